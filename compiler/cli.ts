@@ -1,0 +1,308 @@
+// The `attnc` command line: a thin shell over compile() and run().
+// Exit status: 0 success, 1 diagnostics or a runtime error, 2 a usage error.
+// The `run` contract (spec §7) is stable: other tools drive attnc through it.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { SourceFile } from '../dsl/ast.js';
+import { AttncError, diag, hasErrors, type Diagnostic } from '../dsl/diagnostics.js';
+import { formatAll } from '../dsl/format.js';
+import { check } from '../dsl/index.js';
+import { readNpy, writeNpy } from '../runtime/npy.js';
+import { BACKENDS, run, type BackendChoice } from '../runtime/run.js';
+import { inputSeed, intTensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
+import { evalShape } from '../runtime/shapes.js';
+import { compile, type CompileOptions, type CompileResult } from './compile.js';
+import type { ParamValues } from './lower.js';
+import { PASS_NAMES } from './pipeline.js';
+import { printGraph } from './print.js';
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `attnc — a compiler for attention kernels
+
+Usage:
+  attnc check FILE…                 report diagnostics (exit 1 when there are errors)
+  attnc compile FILE [options]      print or write the IR and kernels
+  attnc run FILE [options]          run a program and print its output shape, time, checksum
+
+Run \`attnc <command> --help\` for the options of a command.`,
+  check: `Usage: attnc check FILE…
+
+Parses and checks each file; prints every diagnostic with its code, position and a code
+frame. Exit status 1 when any file has errors.`,
+  compile: `Usage: attnc compile FILE [--entry NAME] [--emit WHAT] [--target wgsl]
+                     [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
+
+  --entry NAME     the definition to compile when the file has several
+  --emit WHAT      ast | ir | the name of a pass (${PASS_NAMES.join(', ')})
+                   (default: ir)
+  --target wgsl    also build the WGSL kernels and print them with the dispatch plan
+  --dims D=V,…     sizes used to show the dispatch plan (default: the file's dims)
+  --param P=V,…    override params (kernels specialise on params)
+  --no-fusion      materialised scores instead of fused kernels (the baseline)
+  -o, --out DIR    write the artefacts to DIR instead of printing them`,
+  run: `Usage: attnc run FILE [--entry NAME] [--backend auto|reference|webgpu]
+                 [--dims N=512,…] [--param name=value,…] [--seed N]
+                 [--inputs DIR] [--save DIR] [--repeat N] [--json] [--no-fusion]
+
+  --backend B      auto (default: WebGPU when an adapter answers, else the reference
+                   executor), reference, or webgpu
+  --inputs DIR     read each input x from DIR/x.npy (<f4, <f8, <i4, <f2; C order);
+                   dims are bound from these shapes
+  --seed N         seed of the generated inputs (uniform in [-1, 1]; i32 inputs in [0, 8))
+  --dims D=V,…     sizes of the generated inputs (default: the file's dims)
+  --save DIR       write the output to DIR/out.npy (<f4)
+  --repeat N       run N more times after the first (warm-up) run; report the median
+  --json           print one JSON line {"backend","entry","shape","ms","checksum"}`,
+};
+
+const COMMON: ParseArgsConfig['options'] = {
+  help: { type: 'boolean', short: 'h' },
+  entry: { type: 'string' },
+  dims: { type: 'string', multiple: true },
+  param: { type: 'string', multiple: true },
+  'no-fusion': { type: 'boolean' },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined: case '-h': case '--help': case 'help':
+        console.log(HELP.main);
+        return command === undefined ? 2 : 0;
+      case 'check': return cmdCheck(rest);
+      case 'compile': return cmdCompile(rest);
+      case 'run': return await cmdRun(rest);
+      default:
+        throw new UsageError(`unknown command \`${command}\`; expected check, compile or run`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`attnc: ${(e as Error).message}\n\n${HELP[command ?? 'main'] ?? HELP.main}`);
+      return 2;
+    }
+    if (e instanceof AttncError) {
+      console.error(formatAll(e.diagnostics));
+      return 1;
+    }
+    // Runtime errors (no adapter, a limit exceeded, a bad .npy file) carry their own
+    // message; a stack trace only with ATTNC_DEBUG=1.
+    console.error(`error: ${(e as Error).message ?? String(e)}`);
+    if (process.env.ATTNC_DEBUG) console.error((e as Error).stack);
+    return 1;
+  }
+}
+
+function parse(command: string, args: string[], options: ParseArgsConfig['options']) {
+  return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+}
+
+function readSource(path: string): SourceFile {
+  try {
+    return { path, text: readFileSync(path, 'utf8') };
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function cmdCheck(args: string[]): number {
+  const { values, positionals } = parse('check', args, {});
+  if (values.help) return help('check');
+  if (positionals.length === 0) throw new UsageError('check needs at least one FILE');
+  let failed = false;
+  for (const path of positionals) {
+    const file = readSource(path);
+    const { program, diagnostics } = check(file);
+    if (diagnostics.length) console.error(formatAll(diagnostics.map((d) => ({ ...d, file: d.file ?? file }))));
+    if (hasErrors(diagnostics)) failed = true;
+    else console.log(`${path}: ok (${program.attentions.map((a) => a.name.name).join(', ')})`);
+  }
+  return failed ? 1 : 0;
+}
+
+/** Compile FILE with the options every command shares; diagnostics become an AttncError. */
+function compileFile(
+  values: Record<string, unknown>,
+  path: string,
+  extra: Partial<CompileOptions> = {},
+): CompileResult {
+  const result = compile(readSource(path), {
+    entry: values.entry as string | undefined,
+    params: parseParams(values.param as string[] | undefined),
+    fusion: !values['no-fusion'],
+    ...extra,
+  });
+  if (!result.ok) throw new AttncError(result.diagnostics);
+  return result;
+}
+
+function cmdCompile(args: string[]): number {
+  const { values, positionals } = parse('compile', args, {
+    emit: { type: 'string' },
+    target: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+  });
+  if (values.help) return help('compile');
+  const path = single(positionals, 'compile');
+  const emit = (values.emit as string | undefined) ?? 'ir';
+  if (emit !== 'ast' && emit !== 'ir' && !PASS_NAMES.includes(emit)) {
+    throw new UsageError(`--emit ${emit}: expected ast, ir or a pass name (${PASS_NAMES.join(', ')})`);
+  }
+  const target = values.target as string | undefined;
+  if (target !== undefined && target !== 'wgsl') throw new UsageError(`--target ${target}: expected wgsl`);
+
+  const dumps: string[] = [];
+  const result = compileFile(values, path, {
+    target: target === 'wgsl' ? 'wgsl' : 'none',
+    onPass: (pass, m) => {
+      if (pass.name === emit) dumps.push(`// after ${pass.name}\n${printGraph(m.graph, { bodies: true })}`);
+    },
+  });
+  const artefacts: [string, string][] = [];
+  if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
+  else if (emit === 'ir') artefacts.push([`${result.graph!.name}.ir.txt`, printGraph(result.graph!)]);
+  else artefacts.push([`${result.graph!.name}.${emit}.txt`, dumps.join('\n')]);
+  void values.dims; // the dispatch plan of --target wgsl evaluates sizes at these dims
+
+  const out = values.out as string | undefined;
+  if (out) {
+    mkdirSync(out, { recursive: true });
+    for (const [name, text] of artefacts) writeFileSync(join(out, name), text);
+    console.log(`wrote ${artefacts.map(([n]) => join(out, n)).join(', ')}`);
+  } else {
+    for (const [, text] of artefacts) process.stdout.write(text);
+  }
+  return 0;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values, positionals } = parse('run', args, {
+    backend: { type: 'string' },
+    seed: { type: 'string' },
+    inputs: { type: 'string' },
+    save: { type: 'string' },
+    repeat: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return help('run');
+  const path = single(positionals, 'run');
+  const backend = (values.backend as string | undefined) ?? 'auto';
+  if (!BACKENDS.includes(backend as BackendChoice)) {
+    throw new UsageError(`--backend ${backend}: expected ${BACKENDS.join(', ')}`);
+  }
+  const seed = intOption(values.seed as string | undefined, '--seed', 0);
+  const repeat = intOption(values.repeat as string | undefined, '--repeat', 0);
+
+  const program = compileFile(values, path);
+  const graph = program.graph!;
+  const inputs = values.inputs
+    ? readInputs(graph.inputs.map((id) => graph.nodes[id]!.name!), values.inputs as string)
+    : generateInputs(program, parseDims(values.dims as string[] | undefined), seed);
+
+  const times: number[] = [];
+  let result;
+  for (let k = 0; k <= repeat; k++) {
+    const t0 = performance.now();
+    result = await run(program, inputs, { backend: backend as BackendChoice, fusion: !values['no-fusion'] });
+    times.push(performance.now() - t0);
+  }
+  const { output, backend: ran, note } = result!;
+  const ms = repeat > 0 ? median(times.slice(1)) : times[0]!;
+  let checksum = 0;
+  for (const x of output.data) checksum += x;
+
+  if (values.save) {
+    mkdirSync(values.save as string, { recursive: true });
+    writeNpy(join(values.save as string, 'out.npy'), output, '<f4');
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ backend: ran, entry: graph.name, shape: output.shape, ms: round(ms), checksum }));
+  } else {
+    console.log(`backend:  ${ran}${note ? ` (${note})` : ''}`);
+    console.log(`entry:    ${graph.name}`);
+    console.log(`shape:    [${output.shape.join(', ')}]`);
+    console.log(`time:     ${round(ms)} ms${repeat > 0 ? ` (median of ${repeat} after a warm-up run)` : ''}`);
+    console.log(`checksum: ${checksum}`);
+    if (values.save) console.log(`saved:    ${join(values.save as string, 'out.npy')}`);
+  }
+  return 0;
+}
+
+function readInputs(names: string[], dir: string): Record<string, Tensor> {
+  const inputs: Record<string, Tensor> = {};
+  const missing: Diagnostic[] = [];
+  for (const name of names) {
+    try {
+      inputs[name] = readNpy(join(dir, `${name}.npy`));
+    } catch (e) {
+      missing.push(diag('AT703', [name, (e as Error).message]));
+    }
+  }
+  if (missing.length) throw new AttncError(missing);
+  return inputs;
+}
+
+/** Seeded inputs at the `dims` defaults, overridden by --dims. */
+function generateInputs(program: CompileResult, dims: Record<string, number>, seed: number): Record<string, Tensor> {
+  const graph = program.graph!;
+  const sizes = { ...graph.dimDefaults, ...dims };
+  const inputs: Record<string, Tensor> = {};
+  for (const id of graph.inputs) {
+    const node = graph.nodes[id]!;
+    const shape = evalShape(node, sizes, graph.name);
+    const s = inputSeed(seed, node.name!);
+    inputs[node.name!] = node.elem === 'i32' ? intTensor(shape, s) : uniformTensor(shape, s);
+  }
+  return inputs;
+}
+
+function parseList(items: string[] | undefined, flag: string): [string, string][] {
+  return (items ?? []).flatMap((item) => item.split(',')).filter(Boolean).map((kv) => {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(kv);
+    if (!m) throw new UsageError(`${flag} ${kv}: expected name=value`);
+    return [m[1]!, m[2]!];
+  });
+}
+
+function parseDims(items: string[] | undefined): Record<string, number> {
+  return Object.fromEntries(parseList(items, '--dims').map(([k, v]) => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--dims ${k}=${v}: a dim is a positive integer`);
+    return [k, Number(v)];
+  }));
+}
+
+function parseParams(items: string[] | undefined): ParamValues {
+  return Object.fromEntries(parseList(items, '--param').map(([k, v]) => {
+    if (v === 'true' || v === 'false') return [k, v === 'true'];
+    if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) throw new UsageError(`--param ${k}=${v}: expected a number, true or false`);
+    return [k, Number(v)];
+  }));
+}
+
+function intOption(v: string | undefined, flag: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} ${v}: expected a non-negative integer`);
+  return Number(v);
+}
+
+function single(positionals: string[], command: string): string {
+  if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one FILE`);
+  return positionals[0]!;
+}
+
+function help(command: string): number {
+  console.log(HELP[command]);
+  return 0;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;

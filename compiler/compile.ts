@@ -1,0 +1,106 @@
+// compile(): source text → diagnostics, AST, graph IR and (for a target) kernels.
+// Never throws on a user error: everything wrong with the program comes back as
+// diagnostics. The CLI is a thin shell over this.
+
+import type { Program, SourceFile } from '../dsl/ast.js';
+import { diag, hasErrors, type Diagnostic } from '../dsl/diagnostics.js';
+import { check } from '../dsl/index.js';
+import type { Graph } from './ir.js';
+import type { Kernel } from './kernel.js';
+import { lowerAttention, type ParamValues } from './lower.js';
+import { DEFAULT_CAPS, type DeviceCaps, type Module, type Pass, type PassOptions } from './pass.js';
+import { runPipeline } from './pipeline.js';
+import { printGraph } from './print.js';
+
+export type Target = 'none' | 'wgsl';
+
+export interface CompileOptions {
+  /** Path shown in diagnostics. Default `<input>`. */
+  path?: string;
+  /** Which definition, when the file has several. */
+  entry?: string;
+  /** Param overrides (`--param window=256`). */
+  params?: ParamValues;
+  /** `none`: stop after the graph passes (enough for the reference executor). */
+  target?: Target;
+  /** false: materialised scores instead of fused kernels (the benchmark baseline). */
+  fusion?: boolean;
+  /** Device capabilities the schedule may use. Default: WebGPU's guaranteed limits. */
+  caps?: DeviceCaps;
+  /** Sees the module after each pass (for `--emit <pass>`). */
+  onPass?: (pass: Pass, m: Module) => void;
+}
+
+export interface CompileResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  file: SourceFile;
+  ast: Program | null;
+  /** Names of every definition in the file. */
+  entries: string[];
+  graph: Graph | null;
+  kernels: Kernel[] | null;
+  /** What the kernels were built with; part of the cache key. */
+  passOptions: PassOptions;
+  /** Hash of the optimised graph and pass options: equal keys mean equal kernels. */
+  key: string;
+}
+
+export function compile(source: string | SourceFile, options: CompileOptions = {}): CompileResult {
+  const file: SourceFile = typeof source === 'string' ? { path: options.path ?? '<input>', text: source } : source;
+  const passOptions: PassOptions = { fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS };
+  const result: CompileResult = {
+    ok: false, diagnostics: [], file, ast: null, entries: [], graph: null, kernels: null, passOptions, key: '',
+  };
+  const fail = (diags: Diagnostic[]): CompileResult => {
+    result.diagnostics.push(...diags.map((d) => ({ ...d, file: d.file ?? file })));
+    return result;
+  };
+
+  const checked = check(file);
+  result.ast = checked.program;
+  result.entries = checked.program.attentions.map((a) => a.name.name);
+  if (hasErrors(checked.diagnostics)) return fail(checked.diagnostics);
+
+  const defs = checked.program.attentions;
+  let def = defs[0];
+  if (options.entry !== undefined) {
+    def = defs.find((a) => a.name.name === options.entry);
+    if (!def) return fail([diag('AT606', [options.entry, listNames(result.entries)])]);
+  } else if (defs.length > 1) {
+    return fail([diag('AT607', [listNames(result.entries)])]);
+  }
+  if (!def) return fail([diag('AT605', [])]);
+
+  const lowered = lowerAttention(def, options.params);
+  if (!lowered.graph) return fail(lowered.diagnostics);
+
+  const m = runPipeline({ graph: lowered.graph, kernels: null }, passOptions, {
+    stage: options.target && options.target !== 'none' ? 'kernel' : 'graph',
+    onPass: options.onPass,
+  });
+  result.graph = m.graph;
+  result.kernels = m.kernels;
+  result.key = cacheKey(m.graph, passOptions);
+  result.ok = true;
+  return result;
+}
+
+function listNames(names: string[]): string {
+  return names.map((n) => `\`${n}\``).join(', ');
+}
+
+/** Key for caches of compiled artefacts: the optimised graph, the options, the device caps. */
+export function cacheKey(g: Graph, opts: PassOptions): string {
+  return fnv1a(`${printGraph(g, { bodies: true })}\n${JSON.stringify(opts)}`);
+}
+
+/** 64-bit FNV-1a as hex: small, dependency-free, and the same in Node and browsers. */
+function fnv1a(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let k = 0; k < text.length; k++) {
+    h ^= BigInt(text.charCodeAt(k));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}

@@ -1,0 +1,199 @@
+// The graph IR: what is computed (the algorithm), independent of how (the schedule).
+//
+// A Graph is a list of tensor operations in dependency order (`input`, `pool`, `pool2d`,
+// `clusters`, `attend`). The `mask:`/`score:`/`scale:` of an attend and every size are
+// index-expression trees (`Expr`): one small, explicitly typed tree used everywhere —
+// the reference executor interprets it, mask analysis reasons over it, and each target
+// prints it. Params are already substituted as constants (kernels specialise on params);
+// dims stay symbolic (`dim` nodes), bound at run time from the input shapes.
+//
+// Types are explicit: the lowering inserts `float(...)` conversions, so both operands of a
+// binary operator always have the same type and targets never guess.
+
+import type { Span } from '../dsl/ast.js';
+import type { IndexName } from '../dsl/builtins.js';
+
+export type Scalar = 'int' | 'float' | 'bool';
+
+export type BinOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'mod'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'
+  | 'and' | 'or';
+
+export type UnOp = 'neg' | 'not';
+
+export type CallFn =
+  | 'abs' | 'min' | 'max' | 'clamp'
+  | 'exp' | 'log' | 'tanh' | 'sqrt' | 'floor' | 'ceil'
+  | 'float' | 'int'
+  | 'alibi';
+
+export type Expr =
+  /** int/float constant, or bool (value 0 or 1 is not used: bools are `true`/`false`). */
+  | { op: 'const'; ty: Scalar; value: number | boolean }
+  /** b, h, hk, i, j — only inside mask/score. */
+  | { op: 'index'; ty: 'int'; name: IndexName }
+  /** A runtime dim (`N`, `H`, …), bound from the input shapes. */
+  | { op: 'dim'; ty: 'int'; name: string }
+  /** The scaled dot product `s` — only inside score. */
+  | { op: 'score'; ty: 'float' }
+  | { op: UnOp; ty: Scalar; a: Expr }
+  /** `div`/`mod` on ints are floor division/modulo; on floats `mod` is floor-mod. */
+  | { op: BinOp; ty: Scalar; a: Expr; b: Expr }
+  | { op: 'select'; ty: Scalar; c: Expr; a: Expr; b: Expr }
+  | { op: 'call'; ty: Scalar; fn: CallFn; args: Expr[] }
+  /** Element of a tensor value (by node id). Indices are ints. */
+  | { op: 'load'; ty: Scalar; tensor: number; idx: Expr[] }
+  /**
+   * A pattern builtin, expanded into `body` by the expand-builtins pass but keeping its
+   * origin, so analyses can apply an exact rule instead of reasoning over the body.
+   */
+  | { op: 'pattern'; ty: 'bool'; origin: Pattern; body: Expr | null };
+
+export type ExprOp = Expr['op'];
+
+/** The origin of a pattern builtin, with its arguments as int expressions. */
+export type Pattern =
+  | { name: 'causal' }
+  | { name: 'window'; r: Expr }
+  | { name: 'sliding'; w: Expr }
+  | { name: 'block'; size: Expr }
+  | { name: 'halo'; size: Expr; overlap: Expr }
+  | { name: 'sink'; n: Expr }
+  | { name: 'global'; n: Expr }
+  /** `length` is the attend's query length (L = N; N == M is checked at run time). */
+  | { name: 'neighborhood'; kernel: Expr; dilation: Expr; causal: boolean; length: Expr; keyLength: Expr }
+  | {
+      name: 'neighborhood2d';
+      height: Expr;
+      width: Expr;
+      kernel: [Expr, Expr];
+      dilation: [Expr, Expr];
+      causal: [boolean, boolean];
+      length: Expr;
+      keyLength: Expr;
+    };
+
+export type ElemType = 'f32' | 'f16' | 'i32';
+
+/** A shape is a list of int expressions over dims and constants. */
+export type Shape = Expr[];
+
+interface NodeBase {
+  id: number;
+  /** The `let`/input name, when the node has one (used in printing and errors). */
+  name?: string;
+  elem: ElemType;
+  shape: Shape;
+  span?: Span;
+}
+
+export type Node =
+  | (NodeBase & { op: 'input' })
+  | (NodeBase & { op: 'pool'; x: number; tokens: Expr })
+  | (NodeBase & { op: 'pool2d'; x: number; height: Expr; width: Expr; to: [Expr, Expr] })
+  | (NodeBase & { op: 'clusters'; x: number; centroids: number })
+  | (NodeBase & {
+      op: 'attend';
+      q: number;
+      k: number;
+      v: number;
+      mask: Expr;
+      score: Expr;
+      scale: Expr;
+      normalize: 'keys' | 'queries';
+    });
+
+export type NodeOp = Node['op'];
+/** A node before it has an id (distributes over the union). */
+export type NodeInit = Node extends infer T ? (T extends Node ? Omit<T, 'id'> : never) : never;
+export type NodeOf<K extends NodeOp> = Extract<Node, { op: K }>;
+
+export interface Graph {
+  name: string;
+  /** Ids of the input nodes, in declaration order. */
+  inputs: number[];
+  /** All nodes; `nodes[k].id === k`, and every operand id is smaller than its user's. */
+  nodes: Node[];
+  output: number;
+  /** `dims` defaults (for the CLI); runtime shapes win. */
+  dimDefaults: Record<string, number>;
+  /** Param values the graph was specialised with (already substituted into expressions). */
+  params: Record<string, number | boolean>;
+}
+
+// ---- small constructors used by lowering and passes ----
+
+export const int = (value: number): Expr => ({ op: 'const', ty: 'int', value });
+export const float = (value: number): Expr => ({ op: 'const', ty: 'float', value });
+export const bool = (value: boolean): Expr => ({ op: 'const', ty: 'bool', value });
+export const dim = (name: string): Expr => ({ op: 'dim', ty: 'int', name });
+export const index = (name: IndexName): Expr => ({ op: 'index', ty: 'int', name });
+export const bin = (op: BinOp, a: Expr, b: Expr): Expr => ({
+  op,
+  ty: op === 'eq' || op === 'ne' || op === 'lt' || op === 'le' || op === 'gt' || op === 'ge' || op === 'and' || op === 'or'
+    ? 'bool'
+    : a.ty,
+  a,
+  b,
+});
+export const call = (fn: CallFn, args: Expr[], ty: Scalar): Expr => ({ op: 'call', fn, args, ty });
+export const select = (c: Expr, a: Expr, b: Expr): Expr => ({ op: 'select', ty: a.ty, c, a, b });
+export const not = (a: Expr): Expr => ({ op: 'not', ty: 'bool', a });
+
+/** Children of an expression, in a fixed order (for generic walks). */
+export function children(e: Expr): Expr[] {
+  switch (e.op) {
+    case 'const': case 'index': case 'dim': case 'score':
+      return [];
+    case 'neg': case 'not':
+      return [e.a];
+    case 'select':
+      return [e.c, e.a, e.b];
+    case 'call':
+      return e.args;
+    case 'load':
+      return e.idx;
+    case 'pattern':
+      return e.body ? [e.body] : [];
+    default:
+      return [e.a, e.b];
+  }
+}
+
+/** Rebuild `e` with each child mapped through `f` (structure-sharing when nothing changes). */
+export function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
+  switch (e.op) {
+    case 'const': case 'index': case 'dim': case 'score':
+      return e;
+    case 'neg': case 'not':
+      return { ...e, a: f(e.a) };
+    case 'select':
+      return { ...e, c: f(e.c), a: f(e.a), b: f(e.b) };
+    case 'call':
+      return { ...e, args: e.args.map(f) };
+    case 'load':
+      return { ...e, idx: e.idx.map(f) };
+    case 'pattern':
+      return { ...e, body: e.body && f(e.body) };
+    default:
+      return { ...e, a: f(e.a), b: f(e.b) };
+  }
+}
+
+/** Post-order rewrite: `f` sees each node after its children were rewritten. */
+export function rewrite(e: Expr, f: (e: Expr) => Expr): Expr {
+  return f(mapChildren(e, (c) => rewrite(c, f)));
+}
+
+/** True if any node of `e` satisfies `pred`. */
+export function some(e: Expr, pred: (e: Expr) => boolean): boolean {
+  return pred(e) || children(e).some((c) => some(c, pred));
+}
+
+/** Names of the dims an expression reads. */
+export function dimsOf(e: Expr, out = new Set<string>()): Set<string> {
+  if (e.op === 'dim') out.add(e.name);
+  for (const c of children(e)) dimsOf(c, out);
+  return out;
+}

@@ -1,0 +1,288 @@
+// Kernel IR: per kernel, what it computes (graph node), its schedule, bindings, uniforms,
+// the index expressions it evaluates and its dispatch size as functions of the runtime
+// shapes. Produced by the fuse pass (what each kernel computes, which buffers it touches)
+// and the tile pass (how: schedule, workgroup count, uniforms); rendered by targets/.
+//
+// Specialisation: head dims (the last axis of q/k/v, of pooled and clustered tensors) and
+// params are numbers here — constants in the generated source. Batch, heads and sequence
+// lengths stay int `Expr`s over dims: the kernel reads them from a uniform block, so one
+// compiled program serves every B, H, Hk, N, M.
+
+import type { Expr, Graph } from './ir.js';
+import { bin, int, dimsOf, some } from './ir.js';
+import { applyBinary, applyCall } from './scalar.js';
+
+/** What a kernel computes. */
+export type KernelKind =
+  /** attend, normalize: keys — QKᵀ·scale, score, mask, online softmax, P·V in one kernel. */
+  | 'attend'
+  /** attend, normalize: queries, pass 1 — per key: max and Σexp over its (b, h) queries. */
+  | 'colstats'
+  /** attend, normalize: queries, pass 2 — per query: Σ_j exp(x − max_j) / sum_j · v_j. */
+  | 'colapply'
+  /** unfused: masked scaled scores (−3e38 where masked) into a [B, H, N, M] scratch buffer. */
+  | 'scores'
+  /** unfused: softmax of the scores in place, over keys (rows) or queries (columns). */
+  | 'softmax'
+  /** unfused: O = P·V. */
+  | 'pv'
+  | 'pool'
+  | 'pool2d'
+  | 'clusters';
+
+/** A device buffer: a graph tensor (input or intermediate) or a per-run scratch buffer. */
+export type BufferRef =
+  | { kind: 'node'; node: number }
+  /** `id` is unique in the program: kernels of one attend share it (stats, scores). */
+  | { kind: 'scratch'; id: string; elems: Expr };
+
+export type BindingRole =
+  | 'q' | 'k' | 'v' | 'out'
+  /** a tensor read by `load`s in mask/score (scalar view, indices clamped). */
+  | 'lookup'
+  | 'stats' | 'scores'
+  | 'x' | 'centroids';
+
+export interface Binding {
+  /** WGSL identifier of the binding. */
+  name: string;
+  role: BindingRole;
+  buffer: BufferRef;
+  /** Element type on the device (f16 tensors are stored as f32). */
+  elem: 'f32' | 'i32';
+  access: 'read' | 'read_write';
+  /** Viewed as `array<vec4<f32>>` (rows whose length is a multiple of 4). */
+  vec4: boolean;
+  /** Logical row-major shape, in elements. */
+  shape: Expr[];
+  /** For errors: `input q`, `scores of %4`. */
+  label: string;
+  /** For `lookup`: the graph node read by `load` expressions. */
+  node?: number;
+}
+
+/** How K/V (or, for colstats, Q) tiles reach the invocations. */
+export type Staging =
+  /** tiles staged in `var<workgroup>` memory, between barriers (works everywhere). */
+  | 'workgroup'
+  /** read straight from storage (fallback when a tile row does not fit). */
+  | 'storage'
+  /** (planned) lanes load different vec4s and share them with subgroupBroadcast. */
+  | 'subgroup';
+
+/** The schedule of an attention-like kernel (attend, colstats, colapply, scores, pv). */
+export interface AttendSchedule {
+  staging: Staging;
+  workgroupSize: number;
+  /** Rows owned by one invocation (register blocking). Rows are queries, or keys for colstats. */
+  rowsPerThread: number;
+  /** Rows per workgroup (= workgroupSize · rowsPerThread for the row-per-invocation layout). */
+  rowsPerWorkgroup: number;
+  /** Streamed entries (keys; queries for colstats) staged per tile. */
+  tile: number;
+  /** Streamed entries per online-softmax step (unrolled in the source). */
+  block: number;
+  /** Subgroup size the kernel is written for (subgroup staging only; else 0). */
+  subgroupSize: number;
+  /** Bytes of `var<workgroup>` memory the kernel declares. */
+  workgroupBytes: number;
+}
+
+export interface SimpleSchedule {
+  workgroupSize: number;
+}
+
+/** Sizes of an attend, as int expressions over dims; head dims specialised. */
+export interface AttendGeometry {
+  B: Expr;
+  H: Expr;
+  Hk: Expr;
+  /** queries */
+  N: Expr;
+  /** keys */
+  M: Expr;
+  D: number;
+  Dv: number;
+}
+
+/**
+ * A conservative range of the streamed index allowed for one row, `[lo, hi)`, as int
+ * expressions over the row index (`i` for a query row → key range; `j` for a key row →
+ * query range). Both are monotone non-decreasing in the row index, so a workgroup owning
+ * rows `[r0, r1]` visits `[lo(r0), hi(r1))` clipped to the streamed length. The mask is
+ * still evaluated on every visited entry: the range only skips tiles.
+ */
+export interface StreamRange {
+  lo: Expr;
+  hi: Expr;
+}
+
+interface KernelBase {
+  /** WGSL entry point, e.g. `streaming_attend3_fused`. */
+  name: string;
+  /** The graph node this kernel (partly) computes. */
+  node: number;
+  /** One line for headers and errors, e.g. `attend %3 (normalize: keys), fused`. */
+  label: string;
+  bindings: Binding[];
+  /** Dims read by the kernel (uniform block, one i32 each, in this order). Set by tile. */
+  uniforms: string[];
+  /** Workgroups to dispatch (linear; the runtime folds it into x/y). Set by tile. */
+  workgroups: Expr;
+  /** Device features the source needs (e.g. `subgroups`). */
+  features: string[];
+  /** Dims substituted by constants in this kernel (head dims), with their values. */
+  specialized: Record<string, number>;
+}
+
+export interface AttendKernel extends KernelBase {
+  kind: 'attend' | 'colstats' | 'colapply' | 'scores' | 'pv';
+  geom: AttendGeometry;
+  mask: Expr;
+  score: Expr;
+  scale: Expr;
+  /** Keys a query row may see (attend, colapply, scores, pv); null: all. */
+  keyRange: StreamRange | null;
+  /** Queries a key column may see (colstats); null: all. */
+  queryRange: StreamRange | null;
+  schedule: AttendSchedule | null;
+}
+
+export interface SoftmaxKernel extends KernelBase {
+  kind: 'softmax';
+  /** keys: each query row sums to 1; queries: each key column does. */
+  axis: 'keys' | 'queries';
+  geom: AttendGeometry;
+  schedule: SimpleSchedule | null;
+}
+
+export interface PoolKernel extends KernelBase {
+  kind: 'pool';
+  B: Expr;
+  H: Expr;
+  N: Expr;
+  tokens: Expr;
+  D: number;
+  schedule: SimpleSchedule | null;
+}
+
+export interface Pool2dKernel extends KernelBase {
+  kind: 'pool2d';
+  B: Expr;
+  H: Expr;
+  height: Expr;
+  width: Expr;
+  to: [Expr, Expr];
+  D: number;
+  schedule: SimpleSchedule | null;
+}
+
+export interface ClustersKernel extends KernelBase {
+  kind: 'clusters';
+  B: Expr;
+  /** heads of x (= heads of centroids) */
+  H: Expr;
+  N: Expr;
+  C: Expr;
+  D: number;
+  schedule: SimpleSchedule | null;
+}
+
+export type Kernel = AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel;
+export type KernelOf<K extends KernelKind> = Extract<Kernel, { kind: K }>;
+
+// ---- helpers shared by the passes, renderers and runtime ----
+
+export const add = (a: Expr, b: Expr): Expr => bin('add', a, b);
+export const mul = (a: Expr, b: Expr): Expr => bin('mul', a, b);
+/** ceil(a / b) for non-negative ints. */
+export const ceilDiv = (a: Expr, b: number): Expr => (b === 1 ? a : bin('div', bin('add', a, int(b - 1)), int(b)));
+export const product = (xs: Expr[]): Expr => xs.reduce((acc, x) => (isConst(acc, 1) ? x : mul(acc, x)), int(1));
+
+export function isConst(e: Expr, v?: number): boolean {
+  return e.op === 'const' && (v === undefined || e.value === v);
+}
+
+/** Every Expr a kernel holds (for uniforms and verification). */
+export function kernelExprs(k: Kernel): Expr[] {
+  const out: Expr[] = [k.workgroups];
+  for (const b of k.bindings) {
+    out.push(...b.shape);
+    if (b.buffer.kind === 'scratch') out.push(b.buffer.elems);
+  }
+  switch (k.kind) {
+    case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv':
+      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M, k.mask, k.score, k.scale);
+      if (k.keyRange) out.push(k.keyRange.lo, k.keyRange.hi);
+      if (k.queryRange) out.push(k.queryRange.lo, k.queryRange.hi);
+      break;
+    case 'softmax':
+      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M);
+      break;
+    case 'pool':
+      out.push(k.B, k.H, k.N, k.tokens);
+      break;
+    case 'pool2d':
+      out.push(k.B, k.H, k.height, k.width, ...k.to);
+      break;
+    case 'clusters':
+      out.push(k.B, k.H, k.N, k.C);
+      break;
+  }
+  return out;
+}
+
+/** The dims a kernel reads at run time, sorted (its uniform block). */
+export function uniformDims(k: Kernel): string[] {
+  const s = new Set<string>();
+  for (const e of kernelExprs(k)) dimsOf(e, s);
+  return [...s].sort();
+}
+
+/** True when the kernel still holds a pattern without its expansion. */
+export function hasUnexpandedPattern(e: Expr): boolean {
+  return some(e, (x) => x.op === 'pattern' && !x.body);
+}
+
+export class SizeError extends Error {}
+
+/**
+ * Evaluate an int size expression (a shape, a workgroup count) with bound dims, using the
+ * language's exact integer semantics (floor division).
+ */
+export function evalSize(e: Expr, dims: Record<string, number>): number {
+  const ev = (x: Expr): number => {
+    switch (x.op) {
+      case 'const':
+        if (typeof x.value !== 'number') throw new SizeError('a bool in a size expression');
+        return x.value;
+      case 'dim': {
+        const v = dims[x.name];
+        if (v === undefined) throw new SizeError(`dim ${x.name} is not bound`);
+        return v;
+      }
+      case 'neg':
+        return -ev(x.a);
+      case 'add': case 'sub': case 'mul': case 'div': case 'mod':
+        return applyBinary(x.op, x.ty, ev(x.a), ev(x.b)) as number;
+      case 'select':
+        return evalBool(x.c) ? ev(x.a) : ev(x.b);
+      case 'call':
+        return applyCall(x.fn, x.ty, x.args.map(ev));
+      default:
+        throw new SizeError(`cannot evaluate ${x.op} in a size expression`);
+    }
+  };
+  const evalBool = (x: Expr): boolean => {
+    switch (x.op) {
+      case 'const': return Boolean(x.value);
+      case 'not': return !evalBool(x.a);
+      case 'and': return evalBool(x.a) && evalBool(x.b);
+      case 'or': return evalBool(x.a) || evalBool(x.b);
+      case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge':
+        return applyBinary(x.op, x.a.ty, ev(x.a), ev(x.b)) as boolean;
+      default: throw new SizeError(`cannot evaluate ${x.op} as a condition`);
+    }
+  };
+  return ev(e);
+}

@@ -1,0 +1,354 @@
+// AST → graph IR. Runs only on a definition the checker accepted, so it reads the
+// checker's annotations (`ty` on every expression, `ref` on names) instead of re-deriving
+// them. Params are substituted as constants here (kernels specialise on them); dims stay
+// symbolic. Pattern builtins become `pattern` nodes that keep their origin; their bodies
+// are filled in by the expand-builtins pass.
+
+import type * as ast from '../dsl/ast.js';
+import { bindArgs, builtin, type BuiltinSpec } from '../dsl/builtins.js';
+import { diag, type Diagnostic } from '../dsl/diagnostics.js';
+import {
+  bin, bool, call, dim, float, int, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
+  type Scalar, type Shape,
+} from './ir.js';
+
+export type ParamValues = Record<string, number | boolean>;
+
+/** Thrown inside the lowering for a user error it detects (e.g. a bad param override). */
+class LowerError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}
+
+export function lowerAttention(
+  def: ast.Attention,
+  overrides: ParamValues = {},
+): { graph: Graph | null; diagnostics: Diagnostic[] } {
+  try {
+    return { graph: new Lowering(def, overrides).run(), diagnostics: [] };
+  } catch (e) {
+    if (e instanceof LowerError) return { graph: null, diagnostics: [e.diagnostic] };
+    throw e;
+  }
+}
+
+/** The attend whose `mask:`/`score:` is being lowered: patterns need its lengths. */
+interface AttendContext {
+  queryLength: Expr;
+  keyLength: Expr;
+}
+
+class Lowering {
+  private readonly nodes: Node[] = [];
+  private readonly inputs: number[] = [];
+  private readonly tensors = new Map<string, number>();
+  private readonly params: ParamValues = {};
+  private readonly dimDefaults: Record<string, number> = {};
+
+  constructor(
+    private readonly def: ast.Attention,
+    private readonly overrides: ParamValues,
+  ) {}
+
+  run(): Graph {
+    this.collectParams();
+    let output = -1;
+    for (const st of this.def.statements) {
+      switch (st.kind) {
+        case 'input':
+          for (const name of st.names) {
+            const shape = st.type.dims.map((d) => (d.kind === 'int' ? int(d.value) : dim(d.name)));
+            const id = this.add({ op: 'input', name: name.name, elem: st.type.elem, shape, span: name.span });
+            this.inputs.push(id);
+            this.tensors.set(name.name, id);
+          }
+          break;
+        case 'dims':
+          for (const e of st.entries) this.dimDefaults[e.name.name] = e.value;
+          break;
+        case 'param':
+          break;
+        case 'let': {
+          const id = this.tensor(st.value);
+          this.nodes[id]!.name ??= st.name.name;
+          this.tensors.set(st.name.name, id);
+          break;
+        }
+        case 'return':
+          output = this.tensor(st.value);
+          break;
+      }
+    }
+    return {
+      name: this.def.name.name,
+      inputs: this.inputs,
+      nodes: this.nodes,
+      output,
+      dimDefaults: this.dimDefaults,
+      params: this.params,
+    };
+  }
+
+  private collectParams(): void {
+    const declared = new Map<string, ast.ParamEntry>();
+    for (const st of this.def.statements) {
+      if (st.kind !== 'param') continue;
+      for (const e of st.entries) {
+        declared.set(e.name.name, e);
+        this.params[e.name.name] = e.value;
+      }
+    }
+    for (const [name, value] of Object.entries(this.overrides)) {
+      const decl = declared.get(name);
+      if (!decl) {
+        throw new LowerError(diag('AT701', [name], undefined,
+          declared.size ? `\`${this.def.name.name}\` declares ${[...declared.keys()].map((n) => `\`${n}\``).join(', ')}` : `\`${this.def.name.name}\` declares no params`));
+      }
+      const want = paramType(decl.value, decl.isFloat);
+      const got = typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int' : 'float';
+      if (want !== got && !(want === 'float' && got === 'int')) {
+        throw new LowerError(diag('AT702', [name, want, String(value)], decl.span));
+      }
+      this.params[name] = value;
+    }
+  }
+
+  private add(node: NodeInit): number {
+    const id = this.nodes.length;
+    this.nodes.push({ ...node, id } as Node);
+    return id;
+  }
+
+  // ---- tensors ----
+
+  /** Lower a tensor-valued expression (a name or a tensor operation) to a node id. */
+  private tensor(e: ast.Expr): number {
+    if (e.kind === 'name') {
+      const id = this.tensors.get(e.name);
+      if (id === undefined) throw new Error(`internal: unresolved tensor ${e.name}`);
+      return id;
+    }
+    if (e.kind !== 'call') throw new Error(`internal: ${e.kind} is not a tensor expression`);
+    const spec = builtin(e.callee.name)!;
+    const args = this.args(e, spec);
+    switch (spec.name) {
+      case 'attend': return this.attend(e, args);
+      case 'pool': {
+        const x = this.tensor(args.get('x')!);
+        const xs = this.nodes[x]!.shape;
+        const tokens = this.size(args.get('tokens')!);
+        return this.add({ op: 'pool', x, tokens, elem: 'f32', shape: [xs[0]!, xs[1]!, tokens, xs[3]!], span: e.span });
+      }
+      case 'pool2d': {
+        const x = this.tensor(args.get('x')!);
+        const xs = this.nodes[x]!.shape;
+        const to = args.get('to')!;
+        if (to.kind !== 'list' || to.items.length !== 2) throw new Error('internal: pool2d to: is not a pair');
+        const pair: [Expr, Expr] = [this.size(to.items[0]!), this.size(to.items[1]!)];
+        return this.add({
+          op: 'pool2d', x, height: this.size(args.get('height')!), width: this.size(args.get('width')!), to: pair,
+          elem: 'f32', shape: [xs[0]!, xs[1]!, bin('mul', pair[0], pair[1]), xs[3]!], span: e.span,
+        });
+      }
+      case 'clusters': {
+        const x = this.tensor(args.get('x')!);
+        const centroids = this.tensor(args.get('centroids')!);
+        const xs = this.nodes[x]!.shape;
+        return this.add({ op: 'clusters', x, centroids, elem: 'i32', shape: [xs[0]!, xs[1]!, xs[2]!], span: e.span });
+      }
+      default:
+        throw new Error(`internal: ${spec.name} is not a tensor operation`);
+    }
+  }
+
+  private attend(e: ast.ExprOf<'call'>, args: Map<string, ast.Expr>): number {
+    const q = this.tensor(args.get('q')!);
+    const k = this.tensor(args.get('k')!);
+    const v = this.tensor(args.get('v')!);
+    const qs = this.nodes[q]!.shape;
+    const vs = this.nodes[v]!.shape;
+    const ctx: AttendContext = { queryLength: qs[2]!, keyLength: this.nodes[k]!.shape[2]! };
+    const maskAst = args.get('mask');
+    const scoreAst = args.get('score');
+    const scaleAst = args.get('scale');
+    const normalize = args.get('normalize');
+    return this.add({
+      op: 'attend', q, k, v,
+      mask: maskAst ? this.expr(maskAst, ctx) : bool(true),
+      score: scoreAst ? this.expr(scoreAst, ctx) : { op: 'score', ty: 'float' },
+      scale: scaleAst
+        ? this.convert(this.expr(scaleAst), 'float')
+        : bin('div', float(1), call('sqrt', [this.convert(qs[3]!, 'float')], 'float')),
+      normalize: normalize?.kind === 'name' && normalize.name === 'queries' ? 'queries' : 'keys',
+      elem: 'f32',
+      shape: [qs[0]!, qs[1]!, qs[2]!, vs[3]!] as Shape,
+      span: e.span,
+    });
+  }
+
+  /** Arguments by parameter name (the checker has already reported any problem). */
+  private args(e: ast.ExprOf<'call'>, spec: BuiltinSpec): Map<string, ast.Expr> {
+    const { args } = bindArgs(e, spec);
+    return new Map([...args].map(([name, a]) => [name, a.value]));
+  }
+
+  // ---- scalar expressions ----
+
+  /** A size argument: an int expression over params and dims. */
+  private size(e: ast.Expr): Expr {
+    return this.expr(e);
+  }
+
+  private expr(e: ast.Expr, ctx?: AttendContext): Expr {
+    switch (e.kind) {
+      case 'number':
+        return { op: 'const', ty: e.isFloat ? 'float' : 'int', value: e.value };
+      case 'bool':
+        return bool(e.value);
+      case 'name':
+        return this.name(e, ctx);
+      case 'unary': {
+        const a = this.expr(e.arg, ctx);
+        return e.op === '!' ? { op: 'not', ty: 'bool', a } : { op: 'neg', ty: a.ty, a };
+      }
+      case 'binary':
+        return this.binary(e, ctx);
+      case 'ternary': {
+        const ty = scalarOf(e);
+        return {
+          op: 'select', ty,
+          c: this.expr(e.cond, ctx),
+          a: this.convert(this.expr(e.then, ctx), ty),
+          b: this.convert(this.expr(e.else, ctx), ty),
+        };
+      }
+      case 'call':
+        return this.call(e, ctx);
+      case 'index': {
+        if (e.target.kind !== 'name') throw new Error('internal: lookup of a non-name');
+        const tensor = this.tensors.get(e.target.name)!;
+        const elem = this.nodes[tensor]!.elem;
+        return { op: 'load', ty: elem === 'i32' ? 'int' : 'float', tensor, idx: e.indices.map((x) => this.expr(x, ctx)) };
+      }
+      case 'list':
+        throw new Error('internal: a list outside a pair argument');
+    }
+  }
+
+  private name(e: ast.ExprOf<'name'>, ctx?: AttendContext): Expr {
+    const ref = e.ref;
+    switch (ref?.kind) {
+      case 'param': {
+        const v = this.params[e.name]!;
+        return typeof v === 'boolean' ? bool(v) : { op: 'const', ty: scalarOf(e), value: v };
+      }
+      case 'dim':
+        return dim(e.name);
+      case 'index':
+        return { op: 'index', ty: 'int', name: ref.name };
+      case 'score':
+        return { op: 'score', ty: 'float' };
+      case 'pattern':
+        return this.pattern({ name: 'causal' }, ctx);
+      default:
+        throw new Error(`internal: name \`${e.name}\` (${ref?.kind ?? 'unresolved'}) in a scalar expression`);
+    }
+  }
+
+  private binary(e: ast.ExprOf<'binary'>, ctx?: AttendContext): Expr {
+    const a = this.expr(e.lhs, ctx);
+    const b = this.expr(e.rhs, ctx);
+    if (e.op === '&&') return bin('and', a, b);
+    if (e.op === '||') return bin('or', a, b);
+    // Arithmetic and comparisons: promote an int side to float when the other is float.
+    const ty: Scalar = a.ty === 'float' || b.ty === 'float' ? 'float' : a.ty;
+    return bin(BINOPS[e.op], this.convert(a, ty), this.convert(b, ty));
+  }
+
+  private call(e: ast.ExprOf<'call'>, ctx?: AttendContext): Expr {
+    const spec = builtin(e.callee.name)!;
+    const args = this.args(e, spec);
+    if (spec.kind === 'pattern') return this.pattern(this.origin(spec, args, ctx), ctx);
+    const xs = spec.params.map((p) => this.expr(args.get(p.name)!, ctx));
+    const fn = spec.name as CallFn;
+    switch (fn) {
+      case 'float': return this.convert(xs[0]!, 'float');
+      case 'int': return xs[0]!.ty === 'int' ? xs[0]! : call('int', xs, 'int');
+      case 'alibi': return call('alibi', xs.map((x) => this.convert(x, 'int')), 'float');
+      case 'abs': case 'min': case 'max': case 'clamp': {
+        const ty: Scalar = xs.some((x) => x.ty === 'float') ? 'float' : 'int';
+        return call(fn, xs.map((x) => this.convert(x, ty)), ty);
+      }
+      default:
+        return call(fn, xs.map((x) => this.convert(x, 'float')), 'float');
+    }
+  }
+
+  private origin(spec: BuiltinSpec, args: Map<string, ast.Expr>, ctx?: AttendContext): Pattern {
+    if (!ctx) throw new Error(`internal: pattern ${spec.name} outside mask`);
+    const size = (name: string, dflt = 1): Expr => {
+      const a = args.get(name);
+      return a ? this.size(a) : int(dflt);
+    };
+    const flag = (a: ast.Expr | undefined): boolean => {
+      if (!a) return false;
+      const v = this.expr(a);
+      if (v.op !== 'const' || typeof v.value !== 'boolean') throw new Error('internal: causal: is not a constant bool');
+      return v.value;
+    };
+    const pair = <T>(name: string, one: (a: ast.Expr | undefined) => T): [T, T] => {
+      const a = args.get(name);
+      if (a?.kind === 'list') return [one(a.items[0]), one(a.items[1])];
+      const v = one(a);
+      return [v, v];
+    };
+    const lengths = { length: ctx.queryLength, keyLength: ctx.keyLength };
+    switch (spec.name) {
+      case 'window': return { name: 'window', r: size('r') };
+      case 'sliding': return { name: 'sliding', w: size('w') };
+      case 'block': return { name: 'block', size: size('size') };
+      case 'halo': return { name: 'halo', size: size('size'), overlap: size('overlap') };
+      case 'sink': return { name: 'sink', n: size('n') };
+      case 'global': return { name: 'global', n: size('n') };
+      case 'neighborhood':
+        return { name: 'neighborhood', kernel: size('kernel'), dilation: size('dilation'), causal: flag(args.get('causal')), ...lengths };
+      case 'neighborhood2d': {
+        const sizeOf = (a: ast.Expr | undefined): Expr => (a ? this.size(a) : int(1));
+        return {
+          name: 'neighborhood2d', height: size('height'), width: size('width'),
+          kernel: pair('kernel', sizeOf), dilation: pair('dilation', sizeOf), causal: pair('causal', flag), ...lengths,
+        };
+      }
+      default:
+        throw new Error(`internal: unknown pattern ${spec.name}`);
+    }
+  }
+
+  private pattern(origin: Pattern, ctx?: AttendContext): Expr {
+    if (!ctx) throw new Error('internal: pattern outside mask');
+    return { op: 'pattern', ty: 'bool', origin, body: null };
+  }
+
+  /** Insert an explicit conversion when `e` is not already of type `ty`. */
+  private convert(e: Expr, ty: Scalar): Expr {
+    if (e.ty === ty) return e;
+    if (e.op === 'const' && typeof e.value === 'number') return { op: 'const', ty, value: ty === 'int' ? Math.trunc(e.value) : e.value };
+    return call(ty === 'float' ? 'float' : 'int', [e], ty);
+  }
+}
+
+const BINOPS = {
+  '+': 'add', '-': 'sub', '*': 'mul', '/': 'div', '%': 'mod',
+  '==': 'eq', '!=': 'ne', '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge',
+} as const;
+
+function scalarOf(e: ast.Expr): Scalar {
+  const k = e.ty?.kind;
+  if (k === 'int' || k === 'float' || k === 'bool') return k;
+  throw new Error(`internal: expression of type ${k ?? 'unknown'} where a scalar is needed`);
+}
+
+function paramType(value: number | boolean, isFloat: boolean): Scalar {
+  return typeof value === 'boolean' ? 'bool' : isFloat ? 'float' : 'int';
+}

@@ -1,0 +1,52 @@
+// The pass interface. A pass is a small named unit with a summary and options; the whole
+// lowering is the flat, ordered list in pipeline.ts, and the module can be printed after
+// any pass (`attnc compile --emit <pass>`). Options are part of the kernel cache key.
+
+import type { Graph } from './ir.js';
+import type { Kernel } from './kernel.js';
+
+/** What the schedule may rely on: capabilities as data, filled from the device's limits. */
+export interface DeviceCaps {
+  /** `subgroups` feature granted (subgroupBroadcast/subgroupShuffle usable). */
+  subgroups: boolean;
+  /** Minimum subgroup size the device reports (lavapipe: 8), when known. */
+  subgroupSize: number;
+  maxWorkgroupStorageSize: number;
+  maxInvocationsPerWorkgroup: number;
+  maxWorkgroupSizeX: number;
+  maxWorkgroupsPerDimension: number;
+  maxStorageBufferBindingSize: number;
+  maxStorageBuffersPerShaderStage: number;
+}
+
+/** WebGPU's guaranteed defaults: what a schedule may assume when no device is known. */
+export const DEFAULT_CAPS: DeviceCaps = {
+  subgroups: false,
+  subgroupSize: 4,
+  maxWorkgroupStorageSize: 16384,
+  maxInvocationsPerWorkgroup: 256,
+  maxWorkgroupSizeX: 256,
+  maxWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 134217728,
+  maxStorageBuffersPerShaderStage: 8,
+};
+
+export interface PassOptions {
+  /** false: materialised scores (QKᵀ, softmax, P·V as separate kernels) — the baseline. */
+  fusion: boolean;
+  caps: DeviceCaps;
+}
+
+/** The unit that flows through the pipeline: the graph and, from `fuse` on, its kernels. */
+export interface Module {
+  graph: Graph;
+  kernels: Kernel[] | null;
+}
+
+export interface Pass {
+  name: string;
+  summary: string;
+  /** Which stage the pass belongs to: graph passes run for every backend. */
+  stage: 'graph' | 'kernel';
+  run(m: Module, opts: PassOptions): Module;
+}

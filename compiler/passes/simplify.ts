@@ -1,0 +1,74 @@
+// simplify: constant folding and algebraic identities, as a flat list of declarative
+// rewrite rules applied bottom-up. After expand-builtins with constant params this turns
+// e.g. NATTEN's `i % 1 == j % 1 && …` (dilation 1) into just the window test.
+// Rules never drop a subexpression that could fail at run time (a tensor load, a division
+// by a non-constant), so the reference still reports what the program really does.
+
+import { applyBinary, applyCall, EvalError } from '../scalar.js';
+import { bool, rewrite, some, type Expr } from '../ir.js';
+import type { Pass } from '../pass.js';
+import { mapExprs } from './util.js';
+
+export const simplify: Pass = {
+  name: 'simplify',
+  summary: 'fold constants and apply algebraic identities (x + 0, x / 1, true && x, …)',
+  stage: 'graph',
+  run: (m) => ({ ...m, graph: mapExprs(m.graph, simplifyExpr) }),
+};
+
+type Rule = { name: string; apply: (e: Expr) => Expr | undefined };
+
+const isConst = (e: Expr, v?: number | boolean): boolean =>
+  e.op === 'const' && (v === undefined || e.value === v);
+const pure = (e: Expr) => !some(e, (x) => x.op === 'load' || x.op === 'div' || x.op === 'mod');
+
+export const RULES: Rule[] = [
+  {
+    name: 'fold-constants',
+    apply: (e) => {
+      if (e.op === 'const' || e.op === 'pattern' || e.op === 'and' || e.op === 'or' || e.op === 'select') return undefined;
+      if (e.op === 'neg' || e.op === 'not') {
+        return e.a.op === 'const' ? { op: 'const', ty: e.ty, value: e.op === 'not' ? !e.a.value : -(e.a.value as number) } : undefined;
+      }
+      if (e.op === 'call') {
+        if (!e.args.every((a) => a.op === 'const')) return undefined;
+        try {
+          return { op: 'const', ty: e.ty, value: applyCall(e.fn, e.ty, e.args.map((a) => (a as { value: number }).value)) };
+        } catch (err) {
+          if (err instanceof EvalError) return undefined; // leave it for the run to report
+          throw err;
+        }
+      }
+      if ('a' in e && 'b' in e && e.a.op === 'const' && e.b.op === 'const') {
+        try {
+          return { op: 'const', ty: e.ty, value: applyBinary(e.op, e.a.ty, e.a.value as number, e.b.value as number) };
+        } catch (err) {
+          if (err instanceof EvalError) return undefined;
+          throw err;
+        }
+      }
+      return undefined;
+    },
+  },
+  { name: 'add-zero', apply: (e) => (e.op === 'add' ? (isConst(e.b, 0) ? e.a : isConst(e.a, 0) ? e.b : undefined) : undefined) },
+  { name: 'sub-zero', apply: (e) => (e.op === 'sub' && isConst(e.b, 0) ? e.a : undefined) },
+  { name: 'mul-one', apply: (e) => (e.op === 'mul' ? (isConst(e.b, 1) ? e.a : isConst(e.a, 1) ? e.b : undefined) : undefined) },
+  { name: 'div-one', apply: (e) => (e.op === 'div' && e.ty === 'int' && isConst(e.b, 1) ? e.a : undefined) },
+  { name: 'mod-one', apply: (e) => (e.op === 'mod' && e.ty === 'int' && isConst(e.b, 1) && pure(e.a) ? { op: 'const', ty: 'int', value: 0 } : undefined) },
+  { name: 'and-true', apply: (e) => (e.op === 'and' ? (isConst(e.a, true) ? e.b : isConst(e.b, true) ? e.a : undefined) : undefined) },
+  { name: 'and-false', apply: (e) => (e.op === 'and' && isConst(e.a, false) ? bool(false) : undefined) },
+  { name: 'or-false', apply: (e) => (e.op === 'or' ? (isConst(e.a, false) ? e.b : isConst(e.b, false) ? e.a : undefined) : undefined) },
+  { name: 'or-true', apply: (e) => (e.op === 'or' && isConst(e.a, true) ? bool(true) : undefined) },
+  { name: 'select-const', apply: (e) => (e.op === 'select' && e.c.op === 'const' ? (e.c.value ? e.a : e.b) : undefined) },
+  { name: 'not-not', apply: (e) => (e.op === 'not' && e.a.op === 'not' ? e.a.a : undefined) },
+];
+
+export function simplifyExpr(e: Expr): Expr {
+  return rewrite(e, function step(x: Expr): Expr {
+    for (const rule of RULES) {
+      const y = rule.apply(x);
+      if (y) return y === x ? x : step(y);
+    }
+    return x;
+  });
+}
