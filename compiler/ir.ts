@@ -35,6 +35,11 @@ export type Expr =
   | { op: 'index'; ty: 'int'; name: IndexName }
   /** A runtime dim (`N`, `H`, …), bound from the input shapes. */
   | { op: 'dim'; ty: 'int'; name: string }
+  /**
+   * A variable introduced by a pass for the kernel to bind (e.g. the bounds of a tile,
+   * `q_lo`/`q_hi`/`k_lo`/`k_hi`); targets render it by name.
+   */
+  | { op: 'var'; ty: Scalar; name: string }
   /** The scaled dot product `s` — only inside score. */
   | { op: 'score'; ty: 'float' }
   | { op: UnOp; ty: Scalar; a: Expr }
@@ -129,6 +134,7 @@ export const float = (value: number): Expr => ({ op: 'const', ty: 'float', value
 export const bool = (value: boolean): Expr => ({ op: 'const', ty: 'bool', value });
 export const dim = (name: string): Expr => ({ op: 'dim', ty: 'int', name });
 export const index = (name: IndexName): Expr => ({ op: 'index', ty: 'int', name });
+export const variable = (name: string, ty: Scalar = 'int'): Expr => ({ op: 'var', ty, name });
 export const bin = (op: BinOp, a: Expr, b: Expr): Expr => ({
   op,
   ty: op === 'eq' || op === 'ne' || op === 'lt' || op === 'le' || op === 'gt' || op === 'ge' || op === 'and' || op === 'or'
@@ -144,7 +150,7 @@ export const not = (a: Expr): Expr => ({ op: 'not', ty: 'bool', a });
 /** Children of an expression, in a fixed order (for generic walks). */
 export function children(e: Expr): Expr[] {
   switch (e.op) {
-    case 'const': case 'index': case 'dim': case 'score':
+    case 'const': case 'index': case 'dim': case 'score': case 'var':
       return [];
     case 'neg': case 'not':
       return [e.a];
@@ -164,7 +170,7 @@ export function children(e: Expr): Expr[] {
 /** Rebuild `e` with each child mapped through `f` (structure-sharing when nothing changes). */
 export function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
   switch (e.op) {
-    case 'const': case 'index': case 'dim': case 'score':
+    case 'const': case 'index': case 'dim': case 'score': case 'var':
       return e;
     case 'neg': case 'not':
       return { ...e, a: f(e.a) };

@@ -71,7 +71,7 @@ class Printer {
         return e.value < 0 ? this.paren(String(e.value), 6, outer) : String(e.value);
       case 'index':
         return e.name;
-      case 'dim':
+      case 'dim': case 'var':
         return e.name;
       case 'score':
         return 's';

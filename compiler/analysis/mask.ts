@@ -1,0 +1,273 @@
+// Mask analysis: what a `mask:` expression allows over a tile of queries × keys, derived
+// symbolically at compile time and evaluated cheaply in the kernel (no N² work, no table).
+//
+// - `tilePredicates(mask)`: two bool Exprs over the tile bounds `q_lo, q_hi, k_lo, k_hi`
+//   (inclusive): `full` ⇒ the mask is true at every point of the tile, `empty` ⇒ false at
+//   every point. Both are SOUND, never complete: when in doubt they are false, and the
+//   tile is "mixed" (the kernel evaluates the mask per element).
+// - `keyRanges(mask)`: intervals of keys, as Exprs over the query range `q_lo, q_hi`,
+//   whose union contains every key any of those queries may see. Kernels loop only over
+//   them. `null` means no bound is known (every key may be allowed).
+//
+// Both work by interval arithmetic over the index expressions, with the pattern builtins'
+// exact closed forms where intervals would be too coarse.
+
+import {
+  bin, bool, call, int, select, some, variable, type Expr, type Pattern,
+} from '../ir.js';
+import { simplifyExpr } from '../passes/simplify.js';
+
+export const Q_LO = variable('q_lo');
+export const Q_HI = variable('q_hi');
+export const K_LO = variable('k_lo');
+export const K_HI = variable('k_hi');
+
+/** An interval of ints; `null` is an unknown bound (−∞ / +∞). */
+interface Interval {
+  lo: Expr | null;
+  hi: Expr | null;
+}
+
+/** Tri-state of a bool over the tile: `t` ⇒ true everywhere, `f` ⇒ false everywhere. */
+interface Truth {
+  t: Expr;
+  f: Expr;
+}
+
+const TRUE = bool(true);
+const FALSE = bool(false);
+const UNKNOWN_TRUTH: Truth = { t: FALSE, f: FALSE };
+const UNBOUNDED: Interval = { lo: null, hi: null };
+
+const add = (a: Expr, b: Expr) => bin('add', a, b);
+const sub = (a: Expr, b: Expr) => bin('sub', a, b);
+const mul = (a: Expr, b: Expr) => bin('mul', a, b);
+const div = (a: Expr, b: Expr) => bin('div', a, b);
+const mod = (a: Expr, b: Expr) => bin('mod', a, b);
+const and = (a: Expr, b: Expr) => bin('and', a, b);
+const or = (a: Expr, b: Expr) => bin('or', a, b);
+const min = (a: Expr, b: Expr) => call('min', [a, b], 'int');
+const max = (a: Expr, b: Expr) => call('max', [a, b], 'int');
+const lift = <T>(f: (a: Expr, b: Expr) => T) => (a: Expr | null, b: Expr | null): T | null =>
+  a && b ? f(a, b) : null;
+
+export function tilePredicates(mask: Expr): { full: Expr; empty: Expr } {
+  const r = truth(mask);
+  return { full: simplifyExpr(r.t), empty: simplifyExpr(r.f) };
+}
+
+/** A divisor known to be positive: a positive constant or a dim (dims are ≥ 1). */
+function positive(e: Expr): boolean {
+  return (e.op === 'const' && typeof e.value === 'number' && e.value > 0) || e.op === 'dim';
+}
+
+function interval(e: Expr): Interval {
+  if (e.ty !== 'int') return UNBOUNDED;
+  switch (e.op) {
+    case 'const': case 'dim': return { lo: e, hi: e };
+    case 'var': return { lo: e, hi: e };
+    case 'index':
+      if (e.name === 'i') return { lo: Q_LO, hi: Q_HI };
+      if (e.name === 'j') return { lo: K_LO, hi: K_HI };
+      return { lo: int(0), hi: null };
+    case 'neg': {
+      const a = interval(e.a);
+      return { lo: a.hi && bin('sub', int(0), a.hi), hi: a.lo && bin('sub', int(0), a.lo) };
+    }
+    case 'add': {
+      const [a, b] = [interval(e.a), interval(e.b)];
+      return { lo: lift(add)(a.lo, b.lo), hi: lift(add)(a.hi, b.hi) };
+    }
+    case 'sub': {
+      const [a, b] = [interval(e.a), interval(e.b)];
+      return { lo: lift(sub)(a.lo, b.hi), hi: lift(sub)(a.hi, b.lo) };
+    }
+    case 'mul': {
+      const [x, c] = e.b.op === 'const' ? [e.a, e.b] : e.a.op === 'const' ? [e.b, e.a] : [null, null];
+      if (!x || !c || typeof c.value !== 'number') return UNBOUNDED;
+      const a = interval(x);
+      const scale = (v: Expr | null) => v && mul(v, c);
+      return c.value >= 0 ? { lo: scale(a.lo), hi: scale(a.hi) } : { lo: scale(a.hi), hi: scale(a.lo) };
+    }
+    case 'div': {
+      // Floor division by a positive divisor is monotone in the numerator.
+      if (!positive(e.b)) return UNBOUNDED;
+      const a = interval(e.a);
+      return { lo: a.lo && div(a.lo, e.b), hi: a.hi && div(a.hi, e.b) };
+    }
+    case 'mod': {
+      if (!positive(e.b)) return UNBOUNDED;
+      const a = interval(e.a);
+      const top = sub(e.b, int(1));
+      if (!a.lo || !a.hi) return { lo: int(0), hi: top };
+      // Exact when the whole interval lies in one period, else the full residue range.
+      const onePeriod = bin('eq', div(a.lo, e.b), div(a.hi, e.b));
+      return { lo: select(onePeriod, mod(a.lo, e.b), int(0)), hi: select(onePeriod, mod(a.hi, e.b), top) };
+    }
+    case 'call':
+      return callInterval(e.fn, e.args.map(interval));
+    case 'select': {
+      const c = truth(e.c);
+      const [a, b] = [interval(e.a), interval(e.b)];
+      const pick = (x: Expr | null, y: Expr | null, hull: (p: Expr, q: Expr) => Expr) =>
+        x && y ? select(c.t, x, select(c.f, y, hull(x, y))) : null;
+      return { lo: pick(a.lo, b.lo, min), hi: pick(a.hi, b.hi, max) };
+    }
+    default:
+      return UNBOUNDED;
+  }
+}
+
+function callInterval(fn: string, args: Interval[]): Interval {
+  const [a = UNBOUNDED, b = UNBOUNDED, c = UNBOUNDED] = args;
+  switch (fn) {
+    case 'min': return { lo: lift(min)(a.lo, b.lo), hi: a.hi && b.hi ? min(a.hi, b.hi) : a.hi ?? b.hi };
+    case 'max': return { lo: a.lo && b.lo ? max(a.lo, b.lo) : a.lo ?? b.lo, hi: lift(max)(a.hi, b.hi) };
+    case 'clamp': return callInterval('min', [callInterval('max', [a, b]), c]);
+    case 'abs': {
+      if (!a.lo || !a.hi) return { lo: int(0), hi: null };
+      const zero = int(0);
+      return {
+        lo: select(bin('ge', a.lo, zero), a.lo, select(bin('le', a.hi, zero), bin('sub', zero, a.hi), zero)),
+        hi: max(bin('sub', zero, a.lo), a.hi),
+      };
+    }
+    default: return UNBOUNDED;
+  }
+}
+
+function truth(e: Expr): Truth {
+  switch (e.op) {
+    case 'const': return e.value ? { t: TRUE, f: FALSE } : { t: FALSE, f: TRUE };
+    case 'pattern': return e.body ? truth(e.body) : UNKNOWN_TRUTH;
+    case 'not': { const a = truth(e.a); return { t: a.f, f: a.t }; }
+    case 'and': { const [a, b] = [truth(e.a), truth(e.b)]; return { t: and(a.t, b.t), f: or(a.f, b.f) }; }
+    case 'or': { const [a, b] = [truth(e.a), truth(e.b)]; return { t: or(a.t, b.t), f: and(a.f, b.f) }; }
+    case 'select': {
+      const [c, a, b] = [truth(e.c), truth(e.a), truth(e.b)];
+      return { t: or(or(and(c.t, a.t), and(c.f, b.t)), and(a.t, b.t)), f: or(or(and(c.t, a.f), and(c.f, b.f)), and(a.f, b.f)) };
+    }
+    case 'lt': return less(e.a, e.b, false);
+    case 'le': return less(e.a, e.b, true);
+    case 'gt': return less(e.b, e.a, false);
+    case 'ge': return less(e.b, e.a, true);
+    case 'eq': case 'ne': {
+      if (e.a.ty !== 'int') return UNKNOWN_TRUTH;
+      const [a, b] = [interval(e.a), interval(e.b)];
+      if (!a.lo || !a.hi || !b.lo || !b.hi) return UNKNOWN_TRUTH;
+      const same = and(and(bin('eq', a.lo, a.hi), bin('eq', b.lo, b.hi)), bin('eq', a.lo, b.lo));
+      const apart = or(bin('lt', a.hi, b.lo), bin('lt', b.hi, a.lo));
+      return e.op === 'eq' ? { t: same, f: apart } : { t: apart, f: same };
+    }
+    default:
+      return UNKNOWN_TRUTH;
+  }
+}
+
+/** `a < b` (or `a <= b` when `orEqual`) over the tile. */
+function less(x: Expr, y: Expr, orEqual: boolean): Truth {
+  if (x.ty !== 'int') return UNKNOWN_TRUTH;
+  const [a, b] = [interval(x), interval(y)];
+  const op = orEqual ? 'le' : 'lt';
+  const negated = orEqual ? 'gt' : 'ge';
+  return {
+    t: a.hi && b.lo ? bin(op, a.hi, b.lo) : FALSE,
+    f: a.lo && b.hi ? bin(negated, a.lo, b.hi) : FALSE,
+  };
+}
+
+// ---- key ranges ----
+
+export interface KeyRange {
+  lo: Expr;
+  hi: Expr;
+}
+
+/** Above any sequence length: an upper bound the kernel clamps to M − 1. */
+const NO_LIMIT = int(2147483647);
+const MAX_RANGES = 3;
+
+export function keyRanges(mask: Expr): KeyRange[] | null {
+  const r = ranges(mask);
+  return r && r.map((x) => ({ lo: simplifyExpr(x.lo), hi: simplifyExpr(x.hi) }));
+}
+
+function ranges(e: Expr): KeyRange[] | null {
+  switch (e.op) {
+    case 'const': return e.value ? null : [];
+    case 'pattern': return patternRanges(e.origin) ?? (e.body ? ranges(e.body) : null);
+    case 'and': {
+      const [a, b] = [ranges(e.a), ranges(e.b)];
+      if (!a) return b;
+      if (!b) return a;
+      return cap(a.flatMap((x) => b.map((y) => ({ lo: max(x.lo, y.lo), hi: min(x.hi, y.hi) }))));
+    }
+    case 'or': {
+      const [a, b] = [ranges(e.a), ranges(e.b)];
+      return a && b ? cap([...a, ...b]) : null;
+    }
+    case 'lt': case 'le': case 'gt': case 'ge': case 'eq':
+      return comparisonRange(e.op, e.a, e.b);
+    default:
+      return null;
+  }
+}
+
+/** More than a few ranges cost more to iterate than they save: merge into their hull. */
+function cap(rs: KeyRange[]): KeyRange[] {
+  if (rs.length <= MAX_RANGES) return rs;
+  return [{ lo: rs.map((r) => r.lo).reduce(min), hi: rs.map((r) => r.hi).reduce(max) }];
+}
+
+/** `j <op> e` (or `e <op> j`) with `e` free of `j`: bound j by e's interval over the queries. */
+function comparisonRange(op: 'lt' | 'le' | 'gt' | 'ge' | 'eq', a: Expr, b: Expr): KeyRange[] | null {
+  const isJ = (x: Expr) => x.op === 'index' && x.name === 'j';
+  const mentionsJ = (x: Expr) => some(x, (y) => isJ(y) || y.op === 'pattern');
+  let other: Expr;
+  if (isJ(a) && !mentionsJ(b)) other = b;
+  else if (isJ(b) && !mentionsJ(a)) {
+    other = a;
+    op = ({ lt: 'gt', le: 'ge', gt: 'lt', ge: 'le', eq: 'eq' } as const)[op];
+  } else return null;
+  const r = interval(other);
+  const zero = int(0);
+  switch (op) {
+    case 'lt': return r.hi ? [{ lo: zero, hi: sub(r.hi, int(1)) }] : null;
+    case 'le': return r.hi ? [{ lo: zero, hi: r.hi }] : null;
+    case 'gt': return r.lo ? [{ lo: add(r.lo, int(1)), hi: NO_LIMIT }] : null;
+    case 'ge': return r.lo ? [{ lo: r.lo, hi: NO_LIMIT }] : null;
+    case 'eq': return r.lo && r.hi ? [{ lo: r.lo, hi: r.hi }] : null;
+  }
+}
+
+/** Exact closed forms of the pattern builtins over queries [q_lo, q_hi]. */
+function patternRanges(p: Pattern): KeyRange[] | null {
+  const one = int(1);
+  const zero = int(0);
+  switch (p.name) {
+    case 'causal': return [{ lo: zero, hi: Q_HI }];
+    case 'sliding': return [{ lo: add(sub(Q_LO, p.w), one), hi: Q_HI }];
+    case 'window': return [{ lo: sub(Q_LO, p.r), hi: add(Q_HI, p.r) }];
+    case 'block': return [{ lo: mul(div(Q_LO, p.size), p.size), hi: sub(mul(add(div(Q_HI, p.size), one), p.size), one) }];
+    case 'halo': return [{
+      lo: sub(mul(div(Q_LO, p.size), p.size), p.overlap),
+      hi: sub(add(mul(add(div(Q_HI, p.size), one), p.size), p.overlap), one),
+    }];
+    case 'sink': return [{ lo: zero, hi: sub(p.n, one) }];
+    case 'global': return [{ lo: zero, hi: select(bin('lt', Q_LO, p.n), NO_LIMIT, sub(p.n, one)) }];
+    case 'neighborhood': {
+      // Within a dilation group the shifted window spans at most k − 1 group steps on
+      // either side of the query, i.e. (k − 1)·d positions.
+      const reach = mul(sub(p.kernel, one), p.dilation);
+      return [{ lo: sub(Q_LO, reach), hi: p.causal ? Q_HI : add(Q_HI, reach) }];
+    }
+    case 'neighborhood2d': {
+      const w = p.width;
+      const reach = mul(sub(p.kernel[0], one), p.dilation[0]);
+      const rowLo = sub(div(Q_LO, w), reach);
+      const rowHi = p.causal[0] ? div(Q_HI, w) : add(div(Q_HI, w), reach);
+      return [{ lo: mul(rowLo, w), hi: sub(mul(add(rowHi, one), w), one) }];
+    }
+  }
+}
+
