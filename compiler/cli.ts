@@ -11,8 +11,8 @@ import { formatAll } from '../dsl/format.js';
 import { check } from '../dsl/index.js';
 import { readNpy, writeNpy } from '../runtime/npy.js';
 import { BACKENDS, run, type BackendChoice } from '../runtime/run.js';
-import { inputSeed, intTensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
-import { evalShape } from '../runtime/shapes.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { compile, type CompileOptions, type CompileResult } from './compile.js';
 import type { ParamValues } from './lower.js';
 import { PASS_NAMES } from './pipeline.js';
@@ -201,7 +201,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const graph = program.graph!;
   const inputs = values.inputs
     ? readInputs(graph.inputs.map((id) => graph.nodes[id]!.name!), values.inputs as string)
-    : generateInputs(program, parseDims(values.dims as string[] | undefined), seed);
+    : generateInputs(graph, resolveDims(graph, parseDims(values.dims as string[] | undefined)), seed);
 
   const times: number[] = [];
   let result;
@@ -243,20 +243,6 @@ function readInputs(names: string[], dir: string): Record<string, Tensor> {
     }
   }
   if (missing.length) throw new AttncError(missing);
-  return inputs;
-}
-
-/** Seeded inputs at the `dims` defaults, overridden by --dims. */
-function generateInputs(program: CompileResult, dims: Record<string, number>, seed: number): Record<string, Tensor> {
-  const graph = program.graph!;
-  const sizes = { ...graph.dimDefaults, ...dims };
-  const inputs: Record<string, Tensor> = {};
-  for (const id of graph.inputs) {
-    const node = graph.nodes[id]!;
-    const shape = evalShape(node, sizes, graph.name);
-    const s = inputSeed(seed, node.name!);
-    inputs[node.name!] = node.elem === 'i32' ? intTensor(shape, s) : uniformTensor(shape, s);
-  }
   return inputs;
 }
 

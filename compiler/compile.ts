@@ -2,7 +2,7 @@
 // Never throws on a user error: everything wrong with the program comes back as
 // diagnostics. The CLI is a thin shell over this.
 
-import type { Program, SourceFile } from '../dsl/ast.js';
+import type { Attention, Program, SourceFile } from '../dsl/ast.js';
 import { diag, hasErrors, type Diagnostic } from '../dsl/diagnostics.js';
 import { check } from '../dsl/index.js';
 import type { Graph } from './ir.js';
@@ -63,7 +63,7 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   if (hasErrors(checked.diagnostics)) return fail(checked.diagnostics);
 
   const defs = checked.program.attentions;
-  let def = defs[0];
+  let def: Attention | undefined = defs[0];
   if (options.entry !== undefined) {
     def = defs.find((a) => a.name.name === options.entry);
     if (!def) return fail([diag('AT606', [options.entry, listNames(result.entries)])]);

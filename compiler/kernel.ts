@@ -106,11 +106,11 @@ export interface AttendGeometry {
 }
 
 /**
- * A conservative range of the streamed index allowed for one row, `[lo, hi)`, as int
- * expressions over the row index (`i` for a query row → key range; `j` for a key row →
- * query range). Both are monotone non-decreasing in the row index, so a workgroup owning
- * rows `[r0, r1]` visits `[lo(r0), hi(r1))` clipped to the streamed length. The mask is
- * still evaluated on every visited entry: the range only skips tiles.
+ * An inclusive range `[lo, hi]` of the streamed index (keys for query rows, queries for key
+ * columns), as int expressions over the row block's bounds — the variables `q_lo`, `q_hi`
+ * (for key ranges) or `k_lo`, `k_hi` (for query ranges). From compiler/analysis/mask: every
+ * entry the mask allows lies in the union of the ranges; the kernel clips them to the
+ * streamed length and visits their union once. The mask is still evaluated per entry.
  */
 export interface StreamRange {
   lo: Expr;
@@ -141,10 +141,16 @@ export interface AttendKernel extends KernelBase {
   mask: Expr;
   score: Expr;
   scale: Expr;
-  /** Keys a query row may see (attend, colapply, scores, pv); null: all. */
-  keyRange: StreamRange | null;
-  /** Queries a key column may see (colstats); null: all. */
-  queryRange: StreamRange | null;
+  /** Keys a block of query rows [q_lo, q_hi] may see (attend, colapply); null: all. */
+  keyRanges: StreamRange[] | null;
+  /** Queries a block of key columns [k_lo, k_hi] may see (colstats); null: all. */
+  queryRanges: StreamRange[] | null;
+  /**
+   * Tile predicates over `q_lo, q_hi, k_lo, k_hi` (inclusive): `full` ⇒ the mask allows
+   * every entry of the tile (it is not evaluated), `empty` ⇒ none (the tile is skipped).
+   */
+  tileFull: Expr;
+  tileEmpty: Expr;
   schedule: AttendSchedule | null;
 }
 
@@ -212,9 +218,8 @@ export function kernelExprs(k: Kernel): Expr[] {
   }
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv':
-      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M, k.mask, k.score, k.scale);
-      if (k.keyRange) out.push(k.keyRange.lo, k.keyRange.hi);
-      if (k.queryRange) out.push(k.queryRange.lo, k.queryRange.hi);
+      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M, k.mask, k.score, k.scale, k.tileFull, k.tileEmpty);
+      for (const r of [...(k.keyRanges ?? []), ...(k.queryRanges ?? [])]) out.push(r.lo, r.hi);
       break;
     case 'softmax':
       out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M);

@@ -2,45 +2,71 @@
 // executor evaluates with these and the simplify pass folds constants with them, so a
 // folded constant is always what the reference would have computed.
 
+import type { Span } from '../dsl/ast.js';
+import { AttncError, diag } from '../dsl/diagnostics.js';
 import type { BinOp, CallFn, Scalar } from './ir.js';
 
-export class EvalError extends Error {}
-
-/** Floor division of ints (Python semantics: -3 / 2 == -2). */
-export function floorDiv(a: number, b: number): number {
-  if (b === 0) throw new EvalError('integer division by zero');
-  return Math.floor(a / b);
+/** Floor division of ints (Python semantics); throws AT306 on a zero divisor. */
+export function floorDiv(a: number, b: number, span?: Span): number {
+  if (b === 0) throw new AttncError([diag('AT306', [], span)]);
+  const r = a % b;
+  let q = (a - r) / b;
+  if (r !== 0 && r < 0 !== b < 0) q -= 1;
+  return q + 0;
 }
 
-/** Floor modulo (Python semantics: -3 % 2 == 1); also used for floats. */
-export function floorMod(a: number, b: number, ty: Scalar = 'int'): number {
-  if (b === 0 && ty === 'int') throw new EvalError('integer modulo by zero');
-  return a - Math.floor(a / b) * b;
+/** Floor modulo of ints (Python semantics: the result has the divisor's sign); throws AT306 on zero. */
+export function floorMod(a: number, b: number, span?: Span): number {
+  if (b === 0) throw new AttncError([diag('AT306', [], span)]);
+  let r = a % b;
+  if (r !== 0 && r < 0 !== b < 0) r += b;
+  return r + 0;
 }
 
-/** ALiBi slope of head `h` of `heads` (fairseq `get_slopes`). */
-export function alibiSlope(h: number, heads: number): number {
-  if (!(Number.isInteger(h) && Number.isInteger(heads) && h >= 0 && h < heads)) {
-    throw new EvalError(`alibi(${h}, ${heads}): the head must be in [0, ${heads})`);
+/**
+ * ALiBi slope of head `h` out of `heads` (fairseq `get_slopes`): for a power of two n,
+ * `2^(-8(h+1)/n)`; otherwise the slopes of the largest power of two m < n, followed by the
+ * even-indexed slopes of the 2m-head set for the remaining n − m heads.
+ */
+export function alibiSlope(h: number, heads: number, span?: Span): number {
+  if (!Number.isInteger(h) || !Number.isInteger(heads) || h < 0 || h >= heads) {
+    throw new AttncError([diag('AT708', [h, heads], span)]);
   }
-  const pow2 = (n: number) => Array.from({ length: n }, (_, k) => 2 ** ((-8 * (k + 1)) / n));
-  const m = 2 ** Math.floor(Math.log2(heads));
-  if (m === heads) return pow2(heads)[h]!;
-  const slopes = [...pow2(m), ...pow2(2 * m).filter((_, k) => k % 2 === 0).slice(0, heads - m)];
-  return slopes[h]!;
+  let m = 1;
+  while (m * 2 <= heads) m *= 2;
+  if (h < m) return 2 ** ((-8 * (h + 1)) / m);
+  // even-indexed slope 2·(h − m) of the 2m-head set: 2^(-8(2(h−m)+1)/(2m))
+  return 2 ** ((-8 * (2 * (h - m) + 1)) / (2 * m));
 }
 
-/** Wrap to a signed 32-bit int, as devices compute. */
-const i32 = (x: number) => x | 0;
+/** All slopes of `heads` heads (convenience for tests and docs). */
+export function alibiSlopes(heads: number): number[] {
+  return Array.from({ length: heads }, (_, h) => alibiSlope(h, heads));
+}
 
+/** Python's float modulo: fmod, then shifted to the divisor's sign. */
+export function floatMod(a: number, b: number): number {
+  let r = a % b;
+  if (r !== 0) {
+    if (b < 0 !== r < 0) r += b;
+  } else {
+    r = b < 0 ? -0 : 0;
+  }
+  return r;
+}
+
+/**
+ * Apply a binary operator to two constants of type `ty` (for constant folding; the
+ * reference executor has its own per-op closures with overflow checks).
+ */
 export function applyBinary(op: BinOp, ty: Scalar, a: number, b: number): number | boolean {
   const isInt = ty === 'int';
   switch (op) {
-    case 'add': return isInt ? i32(a + b) : a + b;
-    case 'sub': return isInt ? i32(a - b) : a - b;
-    case 'mul': return isInt ? Math.imul(a, b) : a * b;
+    case 'add': return a + b;
+    case 'sub': return a - b;
+    case 'mul': return a * b;
     case 'div': return isInt ? floorDiv(a, b) : a / b;
-    case 'mod': return floorMod(a, b, ty);
+    case 'mod': return isInt ? floorMod(a, b) : floatMod(a, b);
     case 'eq': return a === b;
     case 'ne': return a !== b;
     case 'lt': return a < b;
@@ -48,11 +74,12 @@ export function applyBinary(op: BinOp, ty: Scalar, a: number, b: number): number
     case 'gt': return a > b;
     case 'ge': return a >= b;
     case 'and': case 'or':
-      throw new EvalError(`internal: ${op} is evaluated with short-circuiting, not applyBinary`);
+      throw new Error(`internal: ${op} short-circuits; it is not folded by applyBinary`);
   }
 }
 
-export function applyCall(fn: CallFn, ty: Scalar, args: number[]): number {
+// `ty` is the result type (kept for callers that fold by type).
+export function applyCall(fn: CallFn, _ty: Scalar, args: number[]): number {
   const [x = NaN, y = NaN, z = NaN] = args;
   switch (fn) {
     case 'abs': return Math.abs(x);
@@ -66,7 +93,7 @@ export function applyCall(fn: CallFn, ty: Scalar, args: number[]): number {
     case 'floor': return Math.floor(x);
     case 'ceil': return Math.ceil(x);
     case 'float': return x;
-    case 'int': return ty === 'int' ? i32(Math.trunc(x)) : Math.trunc(x);
+    case 'int': return Math.trunc(x);
     case 'alibi': return alibiSlope(x, y);
   }
 }

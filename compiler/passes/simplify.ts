@@ -4,7 +4,8 @@
 // Rules never drop a subexpression that could fail at run time (a tensor load, a division
 // by a non-constant), so the reference still reports what the program really does.
 
-import { applyBinary, applyCall, EvalError } from '../scalar.js';
+import { AttncError } from '../../dsl/diagnostics.js';
+import { applyBinary, applyCall } from '../scalar.js';
 import { bool, rewrite, some, type Expr } from '../ir.js';
 import type { Pass } from '../pass.js';
 import { mapExprs } from './util.js';
@@ -35,7 +36,7 @@ export const RULES: Rule[] = [
         try {
           return { op: 'const', ty: e.ty, value: applyCall(e.fn, e.ty, e.args.map((a) => (a as { value: number }).value)) };
         } catch (err) {
-          if (err instanceof EvalError) return undefined; // leave it for the run to report
+          if (err instanceof AttncError) return undefined; // leave it for the run to report
           throw err;
         }
       }
@@ -43,7 +44,7 @@ export const RULES: Rule[] = [
         try {
           return { op: 'const', ty: e.ty, value: applyBinary(e.op, e.a.ty, e.a.value as number, e.b.value as number) };
         } catch (err) {
-          if (err instanceof EvalError) return undefined;
+          if (err instanceof AttncError) return undefined;
           throw err;
         }
       }

@@ -1,0 +1,280 @@
+// fuse: graph IR → kernels (what each kernel computes and which buffers it touches).
+//
+// - attend, normalize: keys → ONE kernel (`attend`): QKᵀ·scale, score, mask and an online
+//   softmax (running max and sum in f32, one division at the end) fused with P·V; no N×M
+//   scores are ever stored.
+// - attend, normalize: queries → two kernels: `colstats` (per key, the max and Σexp of its
+//   column over the (b, h) head's queries) and `colapply` (per query, Σ_j exp(x − max_j) /
+//   sum_j · v_j). Again no N×M scores.
+// - pool, pool2d, clusters → one kernel each.
+// - `opts.fusion === false` (the baseline, and a second opinion in tests): `scores`
+//   (QKᵀ+score+mask into a [B, H, N, M] scratch buffer), `softmax` (over keys or queries,
+//   in place) and `pv`.
+//
+// Head dims are specialised: a symbolic head dim (the last axis of q/k/v, pooled or
+// clustered tensors) is substituted by its value from `dims` (the runtime shapes) or else
+// the program's `dims` defaults; each kernel records what it was specialised with, so the
+// runtime can re-plan when the inputs disagree. Pattern builtins must be expanded (the
+// expand-builtins pass); any left are expanded here.
+//
+// Each attend kernel also carries the mask analysis (compiler/analysis/mask): key ranges
+// per block of query rows (query ranges per block of keys, for colstats), so tiles nobody
+// can see are never visited — causal attention visits about half the tiles, a sliding
+// window or neighborhood a band — and tile predicates, so fully allowed tiles skip the
+// mask and empty ones are skipped.
+
+import { K_HI, K_LO, keyRanges, tilePredicates } from '../analysis/mask.js';
+import { int, rewrite, type Expr, type Graph, type Node, type NodeOf } from '../ir.js';
+import {
+  product, type AttendGeometry, type AttendKernel, type Binding, type Kernel, type SoftmaxKernel, type StreamRange,
+} from '../kernel.js';
+import type { Pass, PassOptions } from '../pass.js';
+import { expandPattern } from '../patterns.js';
+import { mapExprs } from './util.js';
+
+export const fuse: Pass = {
+  name: 'fuse',
+  summary: 'group graph operations into kernels (fused online-softmax attention; unfused with fusion: false)',
+  stage: 'kernel',
+  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts) }),
+};
+
+/** Kernels of `graph` (unscheduled: run the tile pass next). */
+export function buildKernels(graph: Graph, opts: Pick<PassOptions, 'fusion'>, dims: Record<string, number> = {}): Kernel[] {
+  const { graph: g, specialized } = specializeHeadDims(graph, dims);
+  const kernels: Kernel[] = [];
+  for (const n of g.nodes) {
+    switch (n.op) {
+      case 'input':
+        break;
+      case 'attend':
+        kernels.push(...attendKernels(g, n, opts.fusion, specialized));
+        break;
+      case 'pool':
+        kernels.push(poolKernel(g, n, specialized));
+        break;
+      case 'pool2d':
+        kernels.push(pool2dKernel(g, n, specialized));
+        break;
+      case 'clusters':
+        kernels.push(clustersKernel(g, n, specialized));
+        break;
+    }
+  }
+  return kernels;
+}
+
+// ---- specialisation ----
+
+/** Names of the symbolic head dims of a graph (last axes of q/k/v, pooled, clustered tensors). */
+export function headDimNames(g: Graph): string[] {
+  const names = new Set<string>();
+  const last = (id: number) => {
+    const s = g.nodes[id]!.shape;
+    const e = s[s.length - 1];
+    if (e?.op === 'dim') names.add(e.name);
+  };
+  for (const n of g.nodes) {
+    switch (n.op) {
+      case 'attend': last(n.q); last(n.k); last(n.v); break;
+      case 'pool': case 'pool2d': last(n.x); break;
+      case 'clusters': last(n.x); last(n.centroids); break;
+      default: break;
+    }
+  }
+  return [...names].sort();
+}
+
+export class SpecializationError extends Error {}
+
+/**
+ * Substitute the head dims by constants (from `dims`, else the graph's `dims` defaults) in
+ * every shape and expression, and expand any pattern left unexpanded.
+ */
+export function specializeHeadDims(g: Graph, dims: Record<string, number> = {}): { graph: Graph; specialized: Record<string, number> } {
+  const specialized: Record<string, number> = {};
+  for (const name of headDimNames(g)) {
+    const v = dims[name] ?? g.dimDefaults[name];
+    if (v === undefined) {
+      throw new SpecializationError(
+        `head dim ${name} of \`${g.name}\` has no value: kernels are specialised on head dims; give it a default in \`dims\` or pass the input shapes`,
+      );
+    }
+    specialized[name] = v;
+  }
+  const subst = (e: Expr): Expr =>
+    rewrite(e, (x) => {
+      if (x.op === 'dim' && specialized[x.name] !== undefined) return int(specialized[x.name]!);
+      if (x.op === 'pattern' && !x.body) return { ...x, body: subst(expandPattern(x.origin)) };
+      return x;
+    });
+  return { graph: mapExprs(g, subst), specialized };
+}
+
+// ---- kernels ----
+
+function kernelName(g: Graph, n: Node, suffix: string): string {
+  let base = `${g.name}_${n.op}${n.id}${suffix ? `_${suffix}` : ''}`.replace(/[^A-Za-z0-9_]/g, '_');
+  if (base.startsWith('_')) base = `k${base}`;
+  return base;
+}
+
+function nodeLabel(g: Graph, id: number): string {
+  const n = g.nodes[id]!;
+  return n.op === 'input' ? `input ${n.name ?? `%${id}`}` : `${n.name ? `\`${n.name}\` ` : ''}(%${id}, ${n.op})`;
+}
+
+function headDim(g: Graph, id: number, what: string): number {
+  const s = g.nodes[id]!.shape;
+  const e = s[s.length - 1]!;
+  if (e.op !== 'const' || typeof e.value !== 'number') {
+    throw new SpecializationError(`internal: ${what} of \`${g.name}\` is not specialised`);
+  }
+  return e.value;
+}
+
+function tensorBinding(g: Graph, id: number, name: string, role: Binding['role'], access: Binding['access'], vec4: boolean): Binding {
+  const n = g.nodes[id]!;
+  return {
+    name, role, buffer: { kind: 'node', node: id }, elem: n.elem === 'i32' ? 'i32' : 'f32', access, vec4,
+    shape: n.shape, label: nodeLabel(g, id),
+  };
+}
+
+/** Bindings for the tensors read by `load`s in the given expressions (scalar views). */
+function lookupBindings(g: Graph, exprs: Expr[]): Binding[] {
+  const ids = new Set<number>();
+  const walk = (e: Expr) =>
+    rewrite(e, (x) => {
+      if (x.op === 'load') ids.add(x.tensor);
+      return x;
+    });
+  exprs.forEach(walk);
+  return [...ids].sort((a, b) => a - b).map((id) => {
+    const n = g.nodes[id]!;
+    const nm = `t${id}${n.name ? `_${n.name.replace(/[^A-Za-z0-9_]/g, '_')}` : ''}`;
+    return { ...tensorBinding(g, id, nm, 'lookup', 'read', false), node: id };
+  });
+}
+
+function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specialized: Record<string, number>): Kernel[] {
+  const qs = g.nodes[n.q]!.shape;
+  const ks = g.nodes[n.k]!.shape;
+  const D = headDim(g, n.q, 'the head dim of q');
+  const Dk = headDim(g, n.k, 'the head dim of k');
+  const Dv = headDim(g, n.v, 'the head dim of v');
+  if (D !== Dk) throw new SpecializationError(`attend %${n.id}: q has head dim ${D} but k has ${Dk}`);
+  const geom: AttendGeometry = { B: qs[0]!, H: qs[1]!, Hk: ks[1]!, N: qs[2]!, M: ks[2]!, D, Dv };
+  const lookups = lookupBindings(g, [n.mask, n.score]);
+  const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0);
+  const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0);
+  const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0);
+  const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0);
+  const { full, empty } = tilePredicates(n.mask);
+  const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
+    node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
+    tileFull: full, tileEmpty: empty,
+    schedule: null, uniforms: [], workgroups: int(0), features: [], specialized,
+  };
+  const what = `attend %${n.id} (normalize: ${n.normalize})`;
+  const scratch = (suffix: string, elems: Expr) => ({ kind: 'scratch' as const, id: `${n.id}.${suffix}`, elems });
+  if (fusion) {
+    if (n.normalize === 'keys') {
+      return [{
+        ...base, kind: 'attend', name: kernelName(g, n, 'fused'), label: `${what}, fused online softmax`,
+        bindings: [q, k, v, out, ...lookups], keyRanges: keyRanges(n.mask),
+      }];
+    }
+    const stats: Binding = {
+      name: 'stats', role: 'stats', buffer: scratch('stats', product([geom.B, geom.H, geom.M, int(2)])), elem: 'f32',
+      access: 'read_write', vec4: false, shape: [geom.B, geom.H, geom.M, int(2)], label: `column statistics of attend %${n.id}`,
+    };
+    return [
+      {
+        ...base, kind: 'colstats', name: kernelName(g, n, 'colstats'), label: `${what}, pass 1: column max/sum`,
+        bindings: [q, k, stats, ...lookups], queryRanges: queryRangesOf(n.mask),
+      },
+      {
+        ...base, kind: 'colapply', name: kernelName(g, n, 'colapply'), label: `${what}, pass 2: weighted sum`,
+        bindings: [q, k, v, { ...stats, access: 'read' }, out, ...lookups], keyRanges: keyRanges(n.mask),
+      },
+    ];
+  }
+  const scores: Binding = {
+    name: 'scores', role: 'scores', buffer: scratch('scores', product([geom.B, geom.H, geom.N, geom.M])), elem: 'f32',
+    access: 'read_write', vec4: false, shape: [geom.B, geom.H, geom.N, geom.M], label: `scores of attend %${n.id}`,
+  };
+  const softmax: SoftmaxKernel = {
+    kind: 'softmax', axis: n.normalize, name: kernelName(g, n, 'softmax'), node: n.id,
+    label: `${what}, unfused 2/3: softmax over ${n.normalize}`, bindings: [scores], geom,
+    uniforms: [], workgroups: int(0), features: [], specialized, schedule: null,
+  };
+  return [
+    {
+      ...base, kind: 'scores', name: kernelName(g, n, 'scores'), label: `${what}, unfused 1/3: masked scores`,
+      bindings: [q, k, scores, ...lookups],
+    },
+    softmax,
+    {
+      ...base, kind: 'pv', name: kernelName(g, n, 'pv'), label: `${what}, unfused 3/3: P·V`,
+      bindings: [{ ...scores, access: 'read' }, v, out],
+    },
+  ];
+}
+
+function poolKernel(g: Graph, n: NodeOf<'pool'>, specialized: Record<string, number>): Kernel {
+  const xs = g.nodes[n.x]!.shape;
+  const D = headDim(g, n.x, 'the last axis of the pooled tensor');
+  return {
+    kind: 'pool', name: kernelName(g, n, ''), node: n.id, label: `pool %${n.id} (adaptive average over the sequence)`,
+    bindings: [tensorBinding(g, n.x, 'x', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
+    uniforms: [], workgroups: int(0), features: [], specialized,
+    B: xs[0]!, H: xs[1]!, N: xs[2]!, tokens: n.tokens, D, schedule: null,
+  };
+}
+
+function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, specialized: Record<string, number>): Kernel {
+  const xs = g.nodes[n.x]!.shape;
+  const D = headDim(g, n.x, 'the last axis of the pooled tensor');
+  return {
+    kind: 'pool2d', name: kernelName(g, n, ''), node: n.id, label: `pool2d %${n.id} (adaptive average over a grid)`,
+    bindings: [tensorBinding(g, n.x, 'x', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
+    uniforms: [], workgroups: int(0), features: [], specialized,
+    B: xs[0]!, H: xs[1]!, height: n.height, width: n.width, to: n.to, D, schedule: null,
+  };
+}
+
+function clustersKernel(g: Graph, n: NodeOf<'clusters'>, specialized: Record<string, number>): Kernel {
+  const xs = g.nodes[n.x]!.shape;
+  const cs = g.nodes[n.centroids]!.shape;
+  const D = headDim(g, n.x, 'the last axis of the clustered tensor');
+  return {
+    kind: 'clusters', name: kernelName(g, n, ''), node: n.id, label: `clusters %${n.id} (nearest centroid by cosine)`,
+    bindings: [
+      tensorBinding(g, n.x, 'x', 'x', 'read', false),
+      tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false),
+      tensorBinding(g, n.id, 'out', 'out', 'read_write', false),
+    ],
+    uniforms: [], workgroups: int(0), features: [], specialized,
+    B: xs[0]!, H: xs[1]!, N: xs[2]!, C: cs[1]!, D, schedule: null,
+  };
+}
+
+// ---- ranges from the mask analysis ----
+
+/**
+ * Query ranges for a block of key columns [k_lo, k_hi]: the key-range analysis applied to
+ * the mask with the roles of i and j swapped (patterns replaced by their bodies, since
+ * their closed forms are written for query rows).
+ */
+export function queryRangesOf(mask: Expr): StreamRange[] | null {
+  const swapped = rewrite(mask, (x) => {
+    if (x.op === 'index' && (x.name === 'i' || x.name === 'j')) return { ...x, name: x.name === 'i' ? 'j' : 'i' };
+    if (x.op === 'pattern') return x.body ?? x;
+    return x;
+  });
+  const ranges = keyRanges(swapped);
+  const rename = (e: Expr) =>
+    rewrite(e, (x) => (x.op === 'var' ? (x.name === 'q_lo' ? K_LO : x.name === 'q_hi' ? K_HI : x) : x));
+  return ranges && ranges.map((r) => ({ lo: rename(r.lo), hi: rename(r.hi) }));
+}

@@ -1,0 +1,95 @@
+// tile: choose each kernel's schedule from its head dims and the device's capabilities
+// (`opts.caps`; WebGPU's defaults — 16 KiB of workgroup memory, 256 invocations — unless
+// the device grants more), then its workgroup count and uniform block.
+//
+// Attention-like kernels own rows (queries; keys for colstats/scores) one per invocation
+// and stream the other side in tiles:
+// - `workgroup` staging: each tile of K/V (or Q) rows is loaded cooperatively into
+//   `var<workgroup>` memory between barriers; the tile is as large as fits (≤ 64 rows).
+// - `storage` staging: when not even 4 rows fit (very large head dims), rows are read
+//   straight from storage.
+// - `subgroup` staging (where `subgroups` is granted) is described in kernel.ts; this pass
+//   does not pick it yet.
+
+import { int, type Expr } from '../ir.js';
+import {
+  ceilDiv, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
+} from '../kernel.js';
+import type { DeviceCaps, Pass } from '../pass.js';
+
+export const tile: Pass = {
+  name: 'tile',
+  summary: 'pick each kernel\'s schedule (tiles, workgroup size, staging) from head dims and device caps',
+  stage: 'kernel',
+  run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts.caps)) }),
+};
+
+/** Rows per online-softmax step (unrolled in the source). */
+const BLOCK = 4;
+/** Largest streamed tile. */
+const MAX_TILE = 64;
+
+export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
+  const wg = Math.max(1, Math.min(64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
+  let out: Kernel;
+  switch (k.kind) {
+    case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv': {
+      const schedule = attendSchedule(k, caps, wg);
+      const { B, H, N, M } = k.geom;
+      const rows = k.kind === 'colstats' || k.kind === 'scores' ? M : N;
+      out = {
+        ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [],
+        workgroups: product([B, H, ceilDiv(rows, schedule.rowsPerWorkgroup)]),
+      };
+      break;
+    }
+    case 'softmax': {
+      const { B, H, N, M } = k.geom;
+      out = {
+        ...k, schedule: { workgroupSize: wg },
+        workgroups: k.axis === 'keys' ? product([B, H, N]) : ceilDiv(product([B, H, M]), wg),
+      };
+      break;
+    }
+    case 'pool':
+      out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.tokens, int(k.D)]), wg) };
+      break;
+    case 'pool2d':
+      out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, mul(k.to[0], k.to[1]), int(k.D)]), wg) };
+      break;
+    case 'clusters':
+      out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
+      break;
+  }
+  return { ...out, uniforms: uniformDims(out) } as Kernel;
+}
+
+/** Bytes of workgroup memory per streamed row of each kernel kind. */
+function bytesPerRow(k: AttendKernel): number {
+  const d4 = Math.ceil(k.geom.D / 4) * 16;
+  const dv4 = Math.ceil(k.geom.Dv / 4) * 16;
+  switch (k.kind) {
+    case 'attend': return d4 + dv4;
+    case 'colapply': return d4 + dv4 + 8;
+    case 'colstats': case 'scores': return d4;
+    case 'pv': return dv4;
+  }
+}
+
+function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number): AttendSchedule {
+  const per = bytesPerRow(k);
+  let tile = MAX_TILE;
+  while (tile >= BLOCK && tile * per > caps.maxWorkgroupStorageSize) tile /= 2;
+  if (tile < BLOCK) {
+    return {
+      staging: 'storage', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
+      tile: 16, block: BLOCK, subgroupSize: 0, workgroupBytes: 0,
+    };
+  }
+  return {
+    staging: 'workgroup', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
+    tile, block: BLOCK, subgroupSize: 0, workgroupBytes: tile * per,
+  };
+}
+
+export type { Expr };

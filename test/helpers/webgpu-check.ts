@@ -1,0 +1,75 @@
+// Shared by the WebGPU suites: compile a program, run it on the device (fused or not),
+// run the float64 reference on the same inputs, compare within the spec's tolerance
+// (|out − ref| ≤ 1e-4 + 1e-4·|ref|; rows the reference gives as exact zeros must be exact
+// zeros — fully-masked rows).
+
+import type { ExecutionContext } from 'ava';
+import { compile } from '../../compiler/compile.js';
+import type { Graph } from '../../compiler/ir.js';
+import type { Kernel } from '../../compiler/kernel.js';
+import type { DeviceCaps } from '../../compiler/pass.js';
+import { buildKernels } from '../../compiler/passes/fuse.js';
+import { scheduleKernel } from '../../compiler/passes/tile.js';
+import { executeReference, generateInputs, resolveDims } from '../../runtime/reference/index.js';
+import type { Tensor } from '../../runtime/tensor.js';
+import { executeWebGPU, getWebGPU } from '../../runtime/webgpu/execute.js';
+
+export function graphOf(source: string, params: Record<string, number | boolean> = {}): Graph {
+  const r = compile(source, { params, target: 'none' });
+  if (!r.ok || !r.graph) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.graph;
+}
+
+export async function kernelsFor(graph: Graph, dims: Record<string, number>, fusion: boolean, caps?: DeviceCaps): Promise<Kernel[]> {
+  const c = caps ?? (await getWebGPU()).caps;
+  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, c));
+}
+
+export interface Compared {
+  maxErr: number;
+  zeros: number;
+  out: Tensor;
+  ref: Tensor;
+  sources: string[];
+}
+
+export function compare(out: Tensor, ref: Tensor): { bad: string[]; maxErr: number; zeros: number } {
+  const bad: string[] = [];
+  let maxErr = 0;
+  let zeros = 0;
+  if (out.shape.join() !== ref.shape.join()) return { bad: [`shape [${out.shape}] vs reference [${ref.shape}]`], maxErr: Infinity, zeros };
+  for (let k = 0; k < ref.data.length; k++) {
+    const r = ref.data[k]!;
+    const o = out.data[k]!;
+    const err = Math.abs(o - r);
+    if (r === 0) {
+      zeros++;
+      if (o !== 0 && bad.length < 8) bad.push(`element ${k}: ${o} where the reference is exactly 0`);
+    }
+    if (!(err <= 1e-4 + 1e-4 * Math.abs(r))) {
+      if (bad.length < 8) bad.push(`element ${k}: ${o} vs reference ${r} (error ${err})`);
+    }
+    if (err > maxErr) maxErr = err;
+  }
+  return { bad, maxErr, zeros };
+}
+
+/** Run `graph` on the device and against the reference; assert agreement. */
+export async function checkGraph(
+  t: ExecutionContext,
+  graph: Graph,
+  dimsOverride: Record<string, number>,
+  opts: { fusion?: boolean; seed?: number; caps?: DeviceCaps; inputs?: Record<string, Tensor>; expectZeros?: boolean } = {},
+): Promise<Compared> {
+  const dims = resolveDims(graph, dimsOverride);
+  const inputs = opts.inputs ?? generateInputs(graph, dims, opts.seed ?? 1);
+  const fusion = opts.fusion ?? true;
+  const kernels = await kernelsFor(graph, dims, fusion, opts.caps);
+  const sources: string[] = [];
+  const out = await executeWebGPU(kernels, graph, inputs, dims, { onKernel: (_k, src) => sources.push(src) });
+  const ref = executeReference(graph, inputs);
+  const { bad, maxErr, zeros } = compare(out, ref);
+  t.deepEqual(bad, [], `${graph.name} ${JSON.stringify(dimsOverride)} fusion=${fusion}`);
+  if (opts.expectZeros) t.true(zeros > 0, 'expected fully-masked rows (exact zeros) in this case');
+  return { maxErr, zeros, out, ref, sources };
+}
