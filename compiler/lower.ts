@@ -5,7 +5,7 @@
 // are filled in by the expand-builtins pass.
 
 import type * as ast from '../dsl/ast.js';
-import { bindArgs, builtin, type BuiltinSpec } from '../dsl/builtins.js';
+import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js';
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
 import {
   bin, bool, call, dim, float, int, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
@@ -102,8 +102,10 @@ class Lowering {
     for (const [name, value] of Object.entries(this.overrides)) {
       const decl = declared.get(name);
       if (!decl) {
+        const near = closest(name, declared.keys());
+        const declares = declared.size ? `declares ${[...declared.keys()].map((n) => `\`${n}\``).join(', ')}` : 'declares no params';
         throw new LowerError(diag('AT701', [name], undefined,
-          declared.size ? `\`${this.def.name.name}\` declares ${[...declared.keys()].map((n) => `\`${n}\``).join(', ')}` : `\`${this.def.name.name}\` declares no params`));
+          near ? `did you mean \`${near}\`?` : `\`${this.def.name.name}\` ${declares}`));
       }
       const want = paramType(decl.value, decl.isFloat);
       const got = typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int' : 'float';

@@ -89,7 +89,7 @@ class Printer {
       }
       case 'pattern': {
         const origin = this.origin(e.origin);
-        return this.opts.bodies && e.body ? `${origin} := (${this.expr(e.body, 0)})` : origin;
+        return this.opts.bodies && e.body ? `(${origin} := ${this.expr(e.body, 0)})` : origin;
       }
       default: {
         const [sym, prec] = PREC[e.op]!;

@@ -6,7 +6,7 @@
 
 import { AttncError } from '../../dsl/diagnostics.js';
 import { applyBinary, applyCall } from '../scalar.js';
-import { bool, rewrite, some, type Expr } from '../ir.js';
+import { bin, bool, int, rewrite, some, type Expr } from '../ir.js';
 import type { Pass } from '../pass.js';
 import { mapExprs } from './util.js';
 
@@ -61,6 +61,23 @@ export const RULES: Rule[] = [
   { name: 'or-false', apply: (e) => (e.op === 'or' ? (isConst(e.a, false) ? e.b : isConst(e.b, false) ? e.a : undefined) : undefined) },
   { name: 'or-true', apply: (e) => (e.op === 'or' && isConst(e.a, true) ? bool(true) : undefined) },
   { name: 'select-const', apply: (e) => (e.op === 'select' && e.c.op === 'const' ? (e.c.value ? e.a : e.b) : undefined) },
+  {
+    // Integer constants gather across + and −: (x + 2) − 1 → x + 1, (32 − x) + 1 → 33 − x.
+    // Not for floats: reassociation would change rounding.
+    name: 'reassociate-int-constants',
+    apply: (e) => {
+      if ((e.op !== 'add' && e.op !== 'sub') || e.ty !== 'int' || e.b.op !== 'const') return undefined;
+      const inner = e.a;
+      if ((inner.op !== 'add' && inner.op !== 'sub') || inner.ty !== 'int') return undefined;
+      const c2 = (e.op === 'add' ? 1 : -1) * (e.b.value as number);
+      if (inner.b.op === 'const') {
+        const c = (inner.op === 'add' ? 1 : -1) * (inner.b.value as number) + c2;
+        return c >= 0 ? bin('add', inner.a, int(c)) : bin('sub', inner.a, int(-c));
+      }
+      if (inner.op === 'sub' && inner.a.op === 'const') return bin('sub', int((inner.a.value as number) + c2), inner.b);
+      return undefined;
+    },
+  },
   { name: 'not-not', apply: (e) => (e.op === 'not' && e.a.op === 'not' ? e.a.a : undefined) },
 ];
 
