@@ -17,6 +17,7 @@ import { compile, type CompileOptions, type CompileResult } from './compile.js';
 import type { ParamValues } from './lower.js';
 import { PASS_NAMES } from './pipeline.js';
 import { printGraph } from './print.js';
+import { printTileMap, tileMap, tileMapPng } from './tilemap.js';
 
 class UsageError extends Error {}
 
@@ -37,10 +38,11 @@ frame. Exit status 1 when any file has errors.`,
                      [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
 
   --entry NAME     the definition to compile when the file has several
-  --emit WHAT      ast | ir | the name of a pass (${PASS_NAMES.join(', ')})
-                   (default: ir)
+  --emit WHAT      ast | ir | tiles | the name of a pass (${PASS_NAMES.join(', ')})
+                   (default: ir). tiles: the tile map of each attend at --dims
+                   (# full, + mixed, . empty, blank: never visited); -o adds a PNG
   --target wgsl    also build the WGSL kernels and print them with the dispatch plan
-  --dims D=V,…     sizes used to show the dispatch plan (default: the file's dims)
+  --dims D=V,…     sizes for --emit tiles and the dispatch plan (default: the file's dims)
   --param P=V,…    override params (kernels specialise on params)
   --no-fusion      materialised scores instead of fused kernels (the baseline)
   -o, --out DIR    write the artefacts to DIR instead of printing them`,
@@ -149,8 +151,8 @@ function cmdCompile(args: string[]): number {
   if (values.help) return help('compile');
   const path = single(positionals, 'compile');
   const emit = (values.emit as string | undefined) ?? 'ir';
-  if (emit !== 'ast' && emit !== 'ir' && !PASS_NAMES.includes(emit)) {
-    throw new UsageError(`--emit ${emit}: expected ast, ir or a pass name (${PASS_NAMES.join(', ')})`);
+  if (emit !== 'ast' && emit !== 'ir' && emit !== 'tiles' && !PASS_NAMES.includes(emit)) {
+    throw new UsageError(`--emit ${emit}: expected ast, ir, tiles or a pass name (${PASS_NAMES.join(', ')})`);
   }
   const target = values.target as string | undefined;
   if (target !== undefined && target !== 'wgsl') throw new UsageError(`--target ${target}: expected wgsl`);
@@ -162,11 +164,16 @@ function cmdCompile(args: string[]): number {
       if (pass.name === emit) dumps.push(`// after ${pass.name}\n${printGraph(m.graph, { bodies: true })}`);
     },
   });
-  const artefacts: [string, string][] = [];
+  const graph = result.graph!;
+  const artefacts: [string, string | Uint8Array][] = [];
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
-  else if (emit === 'ir') artefacts.push([`${result.graph!.name}.ir.txt`, printGraph(result.graph!)]);
-  else artefacts.push([`${result.graph!.name}.${emit}.txt`, dumps.join('\n')]);
-  void values.dims; // the dispatch plan of --target wgsl evaluates sizes at these dims
+  else if (emit === 'ir') artefacts.push([`${graph.name}.ir.txt`, printGraph(graph)]);
+  else if (emit === 'tiles') {
+    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
+    const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));
+    artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
+    for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.png`, tileMapPng(m)]);
+  } else artefacts.push([`${graph.name}.${emit}.txt`, dumps.join('\n')]);
 
   const out = values.out as string | undefined;
   if (out) {
@@ -174,7 +181,7 @@ function cmdCompile(args: string[]): number {
     for (const [name, text] of artefacts) writeFileSync(join(out, name), text);
     console.log(`wrote ${artefacts.map(([n]) => join(out, n)).join(', ')}`);
   } else {
-    for (const [, text] of artefacts) process.stdout.write(text);
+    for (const [, text] of artefacts) if (typeof text === 'string') process.stdout.write(text);
   }
   return 0;
 }
