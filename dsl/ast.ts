@@ -34,6 +34,11 @@ export interface Attention {
   name: Ident;
   statements: Statement[];
   span: Span;
+  /**
+   * Set when the definition had a syntax error and its AST was rebuilt by error recovery
+   * (it may contain placeholder names `''`); the checker does not check it.
+   */
+  recovered?: boolean;
 }
 
 export type Statement = InputStmt | DimsStmt | ParamStmt | LetStmt | ReturnStmt;

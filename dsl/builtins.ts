@@ -203,9 +203,12 @@ export function bindArgs(
   return { args, problems };
 }
 
+/** `1 argument`, `3 arguments`, `1 to 3 arguments` (AT501 takes the noun with the count). */
 function arityText(spec: BuiltinSpec): string {
   const required = spec.params.filter((p) => p.default === undefined).length;
-  return required === spec.params.length ? String(required) : `${required} to ${spec.params.length}`;
+  const total = spec.params.length;
+  if (required === total) return `${total} argument${total === 1 ? '' : 's'}`;
+  return `${required} to ${total} arguments`;
 }
 
 /** `neighborhood(kernel, dilation: 1, causal: false)` */

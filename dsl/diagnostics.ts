@@ -28,6 +28,7 @@ export const MESSAGES = {
   AT102: 'expected {0} but found {1}',
   AT103: 'unterminated block comment',
   AT104: 'invalid number literal {0}',
+  AT105: 'expression nested too deeply (more than {0} levels)',
 
   AT201: 'unknown name `{0}`',
   AT202: '`{0}` is already defined in `{1}`',
@@ -52,8 +53,10 @@ export const MESSAGES = {
   AT404: '`{0}` must have rank {1}, found rank {2}',
   AT405: 'shapes disagree on {0}: {1} vs {2}',
   AT406: 'only tensors can be indexed; `{0}` is {1}',
+  AT407: 'tensor lookups are only allowed inside `mask:` and `score:`',
 
-  AT501: '`{0}` takes {1} arguments, found {2}',
+  /** {1} carries its noun (`1 argument`, `1 to 3 arguments`), see `bindArgs`. */
+  AT501: '`{0}` takes {1}, found {2}',
   AT502: '`{0}` has no parameter named `{1}`',
   AT503: 'argument `{1}` of `{0}` is given twice',
   AT504: 'missing argument `{1}` of `{0}`',

@@ -1,0 +1,465 @@
+// The chevrotain parser for the grammar of spec §1, producing a concrete syntax tree that
+// visitor.ts turns into the AST.
+//
+// Deviations from the EBNF, each so that errors are reported well rather than as a bare
+// "expected X but found Y":
+// - `cmp` accepts a chain `a < b < c`; the visitor reports AT305 for it.
+// - There is no `program` rule: `parseTokens` splits the token stream at each `attention`
+//   keyword (which cannot occur inside a definition) and parses each piece with the
+//   `attention` rule. Recovery then stays inside one definition, and junk at the top level
+//   is reported once without hiding the definitions after it.
+// Error recovery is on, so one file can report several syntax errors; chevrotain's
+// exceptions are mapped to AT102 with the span of the offending token.
+
+import { CstParser, EOF, type CstNode, type IToken, type TokenType } from 'chevrotain';
+import type { SourceFile, Span } from './ast.js';
+import { diag, type Diagnostic } from './diagnostics.js';
+import * as T from './tokens.js';
+
+// Messages are built as JSON so the mapping to AT102 can fill both template slots.
+interface ExpectedFound {
+  expected: string;
+  found: string;
+}
+
+function describeToken(tok: IToken): string {
+  if (tok.tokenType === EOF) return 'end of file';
+  return '`' + tok.image + '`';
+}
+
+function describeType(t: TokenType): string {
+  if (t === EOF) return 'end of file';
+  return t.LABEL ?? t.name;
+}
+
+/** "a, b or c", without duplicates. */
+function alternatives(items: string[]): string {
+  const uniq = [...new Set(items)];
+  if (uniq.length <= 1) return uniq[0] ?? 'something else';
+  return uniq.slice(0, -1).join(', ') + ' or ' + uniq[uniq.length - 1];
+}
+
+const STATEMENT_OR_CLOSE = '`input`, `dims`, `param`, `let`, `return` or `}`';
+
+const messages = {
+  buildMismatchTokenMessage(o: { expected: TokenType; actual: IToken; ruleName: string }): string {
+    // The `}` of a definition is expected after its statements: a statement would do too.
+    const expected =
+      o.ruleName === 'attention' && o.expected === T.RBrace ? STATEMENT_OR_CLOSE : describeType(o.expected);
+    return JSON.stringify({ expected, found: describeToken(o.actual) } satisfies ExpectedFound);
+  },
+  buildNotAllInputParsedMessage(o: { firstRedundant: IToken }): string {
+    return JSON.stringify({ expected: '`attention`', found: describeToken(o.firstRedundant) } satisfies ExpectedFound);
+  },
+  buildNoViableAltMessage(o: { expectedPathsPerAlt: TokenType[][][]; actual: IToken[]; customUserDescription?: string }): string {
+    const expected =
+      o.customUserDescription ?? alternatives(o.expectedPathsPerAlt.flat().map((path) => describeType(path[0]!)));
+    return JSON.stringify({ expected, found: describeToken(o.actual[0]!) } satisfies ExpectedFound);
+  },
+  buildEarlyExitMessage(o: { expectedIterationPaths: TokenType[][]; actual: IToken[]; customUserDescription?: string }): string {
+    const expected = o.customUserDescription ?? alternatives(o.expectedIterationPaths.map((p) => describeType(p[0]!)));
+    return JSON.stringify({ expected, found: describeToken(o.actual[0]!) } satisfies ExpectedFound);
+  },
+};
+
+const EXPRESSION = 'an expression';
+
+export class AttnParser extends CstParser {
+  constructor() {
+    super(T.allTokens, {
+      recoveryEnabled: true,
+      // Spans are computed from the tokens by the visitor (with 'onlyOffset' chevrotain
+      // cannot give end offsets).
+      nodeLocationTracking: 'none',
+      errorMessageProvider: messages,
+      maxLookahead: 3,
+    });
+    this.performSelfAnalysis();
+  }
+
+  attention = this.RULE('attention', () => {
+    this.CONSUME(T.Attention);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.statement));
+    this.CONSUME(T.RBrace);
+  });
+
+  statement = this.RULE('statement', () => {
+    this.OR({
+      DEF: [
+        { ALT: () => this.SUBRULE(this.inputStmt) },
+        { ALT: () => this.SUBRULE(this.dimsStmt) },
+        { ALT: () => this.SUBRULE(this.paramStmt) },
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.SUBRULE(this.returnStmt) },
+      ],
+      ERR_MSG: STATEMENT_OR_CLOSE,
+    });
+  });
+
+  inputStmt = this.RULE('inputStmt', () => {
+    this.CONSUME(T.Input);
+    this.CONSUME(T.Identifier);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.CONSUME2(T.Identifier);
+    });
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.tensorType);
+  });
+
+  tensorType = this.RULE('tensorType', () => {
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.F32, { LABEL: 'elem' }) },
+        { ALT: () => this.CONSUME(T.F16, { LABEL: 'elem' }) },
+        { ALT: () => this.CONSUME(T.I32, { LABEL: 'elem' }) },
+      ],
+      ERR_MSG: 'a tensor type (`f32`, `f16` or `i32`)',
+    });
+    this.CONSUME(T.LBracket);
+    this.SUBRULE(this.dim);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.dim);
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  dim = this.RULE('dim', () => {
+    this.OR({
+      DEF: [{ ALT: () => this.CONSUME(T.Identifier) }, { ALT: () => this.CONSUME(T.Int) }],
+      ERR_MSG: 'a dim (a name or an integer)',
+    });
+  });
+
+  dimsStmt = this.RULE('dimsStmt', () => {
+    this.CONSUME(T.Dims);
+    this.SUBRULE(this.dimsEntry);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.dimsEntry);
+    });
+  });
+
+  dimsEntry = this.RULE('dimsEntry', () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Assign);
+    this.CONSUME(T.Int);
+  });
+
+  paramStmt = this.RULE('paramStmt', () => {
+    this.CONSUME(T.Param);
+    this.SUBRULE(this.paramEntry);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.paramEntry);
+    });
+  });
+
+  paramEntry = this.RULE('paramEntry', () => {
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.literal);
+  });
+
+  literal = this.RULE('literal', () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.OPTION(() => this.CONSUME(T.Minus));
+            this.OR2([{ ALT: () => this.CONSUME(T.Int) }, { ALT: () => this.CONSUME(T.Float) }]);
+          },
+        },
+        { ALT: () => this.CONSUME(T.True) },
+        { ALT: () => this.CONSUME(T.False) },
+      ],
+      ERR_MSG: 'a literal (a number, `true` or `false`)',
+    });
+  });
+
+  letStmt = this.RULE('letStmt', () => {
+    this.CONSUME(T.Let);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.Assign);
+    this.SUBRULE(this.expr);
+  });
+
+  returnStmt = this.RULE('returnStmt', () => {
+    this.CONSUME(T.Return);
+    this.SUBRULE(this.expr);
+  });
+
+  expr = this.RULE('expr', () => {
+    this.SUBRULE(this.orExpr);
+    this.OPTION(() => {
+      this.CONSUME(T.Question);
+      this.SUBRULE(this.expr, { LABEL: 'then' });
+      this.CONSUME(T.Colon);
+      this.SUBRULE2(this.expr, { LABEL: 'else' });
+    });
+  });
+
+  orExpr = this.RULE('orExpr', () => {
+    this.SUBRULE(this.andExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(T.OrOr, { LABEL: 'op' });
+      this.SUBRULE2(this.andExpr, { LABEL: 'operand' });
+    });
+  });
+
+  andExpr = this.RULE('andExpr', () => {
+    this.SUBRULE(this.cmpExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.CONSUME(T.AndAnd, { LABEL: 'op' });
+      this.SUBRULE2(this.cmpExpr, { LABEL: 'operand' });
+    });
+  });
+
+  cmpExpr = this.RULE('cmpExpr', () => {
+    this.SUBRULE(this.sumExpr, { LABEL: 'operand' });
+    // MANY rather than OPTION: a chain is parsed, then rejected with AT305 by the visitor.
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.EqEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.NotEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.LtEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.GtEq, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Lt, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Gt, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.sumExpr, { LABEL: 'operand' });
+    });
+  });
+
+  sumExpr = this.RULE('sumExpr', () => {
+    this.SUBRULE(this.prodExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Plus, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.prodExpr, { LABEL: 'operand' });
+    });
+  });
+
+  prodExpr = this.RULE('prodExpr', () => {
+    this.SUBRULE(this.unaryExpr, { LABEL: 'operand' });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Star, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Slash, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Percent, { LABEL: 'op' }) },
+      ]);
+      this.SUBRULE2(this.unaryExpr, { LABEL: 'operand' });
+    });
+  });
+
+  unaryExpr = this.RULE('unaryExpr', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Minus, { LABEL: 'op' }) },
+        { ALT: () => this.CONSUME(T.Bang, { LABEL: 'op' }) },
+      ]);
+    });
+    this.SUBRULE(this.postfixExpr);
+  });
+
+  postfixExpr = this.RULE('postfixExpr', () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => this.SUBRULE(this.indexSuffix));
+  });
+
+  indexSuffix = this.RULE('indexSuffix', () => {
+    this.CONSUME(T.LBracket);
+    this.SUBRULE(this.expr);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.expr);
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  primary = this.RULE('primary', () => {
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.Int) },
+        { ALT: () => this.CONSUME(T.Float) },
+        { ALT: () => this.CONSUME(T.True) },
+        { ALT: () => this.CONSUME(T.False) },
+        { ALT: () => this.SUBRULE(this.callOrName) },
+        { ALT: () => this.SUBRULE(this.list) },
+        { ALT: () => this.SUBRULE(this.paren) },
+      ],
+      ERR_MSG: EXPRESSION,
+    });
+  });
+
+  callOrName = this.RULE('callOrName', () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.callArgs));
+  });
+
+  callArgs = this.RULE('callArgs', () => {
+    this.CONSUME(T.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.arg);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.arg);
+      });
+    });
+    this.CONSUME(T.RParen);
+  });
+
+  arg = this.RULE('arg', () => {
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier, { LABEL: 'argName' });
+      this.CONSUME(T.Colon);
+    });
+    this.SUBRULE(this.expr);
+  });
+
+  list = this.RULE('list', () => {
+    this.CONSUME(T.LBracket);
+    this.SUBRULE(this.expr);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.expr);
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  paren = this.RULE('paren', () => {
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.expr);
+    this.CONSUME(T.RParen);
+  });
+}
+
+// Building the parser runs chevrotain's grammar analysis; do it once, lazily.
+let instance: AttnParser | undefined;
+function parser(): AttnParser {
+  return (instance ??= new AttnParser());
+}
+
+export interface CstResult {
+  /** One CST per `attention` keyword, in file order. */
+  attentions: CstNode[];
+  /** Per definition: whether the parser had to recover from a syntax error in it. */
+  damaged: boolean[];
+  diagnostics: Diagnostic[];
+}
+
+/** Brackets may nest this deep; far beyond any real program, far below stack overflow. */
+export const MAX_NESTING = 64;
+
+/** The first bracket that opens past `MAX_NESTING` levels, if any. */
+function findTooDeep(tokens: IToken[]): IToken | undefined {
+  let depth = 0;
+  for (const t of tokens) {
+    if (t.tokenType === T.LParen || t.tokenType === T.LBracket || t.tokenType === T.LBrace) {
+      if (++depth > MAX_NESTING) return t;
+    } else if (t.tokenType === T.RParen || t.tokenType === T.RBracket || t.tokenType === T.RBrace) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return undefined;
+}
+
+function tokenEnd(tok: IToken): number {
+  return tok.startOffset + tok.image.length;
+}
+
+/** What the lexer found, so parse errors that merely follow from it are not reported. */
+export interface LexNotes {
+  /** Offsets of characters the lexer dropped. */
+  dropped: number[];
+  /** An unterminated comment swallowed the end of the file. */
+  unterminatedComment: boolean;
+}
+
+/** Parse a token stream (from `lex`) into CSTs. Never throws on user input. */
+export function parseTokens(
+  file: SourceFile,
+  tokens: IToken[],
+  notes: LexNotes = { dropped: [], unterminatedComment: false },
+): CstResult {
+  const p = parser();
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<number>();
+  const attentions: CstNode[] = [];
+  const damaged: boolean[] = [];
+  // The first token after a dropped character: an error there is the dropped character's.
+  const afterDropped = new Set<number>();
+  for (const at of notes.dropped) {
+    const next = tokens.find((t) => t.startOffset > at);
+    if (next) afterDropped.add(next.startOffset);
+  }
+  const report = (expected: string, found: string, span: Span): void => {
+    if (seen.has(span.start)) return; // recovery can report one position twice
+    seen.add(span.start);
+    if (afterDropped.has(span.start)) return;
+    diagnostics.push(diag('AT102', [expected, found], span, undefined, file));
+  };
+
+  let k = 0;
+  if (tokens.length > 0 && tokens[0]!.tokenType !== T.Attention) {
+    const first = tokens[0]!;
+    report('`attention`', describeToken(first), T.spanOf(first));
+  }
+  while (k < tokens.length && tokens[k]!.tokenType !== T.Attention) k++;
+
+  while (k < tokens.length) {
+    let end = k + 1;
+    while (end < tokens.length && tokens[end]!.tokenType !== T.Attention) end++;
+    const chunk = tokens.slice(k, end);
+    const next = tokens[end];
+    k = end;
+    // The parser recurses about ten rules deep per bracket; refuse absurd nesting rather
+    // than overflow the stack. The definition keeps its name, is marked damaged, and is
+    // not parsed further.
+    const tooDeep = findTooDeep(chunk);
+    if (tooDeep) {
+      diagnostics.push(diag('AT105', [MAX_NESTING], T.spanOf(tooDeep), undefined, file));
+      const name = chunk[1]?.tokenType === T.Identifier ? [chunk[1]] : [];
+      attentions.push({ name: 'attention', children: { Attention: [chunk[0]!], Identifier: name } });
+      damaged.push(true);
+      continue;
+    }
+    p.input = chunk;
+    const cst = p.attention();
+    attentions.push(cst);
+    damaged.push(p.errors.some((e) => e.name !== 'NotAllInputParsedException'));
+    for (const e of p.errors) {
+      let ef: ExpectedFound;
+      try {
+        ef = JSON.parse(e.message) as ExpectedFound;
+      } catch {
+        ef = { expected: 'something else', found: describeToken(e.token) };
+      }
+      let span: Span;
+      if (e.token.tokenType === EOF || Number.isNaN(e.token.startOffset)) {
+        if (next) {
+          // The piece ended because the next definition starts: say so.
+          ef.found = describeToken(next);
+          span = T.spanOf(next);
+        } else {
+          // The comment's own error (AT103) says why the file ended early.
+          if (notes.unterminatedComment) continue;
+          // At the end of the file point just past the last token.
+          const at = tokenEnd(chunk[chunk.length - 1]!);
+          span = { start: at, end: at };
+        }
+      } else {
+        span = T.spanOf(e.token);
+      }
+      // Tokens after the closing `}` of a definition.
+      if (e.name === 'NotAllInputParsedException') ef.expected = '`attention`';
+      report(ef.expected, ef.found, span);
+    }
+  }
+  return { attentions, damaged, diagnostics };
+}
