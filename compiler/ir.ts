@@ -144,6 +144,24 @@ export const bin = (op: BinOp, a: Expr, b: Expr): Expr => ({
   b,
 });
 export const call = (fn: CallFn, args: Expr[], ty: Scalar): Expr => ({ op: 'call', fn, args, ty });
+
+/** Binary builders by name, for passes that write expressions (`E.add(i, int(1))`). */
+export const E = {
+  add: (a: Expr, b: Expr) => bin('add', a, b),
+  sub: (a: Expr, b: Expr) => bin('sub', a, b),
+  mul: (a: Expr, b: Expr) => bin('mul', a, b),
+  div: (a: Expr, b: Expr) => bin('div', a, b),
+  mod: (a: Expr, b: Expr) => bin('mod', a, b),
+  and: (a: Expr, b: Expr) => bin('and', a, b),
+  or: (a: Expr, b: Expr) => bin('or', a, b),
+  eq: (a: Expr, b: Expr) => bin('eq', a, b),
+  lt: (a: Expr, b: Expr) => bin('lt', a, b),
+  le: (a: Expr, b: Expr) => bin('le', a, b),
+  ge: (a: Expr, b: Expr) => bin('ge', a, b),
+  /** Integer min/max. */
+  min: (a: Expr, b: Expr) => call('min', [a, b], 'int'),
+  max: (a: Expr, b: Expr) => call('max', [a, b], 'int'),
+};
 export const select = (c: Expr, a: Expr, b: Expr): Expr => ({ op: 'select', ty: a.ty, c, a, b });
 export const not = (a: Expr): Expr => ({ op: 'not', ty: 'bool', a });
 

@@ -2,21 +2,11 @@
 // expand-builtins pass fills each `pattern` node's body from here; the node keeps its
 // origin so mask analysis can use an exact rule where intervals are too coarse.
 
-import { bin, call, index, int, type Expr, type Pattern } from './ir.js';
+import { call, E, index, int, type Expr, type Pattern } from './ir.js';
 
 const i = index('i');
 const j = index('j');
-const add = (a: Expr, b: Expr) => bin('add', a, b);
-const sub = (a: Expr, b: Expr) => bin('sub', a, b);
-const mul = (a: Expr, b: Expr) => bin('mul', a, b);
-const div = (a: Expr, b: Expr) => bin('div', a, b);
-const mod = (a: Expr, b: Expr) => bin('mod', a, b);
-const and = (a: Expr, b: Expr) => bin('and', a, b);
-const or = (a: Expr, b: Expr) => bin('or', a, b);
-const le = (a: Expr, b: Expr) => bin('le', a, b);
-const lt = (a: Expr, b: Expr) => bin('lt', a, b);
-const ge = (a: Expr, b: Expr) => bin('ge', a, b);
-const eq = (a: Expr, b: Expr) => bin('eq', a, b);
+const { add, sub, mul, div, mod, and, or, le, lt, ge, eq } = E;
 
 export function expandPattern(p: Pattern): Expr {
   switch (p.name) {

@@ -13,7 +13,7 @@
 // exact closed forms where intervals would be too coarse.
 
 import {
-  bin, bool, call, int, select, some, variable, type Expr, type Pattern,
+  bin, bool, E, int, select, some, variable, type Expr, type Pattern,
 } from '../ir.js';
 import { simplifyExpr } from '../passes/simplify.js';
 
@@ -39,15 +39,7 @@ const FALSE = bool(false);
 const UNKNOWN_TRUTH: Truth = { t: FALSE, f: FALSE };
 const UNBOUNDED: Interval = { lo: null, hi: null };
 
-const add = (a: Expr, b: Expr) => bin('add', a, b);
-const sub = (a: Expr, b: Expr) => bin('sub', a, b);
-const mul = (a: Expr, b: Expr) => bin('mul', a, b);
-const div = (a: Expr, b: Expr) => bin('div', a, b);
-const mod = (a: Expr, b: Expr) => bin('mod', a, b);
-const and = (a: Expr, b: Expr) => bin('and', a, b);
-const or = (a: Expr, b: Expr) => bin('or', a, b);
-const min = (a: Expr, b: Expr) => call('min', [a, b], 'int');
-const max = (a: Expr, b: Expr) => call('max', [a, b], 'int');
+const { add, sub, mul, div, mod, and, or, min, max } = E;
 const lift = <T>(f: (a: Expr, b: Expr) => T) => (a: Expr | null, b: Expr | null): T | null =>
   a && b ? f(a, b) : null;
 

@@ -227,7 +227,7 @@ function poolKernel(g: Graph, n: NodeOf<'pool'>, specialized: Record<string, num
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool', name: kernelName(g, n, ''), node: n.id, label: `pool %${n.id} (adaptive average over the sequence)`,
-    bindings: [tensorBinding(g, n.x, 'x', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
+    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
     uniforms: [], workgroups: int(0), features: [], specialized,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, tokens: n.tokens, D, schedule: null,
   };
@@ -238,7 +238,7 @@ function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, specialized: Record<string,
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool2d', name: kernelName(g, n, ''), node: n.id, label: `pool2d %${n.id} (adaptive average over a grid)`,
-    bindings: [tensorBinding(g, n.x, 'x', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
+    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
     uniforms: [], workgroups: int(0), features: [], specialized,
     B: xs[0]!, H: xs[1]!, height: n.height, width: n.width, to: n.to, D, schedule: null,
   };
@@ -251,7 +251,7 @@ function clustersKernel(g: Graph, n: NodeOf<'clusters'>, specialized: Record<str
   return {
     kind: 'clusters', name: kernelName(g, n, ''), node: n.id, label: `clusters %${n.id} (nearest centroid by cosine)`,
     bindings: [
-      tensorBinding(g, n.x, 'x', 'x', 'read', false),
+      tensorBinding(g, n.x, 'src', 'x', 'read', false),
       tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false),
       tensorBinding(g, n.id, 'out', 'out', 'read_write', false),
     ],

@@ -11,7 +11,7 @@
 // - `subgroup` staging (where `subgroups` is granted) is described in kernel.ts; this pass
 //   does not pick it yet.
 
-import { int, type Expr } from '../ir.js';
+import { int } from '../ir.js';
 import {
   ceilDiv, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
@@ -24,10 +24,16 @@ export const tile: Pass = {
   run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts.caps)) }),
 };
 
-/** Rows per online-softmax step (unrolled in the source). */
-const BLOCK = 4;
+/**
+ * Streamed entries per online-softmax step (unrolled in the source). 1 in the workgroup
+ * path: on lavapipe a 4-entry block ran no faster there but tripled the shader's compile
+ * time (llvmpipe compiles at the first dispatch).
+ */
+const BLOCK = 1;
 /** Largest streamed tile. */
 const MAX_TILE = 64;
+/** Below this many rows per tile, staging is not worth its barriers. */
+const MIN_TILE = 4;
 
 export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
   const wg = Math.max(1, Math.min(64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
@@ -79,8 +85,8 @@ function bytesPerRow(k: AttendKernel): number {
 function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number): AttendSchedule {
   const per = bytesPerRow(k);
   let tile = MAX_TILE;
-  while (tile >= BLOCK && tile * per > caps.maxWorkgroupStorageSize) tile /= 2;
-  if (tile < BLOCK) {
+  while (tile >= MIN_TILE && tile * per > caps.maxWorkgroupStorageSize) tile /= 2;
+  if (tile < MIN_TILE) {
     return {
       staging: 'storage', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
       tile: 16, block: BLOCK, subgroupSize: 0, workgroupBytes: 0,
@@ -92,4 +98,3 @@ function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number): AttendSc
   };
 }
 
-export type { Expr };
