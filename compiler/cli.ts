@@ -17,6 +17,8 @@ import { compile, type CompileOptions, type CompileResult } from './compile.js';
 import type { ParamValues } from './lower.js';
 import { PASS_NAMES } from './pipeline.js';
 import { printGraph } from './print.js';
+import { printPlan } from './plan.js';
+import { renderWgsl } from '../targets/wgsl/index.js';
 import { printTileMap, tileMap, tileMapPng } from './tilemap.js';
 
 class UsageError extends Error {}
@@ -34,24 +36,27 @@ Run \`attnc <command> --help\` for the options of a command.`,
 
 Parses and checks each file; prints every diagnostic with its code, position and a code
 frame. Exit status 1 when any file has errors.`,
-  compile: `Usage: attnc compile FILE [--entry NAME] [--emit WHAT] [--target wgsl]
+  compile: `Usage: attnc compile FILE [--entry NAME] [--emit WHAT] [--target wgsl|webgl]
                      [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
 
   --entry NAME     the definition to compile when the file has several
   --emit WHAT      ast | ir | tiles | the name of a pass (${PASS_NAMES.join(', ')})
                    (default: ir). tiles: the tile map of each attend at --dims
                    (# full, + mixed, . empty, blank: never visited); -o adds a PNG
-  --target wgsl    also build the WGSL kernels and print them with the dispatch plan
+  --target T       wgsl: print the WGSL kernels and the dispatch plan (workgroups,
+                   uniforms, bindings) evaluated at --dims; webgl: print the GLSL that
+                   gpu.js generates for each kernel (needs a display: xvfb-run -a)
   --dims D=V,…     sizes for --emit tiles and the dispatch plan (default: the file's dims)
   --param P=V,…    override params (kernels specialise on params)
   --no-fusion      materialised scores instead of fused kernels (the baseline)
   -o, --out DIR    write the artefacts to DIR instead of printing them`,
-  run: `Usage: attnc run FILE [--entry NAME] [--backend auto|reference|webgpu]
+  run: `Usage: attnc run FILE [--entry NAME] [--backend auto|reference|webgpu|webgl]
                  [--dims N=512,…] [--param name=value,…] [--seed N]
                  [--inputs DIR] [--save DIR] [--repeat N] [--json] [--no-fusion]
 
-  --backend B      auto (default: WebGPU when an adapter answers, else the reference
-                   executor), reference, or webgpu
+  --backend B      auto (default: WebGPU when an adapter answers, else WebGL when a
+                   context can be created, else the reference executor), reference,
+                   webgpu or webgl
   --inputs DIR     read each input x from DIR/x.npy (<f4, <f8, <i4, <f2; C order);
                    dims are bound from these shapes
   --seed N         seed of the generated inputs (uniform in [-1, 1]; i32 inputs in [0, 8))
@@ -77,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(HELP.main);
         return command === undefined ? 2 : 0;
       case 'check': return cmdCheck(rest);
-      case 'compile': return cmdCompile(rest);
+      case 'compile': return await cmdCompile(rest);
       case 'run': return await cmdRun(rest);
       default:
         throw new UsageError(`unknown command \`${command}\`; expected check, compile or run`);
@@ -142,7 +147,7 @@ function compileFile(
   return result;
 }
 
-function cmdCompile(args: string[]): number {
+async function cmdCompile(args: string[]): Promise<number> {
   const { values, positionals } = parse('compile', args, {
     emit: { type: 'string' },
     target: { type: 'string' },
@@ -155,11 +160,13 @@ function cmdCompile(args: string[]): number {
     throw new UsageError(`--emit ${emit}: expected ast, ir, tiles or a pass name (${PASS_NAMES.join(', ')})`);
   }
   const target = values.target as string | undefined;
-  if (target !== undefined && target !== 'wgsl') throw new UsageError(`--target ${target}: expected wgsl`);
+  if (target !== undefined && target !== 'wgsl' && target !== 'webgl') {
+    throw new UsageError(`--target ${target}: expected wgsl or webgl`);
+  }
 
   const dumps: string[] = [];
   const result = compileFile(values, path, {
-    target: target === 'wgsl' ? 'wgsl' : 'none',
+    target: target === 'wgsl' || target === 'webgl' ? target : 'none',
     onPass: (pass, m) => {
       if (pass.name === emit) dumps.push(`// after ${pass.name}\n${printGraph(m.graph, { bodies: true })}`);
     },
@@ -167,7 +174,21 @@ function cmdCompile(args: string[]): number {
   const graph = result.graph!;
   const artefacts: [string, string | Uint8Array][] = [];
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
-  else if (emit === 'ir') artefacts.push([`${graph.name}.ir.txt`, printGraph(graph)]);
+  else if (target === 'wgsl') {
+    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
+    for (const k of result.kernels!) artefacts.push([`${k.name}.wgsl`, renderWgsl(k)]);
+    artefacts.push([`${graph.name}.plan.txt`, printPlan(result.kernels!, dims)]);
+  } else if (target === 'webgl') {
+    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
+    const { printWebGL, webglAvailable } = await import('../runtime/webgl/index.js');
+    const { planWebGL } = await import('../targets/webgl/index.js');
+    // The GLSL comes from gpu.js, which needs a WebGL context; without one, show the
+    // kernels' JavaScript (what gpu.js translates) and say how to get the GLSL.
+    artefacts.push([`${graph.name}.webgl.txt`, webglAvailable()
+      ? printWebGL(graph, dims)
+      : `// no WebGL context (run under xvfb-run -a for the GLSL); gpu.js kernel sources:\n` +
+        planWebGL(graph, dims).kernels.map((k) => `// ==== ${k.name}\n${k.source}\n`).join('\n')]);
+  } else if (emit === 'ir') artefacts.push([`${graph.name}.ir.txt`, printGraph(graph)]);
   else if (emit === 'tiles') {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
     const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));

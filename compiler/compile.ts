@@ -12,7 +12,8 @@ import { DEFAULT_CAPS, type DeviceCaps, type Module, type Pass, type PassOptions
 import { runPipeline } from './pipeline.js';
 import { printGraph } from './print.js';
 
-export type Target = 'none' | 'wgsl';
+/** `wgsl` runs the kernel passes; `webgl` plans from the graph (targets/webgl). */
+export type Target = 'none' | 'wgsl' | 'webgl';
 
 export interface CompileOptions {
   /** Path shown in diagnostics. Default `<input>`. */
@@ -76,7 +77,7 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   if (!lowered.graph) return fail(lowered.diagnostics);
 
   const m = runPipeline({ graph: lowered.graph, kernels: null }, passOptions, {
-    stage: options.target && options.target !== 'none' ? 'kernel' : 'graph',
+    stage: options.target === 'wgsl' ? 'kernel' : 'graph',
     onPass: options.onPass,
   });
   result.graph = m.graph;

@@ -5,13 +5,17 @@
 
 import type { Module, Pass, PassOptions } from './pass.js';
 import { expandBuiltins } from './passes/expand-builtins.js';
+import { fuse } from './passes/fuse.js';
 import { simplify } from './passes/simplify.js';
+import { tile } from './passes/tile.js';
 import { verify } from './passes/verify.js';
 
 export const PIPELINE: readonly Pass[] = [
   verify,
   expandBuiltins,
   simplify,
+  fuse,
+  tile,
 ];
 
 export const PASS_NAMES = PIPELINE.map((p) => p.name);

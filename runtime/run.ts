@@ -1,6 +1,6 @@
 // run(): execute a compiled program on a backend. `auto` picks the best backend that
-// answers (WebGPU when an adapter is found, else the reference executor) and says which,
-// and why, in the result.
+// answers — WebGPU when an adapter is found, else WebGL when a context can be created,
+// else the reference executor — and says which, and why, in the result.
 
 import type { CompileResult } from '../compiler/compile.js';
 import { AttncError } from '../dsl/diagnostics.js';
@@ -8,9 +8,9 @@ import { executeReference } from './reference/index.js';
 import { bindDims } from './shapes.js';
 import { toFloat32, type Tensor } from './tensor.js';
 
-export type Backend = 'reference' | 'webgpu';
+export type Backend = 'reference' | 'webgpu' | 'webgl';
 export type BackendChoice = Backend | 'auto';
-export const BACKENDS: readonly BackendChoice[] = ['auto', 'reference', 'webgpu'];
+export const BACKENDS: readonly BackendChoice[] = ['auto', 'reference', 'webgpu', 'webgl'];
 
 export interface RunOptions {
   backend?: BackendChoice;
@@ -35,21 +35,31 @@ export async function run(
 ): Promise<RunResult> {
   if (!program.ok || !program.graph) throw new AttncError(program.diagnostics);
   const graph = program.graph;
+  // Shape errors are reported before any kernel runs, the same on every backend.
   const dims = bindDims(graph, inputs);
   const choice = options.backend ?? 'auto';
+  const notes: string[] = [];
 
   if (choice === 'webgpu' || choice === 'auto') {
-    const webgpu = await import('./webgpu/index.js');
-    const gpu = await webgpu.getWebGPU().catch((e: unknown) => e as Error);
+    const [{ getWebGPU, executeWebGPU }, { buildKernels }, { scheduleKernel }] = await Promise.all([
+      import('./webgpu/execute.js'), import('../compiler/passes/fuse.js'), import('../compiler/passes/tile.js'),
+    ]);
+    const gpu = await getWebGPU().catch((e: unknown) => e as Error);
     if (!(gpu instanceof Error)) {
-      const output = await webgpu.runProgram(gpu, program, inputs, dims, { fusion: options.fusion ?? true });
-      return { output, backend: 'webgpu', dims };
+      const kernels = buildKernels(graph, { fusion: options.fusion ?? true }, dims).map((k) => scheduleKernel(k, gpu.caps));
+      return { output: await executeWebGPU(kernels, graph, inputs, dims), backend: 'webgpu', dims };
     }
     if (choice === 'webgpu') throw gpu;
-    const output = toFloat32(executeReference(graph, inputs));
-    return { output, backend: 'reference', dims, note: `no WebGPU adapter (${firstLine(gpu.message)})` };
+    notes.push(`no WebGPU adapter: ${firstLine(gpu.message)}`);
   }
-  return { output: toFloat32(executeReference(graph, inputs)), backend: 'reference', dims };
+  if (choice === 'webgl' || choice === 'auto') {
+    const webgl = await import('./webgl/index.js');
+    if (choice === 'webgl' || webgl.webglAvailable()) {
+      return { output: await webgl.executeWebGL(graph, inputs, dims), backend: 'webgl', dims, note: notes.join('; ') || undefined };
+    }
+    notes.push('no WebGL context (in Node, run under xvfb-run)');
+  }
+  return { output: toFloat32(executeReference(graph, inputs)), backend: 'reference', dims, note: notes.join('; ') || undefined };
 }
 
 function firstLine(s: string): string {

@@ -8,8 +8,10 @@
 //   `var<workgroup>` memory between barriers; the tile is as large as fits (≤ 64 rows).
 // - `storage` staging: when not even 4 rows fit (very large head dims), rows are read
 //   straight from storage.
-// - `subgroup` staging (where `subgroups` is granted) is described in kernel.ts; this pass
-//   does not pick it yet.
+// - `subgroup` staging (fused attend where `subgroups` is granted): no workgroup memory;
+//   the lanes of a subgroup load different vec4s of a block of 4 keys and share them with
+//   subgroupBroadcast, and each invocation owns several query rows (register blocking).
+//   About 7× the workgroup path on lavapipe (TOOLCHAIN.md).
 
 import { int } from '../ir.js';
 import {
@@ -70,6 +72,30 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
   return { ...out, uniforms: uniformDims(out) } as Kernel;
 }
 
+/** Keys per block in the subgroup path (4 rows × 4-key blocks measured best on lavapipe). */
+const SUBGROUP_BLOCK = 4;
+
+/**
+ * The subgroup path (fused attend only, where `subgroups` is granted): lanes share K/V
+ * vec4s by broadcast; each invocation owns 2 query rows (1 for head dims over 128).
+ * Measured on lavapipe at N = 2048, D = 64: 4 rows ran ~15% faster than 2 but took ~3×
+ * as long to compile (~18 s vs ~5 s at the first dispatch: llvmpipe compiles then), so
+ * 2 it is; the compiled shader is cached on disk by Mesa either way.
+ */
+function subgroupSchedule(k: AttendKernel, caps: DeviceCaps): AttendSchedule | null {
+  if (k.kind !== 'attend' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
+  let S = 1;
+  while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
+  const vecs = Math.ceil(k.geom.D / 4) + Math.ceil(k.geom.Dv / 4);
+  const rows = vecs <= 64 ? 2 : 1;
+  const wg = Math.min(32, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
+  if (wg < S) return null;
+  return {
+    staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
+    tile: 32, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0,
+  };
+}
+
 /** Bytes of workgroup memory per streamed row of each kernel kind. */
 function bytesPerRow(k: AttendKernel): number {
   const d4 = Math.ceil(k.geom.D / 4) * 16;
@@ -83,6 +109,8 @@ function bytesPerRow(k: AttendKernel): number {
 }
 
 function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number): AttendSchedule {
+  const sub = subgroupSchedule(k, caps);
+  if (sub) return sub;
   const per = bytesPerRow(k);
   let tile = MAX_TILE;
   while (tile >= MIN_TILE && tile * per > caps.maxWorkgroupStorageSize) tile /= 2;

@@ -59,14 +59,21 @@ export async function checkGraph(
   t: ExecutionContext,
   graph: Graph,
   dimsOverride: Record<string, number>,
-  opts: { fusion?: boolean; seed?: number; caps?: DeviceCaps; inputs?: Record<string, Tensor>; expectZeros?: boolean } = {},
+  opts: {
+    fusion?: boolean; seed?: number; caps?: DeviceCaps; inputs?: Record<string, Tensor>; expectZeros?: boolean;
+    maxWorkgroupsPerDimension?: number;
+  } = {},
 ): Promise<Compared> {
   const dims = resolveDims(graph, dimsOverride);
   const inputs = opts.inputs ?? generateInputs(graph, dims, opts.seed ?? 1);
   const fusion = opts.fusion ?? true;
   const kernels = await kernelsFor(graph, dims, fusion, opts.caps);
   const sources: string[] = [];
-  const out = await executeWebGPU(kernels, graph, inputs, dims, { onKernel: (_k, src) => sources.push(src) });
+  const out = await executeWebGPU(kernels, graph, inputs, dims, {
+    onKernel: (_k, src) => sources.push(src),
+    maxWorkgroupsPerDimension: opts.maxWorkgroupsPerDimension,
+  });
+  t.true(sources.length > 0);
   const ref = executeReference(graph, inputs);
   const { bad, maxErr, zeros } = compare(out, ref);
   t.deepEqual(bad, [], `${graph.name} ${JSON.stringify(dimsOverride)} fusion=${fusion}`);

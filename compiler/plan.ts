@@ -1,0 +1,25 @@
+// The dispatch plan of a program's kernels, as text: what `attnc compile --target wgsl`
+// prints beside the WGSL. Workgroup counts are shown as functions of the runtime shapes
+// and evaluated at the given dims.
+
+import { evalSizeExpr } from '../runtime/reference/expr.js';
+import type { Kernel } from './kernel.js';
+import { printExpr } from './print.js';
+
+export function printPlan(kernels: readonly Kernel[], dims: Record<string, number>): string {
+  const shown = Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(', ');
+  const lines = [`// dispatch plan (one command encoder, in this order) at ${shown}`];
+  for (const k of kernels) {
+    const groups = evalSizeExpr(k.workgroups, dims);
+    lines.push(`${k.name}: ${k.label}`);
+    lines.push(`  workgroups: ${printExpr(k.workgroups)} = ${groups}`);
+    if (k.uniforms.length) lines.push(`  uniforms:   ${k.uniforms.join(', ')}`);
+    const spec = Object.entries(k.specialized);
+    if (spec.length) lines.push(`  specialised: ${spec.map(([d, v]) => `${d}=${v}`).join(', ')}`);
+    if (k.features.length) lines.push(`  features:   ${k.features.join(', ')}`);
+    k.bindings.forEach((b, slot) => {
+      lines.push(`  @binding(${slot}) ${b.name}: ${b.access === 'read' ? 'read      ' : 'read_write'} ${b.elem}[${b.shape.map((e) => printExpr(e)).join(', ')}]  ${b.label}`);
+    });
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,104 @@
+// Checks run before any WebGL kernel: the inputs fit their declared shapes under the bound
+// dims, and every operation's runtime sizes are valid (spec §2: shape errors are clear
+// runtime errors before any kernel runs). The messages and codes are the reference
+// executor's, so both backends report a bad program the same way.
+
+import type { Expr, Graph, Node, Pattern } from '../../compiler/ir.js';
+import { evalSize } from '../../compiler/kernel.js';
+import { AttncError, diag } from '../../dsl/diagnostics.js';
+import { patternRule } from '../reference/patterns.js';
+import type { Tensor } from '../tensor.js';
+
+const nameOf = (g: Graph, id: number): string => g.nodes[id]?.name ?? `%${id}`;
+const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+export function validateWebGL(graph: Graph, inputs: Readonly<Record<string, Tensor>>, dims: Record<string, number>, shapes: number[][]): void {
+  for (const id of graph.inputs) {
+    const node = graph.nodes[id]!;
+    const name = nameOf(graph, id);
+    const t = inputs[name];
+    const want = shapes[id]!;
+    if (!t) throw new AttncError([diag('AT703', [name, `no tensor given (expected shape ${fmt(want)})`], node.span)]);
+    if (t.shape.length !== want.length || t.shape.some((d, a) => d !== want[a])) {
+      throw new AttncError([diag('AT703', [name, `expected shape ${fmt(want)} under the bound dims, found ${fmt(t.shape)}`], node.span)]);
+    }
+    const n = want.reduce((a, b) => a * b, 1);
+    if (t.data.length !== n) {
+      throw new AttncError([diag('AT703', [name, `shape ${fmt(want)} needs ${n} elements but the data has ${t.data.length}`], node.span)]);
+    }
+  }
+  for (const node of graph.nodes) checkNode(graph, node, dims, shapes);
+}
+
+function fail(op: string, detail: string, node: Node): never {
+  throw new AttncError([diag('AT709', [op, detail], node.span)]);
+}
+
+function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shapes: number[][]): void {
+  const size = (e: Expr) => evalSize(e, dims);
+  switch (node.op) {
+    case 'input':
+      return;
+    case 'pool': {
+      const [, , N] = shapes[node.x]!;
+      const n = size(node.tokens);
+      if (n < 1 || n > N!) fail('pool', `tokens must be between 1 and the sequence length N = ${N}, found ${n}`, node);
+      return;
+    }
+    case 'pool2d': {
+      const [, , N] = shapes[node.x]!;
+      const [ht, wd, ph, pw] = [size(node.height), size(node.width), size(node.to[0]), size(node.to[1])];
+      if (ht < 1 || wd < 1 || ht * wd !== N) {
+        fail('pool2d', `the sequence length N = ${N} must equal height·width = ${ht}·${wd} = ${ht * wd}`, node);
+      }
+      if (ph < 1 || ph > ht) fail('pool2d', `to[0] must be between 1 and height = ${ht}, found ${ph}`, node);
+      if (pw < 1 || pw > wd) fail('pool2d', `to[1] must be between 1 and width = ${wd}, found ${pw}`, node);
+      return;
+    }
+    case 'clusters': {
+      const [, Hx, , D] = shapes[node.x]!;
+      const [Hc, C, Dc] = shapes[node.centroids]!;
+      const xn = nameOf(graph, node.x);
+      const cn = nameOf(graph, node.centroids);
+      if (Hc !== Hx) throw new AttncError([diag('AT405', [`heads of \`${xn}\` and centroid sets of \`${cn}\``, Hx, Hc], node.span)]);
+      if (Dc !== D) throw new AttncError([diag('AT402', [xn, D, cn, Dc], node.span)]);
+      if (C! < 1) fail('clusters', `\`${cn}\` has no centroids (C = 0)`, node);
+      return;
+    }
+    case 'attend': {
+      const [qn, kn, vn] = [nameOf(graph, node.q), nameOf(graph, node.k), nameOf(graph, node.v)];
+      const [B, H, N, D] = shapes[node.q]! as [number, number, number, number];
+      const [Bk, Hk, M, Dk] = shapes[node.k]! as [number, number, number, number];
+      const [Bv, Hv, Mv] = shapes[node.v]! as [number, number, number, number];
+      const disagree = (what: string, a: number, b: number): never => {
+        throw new AttncError([diag('AT405', [what, a, b], node.span)]);
+      };
+      if (Bk !== B) disagree(`the batch of \`${qn}\` and \`${kn}\``, B, Bk);
+      if (Bv !== B) disagree(`the batch of \`${qn}\` and \`${vn}\``, B, Bv);
+      if (Dk !== D) throw new AttncError([diag('AT402', [qn, D, kn, Dk], node.span)]);
+      if (Hv !== Hk) disagree(`the heads of \`${kn}\` and \`${vn}\``, Hk, Hv);
+      if (Mv !== M) disagree(`the length of \`${kn}\` and \`${vn}\``, M, Mv);
+      if (Hk === 0 ? H !== 0 : H % Hk !== 0) {
+        fail('attend', `the query heads H = ${H} must be a multiple of the key/value heads Hk = ${Hk}`, node);
+      }
+      visitPatterns(node.mask, (p) => patternRule(p, size, { N, M }, node.span));
+      return;
+    }
+  }
+}
+
+function visitPatterns(e: Expr, f: (p: Pattern) => void): void {
+  if (e.op === 'pattern') {
+    f(e.origin);
+    if (e.body) visitPatterns(e.body, f);
+    return;
+  }
+  switch (e.op) {
+    case 'const': case 'index': case 'dim': case 'score': case 'var': return;
+    case 'neg': case 'not': visitPatterns(e.a, f); return;
+    case 'select': visitPatterns(e.c, f); visitPatterns(e.a, f); visitPatterns(e.b, f); return;
+    case 'call': e.args.forEach((a) => visitPatterns(a, f)); return;
+    case 'load': e.idx.forEach((a) => visitPatterns(a, f)); return;
+    default: visitPatterns(e.a, f); visitPatterns(e.b, f);
+  }
+}

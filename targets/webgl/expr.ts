@@ -1,0 +1,290 @@
+// Index expressions (graph IR `Expr`) → the JavaScript subset gpu.js translates to GLSL.
+//
+// gpu.js kernels are JS functions that gpu.js parses and transpiles to a GLSL ES fragment
+// shader (WebGL 1) or GLSL ES 3.00 (WebGL 2). In WebGL 1 every number is a float, so the
+// language's three scalar types map as follows:
+// - `int`   → a float holding an exact integer (exact up to 2^24; the runtime rejects
+//   tensors whose flat indices could exceed that). `+ - *` on such floats are exact.
+//   `/` and `%` are FLOOR division/modulo (spec §2): rendered through the GLSL helpers
+//   `attnc_idiv`/`attnc_imod`, which correct `floor(a / b)` by the remainder, so a GPU
+//   whose division is `a * (1 / b)` (off by an ulp) still gets the exact quotient.
+// - `float` → float (f32). `%` on floats is floor-mod (`attnc_fmod`).
+// - `bool`  → GLSL bool; `&&`, `||` and `?:` short-circuit in GLSL as in the language.
+// - `int(x)` truncates toward zero (`attnc_trunc`); `float(x)` is the identity.
+// - `tanh` is `attnc_tanh` (GLSL ES 1.00 has none and gpu.js's overflows for |x| > 44);
+//   `log` is `attnc_log`, which gives the masked stand-in −3e38 for log(0) (GLSL: undefined).
+// - `alibi(h, n)`: the slope formula on the device, with the largest power of two ≤ n
+//   computed on the host when n is a size expression (always, in practice).
+// - Constant subtrees are folded on the host with the language's exact semantics
+//   (compiler/scalar.ts); ±inf become ±3e38, which kernels treat as masked (≤ −1e30).
+// - `load` asks the kernel environment (it knows the tensor's shape and clamps indices);
+//   `pattern` renders its expanded body; `var` renders its name.
+
+import type { CallFn, Expr } from '../../compiler/ir.js';
+import { applyBinary, applyCall } from '../../compiler/scalar.js';
+import type { IndexName } from '../../dsl/builtins.js';
+
+/** GLSL helper functions the rendered code may call (gpu.js "native functions"). */
+export type Helper =
+  | 'attnc_idiv' | 'attnc_imod' | 'attnc_fmod' | 'attnc_trunc' | 'attnc_tanh' | 'attnc_log' | 'attnc_alibi' | 'attnc_alibi_n';
+
+/**
+ * GLSL ES 1.00 source of each helper (valid GLSL ES 3.00 too). Every helper is
+ * self-contained: gpu.js pastes native functions in an order it chooses.
+ */
+export const HELPER_SOURCE: Record<Helper, string> = {
+  attnc_idiv: [
+    'float attnc_idiv(float a, float b) {',
+    '  if (b < 0.0) { a = -a; b = -b; }',
+    '  float q = floor(a / b);',
+    '  float r = a - q * b;',
+    '  if (r < 0.0) { q -= 1.0; } else if (r >= b) { q += 1.0; }',
+    '  return q;',
+    '}',
+  ].join('\n'),
+  attnc_imod: [
+    'float attnc_imod(float a, float b) {',
+    '  float x = a;',
+    '  float y = b;',
+    '  if (y < 0.0) { x = -x; y = -y; }',
+    '  float q = floor(x / y);',
+    '  float r = x - q * y;',
+    '  if (r < 0.0) { q -= 1.0; } else if (r >= y) { q += 1.0; }',
+    '  return a - b * q;',
+    '}',
+  ].join('\n'),
+  // Floor-mod of floats: the remainder has the divisor's sign. A quotient off by one (an
+  // inexact a / b) is corrected, so e.g. -5.0 % 2.5 is exactly 0 everywhere.
+  attnc_fmod: [
+    'float attnc_fmod(float a, float b) {',
+    '  float r = a - b * floor(a / b);',
+    '  if (b > 0.0) {',
+    '    if (r >= b) { r -= b; } else if (r < 0.0) { r += b; }',
+    '  } else if (b < 0.0) {',
+    '    if (r <= b) { r -= b; } else if (r > 0.0) { r += b; }',
+    '  }',
+    '  return r;',
+    '}',
+  ].join('\n'),
+  attnc_trunc: [
+    'float attnc_trunc(float x) {',
+    '  return x < 0.0 ? ceil(x) : floor(x);',
+    '}',
+  ].join('\n'),
+  // log(0) is -inf in the language (an allowed entry scored -inf counts as masked); GLSL
+  // leaves it undefined, so return the masked stand-in -3e38 explicitly.
+  attnc_log: [
+    'float attnc_log(float x) {',
+    '  return x == 0.0 ? -3.0e38 : log(x);',
+    '}',
+  ].join('\n'),
+  attnc_tanh: [
+    'float attnc_tanh(float x) {',
+    '  float t = exp(-2.0 * abs(x));',
+    '  float r = (1.0 - t) / (1.0 + t);',
+    '  return x < 0.0 ? -r : r;',
+    '}',
+  ].join('\n'),
+  // ALiBi slope of head h, with m the largest power of two <= the head count (fairseq
+  // get_slopes): heads below m get 2^(-8(h+1)/m), the rest the even-indexed slopes of the
+  // 2m-head set, 2^(-4(2(h-m)+1)/m).
+  attnc_alibi: [
+    'float attnc_alibi(float h, float m) {',
+    '  if (h < m) { return exp2(-8.0 * (h + 1.0) / m); }',
+    '  return exp2(-4.0 * (2.0 * (h - m) + 1.0) / m);',
+    '}',
+  ].join('\n'),
+  // The same when the head count is only known on the device.
+  attnc_alibi_n: [
+    'float attnc_alibi_n(float h, float n) {',
+    '  float m = exp2(floor(log2(max(n, 1.0)) + 0.0001));',
+    '  if (m > n) { m = m * 0.5; }',
+    '  if (m * 2.0 <= n) { m = m * 2.0; }',
+    '  if (h < m) { return exp2(-8.0 * (h + 1.0) / m); }',
+    '  return exp2(-4.0 * (2.0 * (h - m) + 1.0) / m);',
+    '}',
+  ].join('\n'),
+};
+
+/** What an expression may refer to, provided by the kernel being rendered. */
+export interface ExprEnv {
+  /** JS expression of an index variable (b, h, hk, i, j). */
+  index(name: IndexName): string;
+  /** JS expression of `s` (score only). */
+  score(): string;
+  /** JS expression of a runtime dim (e.g. `this.constants.dim_N`). */
+  dim(name: string): string;
+  /** A tensor element; `idx` are rendered int indices (the environment clamps them). */
+  load(tensor: number, idx: string[], raw: Expr[]): string;
+  /** A variable introduced by a pass (default: its name). */
+  variable?(name: string): string;
+  /** Host value of a size expression (dims and constants), or undefined if not evaluable. */
+  hostSize?(e: Expr): number | undefined;
+  /** Collects the helper functions the rendered code calls. */
+  helpers: Set<Helper>;
+}
+
+/** Finite stand-in for ±inf in f32 source (kernels treat ≤ −1e30 as masked). */
+export const F32_BIG = 3.0e38;
+/** Scores at or below this count as masked (spec §2: kernels may treat ≤ −1e30 as −inf). */
+export const MASKED_BELOW = -1.0e30;
+
+/** A float literal gpu.js parses as a number (always finite). */
+export function floatLiteral(v: number): string {
+  if (Number.isNaN(v)) return '(0.0 / 0.0)';
+  if (!Number.isFinite(v) || Math.abs(v) > 3.4e38) return v > 0 ? '3.0e38' : '(-3.0e38)';
+  const f = Math.fround(v);
+  if (f === 0) return '0.0';
+  let s = String(f);
+  if (!/[.e]/.test(s)) s += '.0';
+  return f < 0 ? `(${s})` : s;
+}
+
+export function intLiteral(v: number): string {
+  const s = String(Math.trunc(v));
+  return v < 0 ? `(${s})` : s;
+}
+
+/** True when the subtree reads nothing that varies (folded at render time). */
+export function isConstTree(e: Expr): boolean {
+  switch (e.op) {
+    case 'const': return true;
+    case 'index': case 'dim': case 'score': case 'load': case 'var': return false;
+    case 'pattern': return !!e.body && isConstTree(e.body);
+    case 'neg': case 'not': return isConstTree(e.a);
+    case 'select': return isConstTree(e.c) && isConstTree(e.a) && isConstTree(e.b);
+    case 'call': return e.args.every(isConstTree);
+    default: return isConstTree(e.a) && isConstTree(e.b);
+  }
+}
+
+/** Evaluate a constant subtree with the language's exact semantics; throws on errors. */
+export function foldConst(e: Expr): number | boolean {
+  switch (e.op) {
+    case 'const': return e.value;
+    case 'neg': {
+      const a = foldConst(e.a) as number;
+      return e.ty === 'int' ? (-a) | 0 : -a;
+    }
+    case 'not': return !foldConst(e.a);
+    case 'select': return foldConst(e.c) ? foldConst(e.a) : foldConst(e.b);
+    case 'call': return applyCall(e.fn, e.ty, e.args.map((x) => Number(foldConst(x))));
+    case 'pattern': return foldConst(e.body!);
+    case 'and': return Boolean(foldConst(e.a)) && Boolean(foldConst(e.b));
+    case 'or': return Boolean(foldConst(e.a)) || Boolean(foldConst(e.b));
+    case 'add': case 'sub': case 'mul': case 'div': case 'mod':
+    case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge':
+      return applyBinary(e.op, e.a.ty, Number(foldConst(e.a)), Number(foldConst(e.b)));
+    default:
+      throw new Error(`internal: cannot fold ${e.op}`);
+  }
+}
+
+const BINARY: Partial<Record<Expr['op'], string>> = {
+  add: '+', sub: '-', mul: '*', eq: '===', ne: '!==', lt: '<', le: '<=', gt: '>', ge: '>=', and: '&&', or: '||',
+};
+
+/** Render an expression as gpu.js kernel JavaScript. */
+export function renderExpr(e: Expr, env: ExprEnv): string {
+  if (e.op !== 'const' && isConstTree(e)) {
+    let v: number | boolean | undefined;
+    try {
+      v = foldConst(e);
+    } catch {
+      v = undefined; // e.g. a constant division by zero: leave it to the device
+    }
+    if (v !== undefined) return typeof v === 'boolean' ? String(v) : e.ty === 'int' ? intLiteral(v) : floatLiteral(v);
+  }
+  const r = (x: Expr) => renderExpr(x, env);
+  switch (e.op) {
+    case 'const':
+      if (typeof e.value === 'boolean') return String(e.value);
+      return e.ty === 'int' ? intLiteral(e.value) : floatLiteral(e.value);
+    case 'index': return env.index(e.name);
+    case 'dim': return env.dim(e.name);
+    case 'var': return env.variable ? env.variable(e.name) : e.name;
+    case 'score': return env.score();
+    case 'neg': return `(-${r(e.a)})`;
+    case 'not': return `(!${r(e.a)})`;
+    case 'select': return `(${r(e.c)} ? ${r(e.a)} : ${r(e.b)})`;
+    case 'load': return env.load(e.tensor, e.idx.map(r), e.idx);
+    case 'pattern':
+      if (!e.body) {
+        throw new Error(`internal: pattern \`${e.origin.name}\` reached the WebGL renderer unexpanded (run the expand-builtins pass)`);
+      }
+      return r(e.body);
+    case 'call': return renderCall(e, env);
+    case 'div':
+      if (e.ty === 'float') return `(${r(e.a)} / ${r(e.b)})`;
+      env.helpers.add('attnc_idiv');
+      return `attnc_idiv(${r(e.a)}, ${r(e.b)})`;
+    case 'mod':
+      if (e.ty === 'float') {
+        env.helpers.add('attnc_fmod');
+        return `attnc_fmod(${r(e.a)}, ${r(e.b)})`;
+      }
+      env.helpers.add('attnc_imod');
+      return `attnc_imod(${r(e.a)}, ${r(e.b)})`;
+    default: {
+      const sym = BINARY[e.op];
+      if (!sym) throw new Error(`internal: no WebGL operator for ${e.op}`);
+      return `(${r(e.a)} ${sym} ${r(e.b)})`;
+    }
+  }
+}
+
+const MATH: Partial<Record<CallFn, string>> = {
+  abs: 'Math.abs', min: 'Math.min', max: 'Math.max', exp: 'Math.exp',
+  sqrt: 'Math.sqrt', floor: 'Math.floor', ceil: 'Math.ceil',
+};
+
+function renderCall(e: Extract<Expr, { op: 'call' }>, env: ExprEnv): string {
+  const a = e.args.map((x) => renderExpr(x, env));
+  switch (e.fn) {
+    case 'float':
+      return a[0]!;
+    case 'int':
+      if (e.args[0]!.ty === 'int') return a[0]!;
+      env.helpers.add('attnc_trunc');
+      return `attnc_trunc(${a[0]})`;
+    case 'clamp':
+      return `Math.min(Math.max(${a[0]}, ${a[1]}), ${a[2]})`;
+    case 'log':
+      env.helpers.add('attnc_log');
+      return `attnc_log(${a[0]})`;
+    case 'tanh':
+      env.helpers.add('attnc_tanh');
+      return `attnc_tanh(${a[0]})`;
+    case 'alibi': {
+      const n = env.hostSize?.(e.args[1]!);
+      if (n !== undefined) {
+        if (!(Number.isInteger(n) && n >= 1)) throw new Error(`alibi(h, heads): heads must be a positive int, found ${n}`);
+        const m = 2 ** Math.floor(Math.log2(n));
+        const pow2 = m * 2 <= n ? m * 2 : m > n ? m / 2 : m; // guard log2 rounding
+        env.helpers.add('attnc_alibi');
+        return `attnc_alibi(${a[0]}, ${floatLiteral(pow2)})`;
+      }
+      env.helpers.add('attnc_alibi_n');
+      return `attnc_alibi_n(${a[0]}, ${a[1]})`;
+    }
+    default: {
+      const f = MATH[e.fn];
+      if (!f) throw new Error(`internal: no WebGL rendering for ${e.fn}()`);
+      return `${f}(${a.join(', ')})`;
+    }
+  }
+}
+
+/** Every tensor (node id) an expression loads from, in first-use order. */
+export function loadsOf(e: Expr, out: number[] = []): number[] {
+  if (e.op === 'load' && !out.includes(e.tensor)) out.push(e.tensor);
+  switch (e.op) {
+    case 'const': case 'index': case 'dim': case 'score': case 'var': return out;
+    case 'neg': case 'not': loadsOf(e.a, out); return out;
+    case 'select': loadsOf(e.c, out); loadsOf(e.a, out); loadsOf(e.b, out); return out;
+    case 'call': e.args.forEach((x) => loadsOf(x, out)); return out;
+    case 'load': e.idx.forEach((x) => loadsOf(x, out)); return out;
+    case 'pattern': if (e.body) loadsOf(e.body, out); return out;
+    default: loadsOf(e.a, out); loadsOf(e.b, out); return out;
+  }
+}

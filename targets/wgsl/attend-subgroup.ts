@@ -1,0 +1,144 @@
+// The fused attend (normalize: keys) with `subgroup` staging: the fast path where the
+// device grants `subgroups` (lavapipe, recent Chrome; TOOLCHAIN.md "What is fast").
+//
+// - Each invocation owns R query rows (register blocking: R·(D + Dv) floats of q and
+//   accumulators), so every K/V vector it receives is used R times.
+// - Keys are processed in blocks of KB. The S lanes of a subgroup (S = the schedule's
+//   subgroup size, at most the device's minimum) load *different* vec4s of the block —
+//   lane ℓ loads key ℓ % KB, vec4 chunk (c·G + ℓ / KB) with G = S / KB — and share them
+//   with `subgroupBroadcast(x, constLane)`. No workgroup memory, no barriers.
+// - Lanes past S in a wider subgroup load duplicates and are never broadcast from, so the
+//   kernel is correct for any actual subgroup size ≥ S.
+// - Subgroup operations run in uniform control flow: every invocation takes part in every
+//   block (rows past N compute on clamped data and write nothing); only the per-entry
+//   mask/score work and the online-softmax updates are per row.
+
+import type { AttendKernel } from '../../compiler/kernel.js';
+import { Code } from './builder.js';
+import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+import { scheduleLines, streamLoops, type Side } from './attend.js';
+
+export function renderSubgroupAttend(k: AttendKernel): string {
+  const s = k.schedule!;
+  if (k.kind !== 'attend') throw new Error(`internal: subgroup staging is implemented for fused attend only, not ${k.kind}`);
+  const S = s.subgroupSize;
+  const KB = s.block;
+  const R = s.rowsPerThread;
+  const WG = s.workgroupSize;
+  if (!(S >= KB && S % KB === 0)) throw new Error(`internal: subgroup size ${S} is not a multiple of the key block ${KB}`);
+  const G = S / KB;
+  const D4 = Math.ceil(k.geom.D / 4);
+  const DV4 = Math.ceil(k.geom.Dv / 4);
+  const DC = Math.ceil(D4 / G);
+  const DVC = Math.ceil(DV4 / G);
+  const src = new KernelSource(k);
+  src.declare(scheduleLines(k));
+  const mod = src.mod;
+  mod.enables.add('subgroups');
+  mod.decls.push(
+    `const D4 = ${D4}; // head dim ${k.geom.D} as vec4s`,
+    `const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`,
+    `const WG = ${WG};`,
+    `const TILE = ${s.tile}; // keys per tile (mask-analysis granularity)`,
+    `const S = ${S}; // subgroup lanes used`,
+    `const KB = ${KB}; // keys per block`,
+    `const G = ${G}; // vec4 chunks of one key loaded per lane step (S / KB)`,
+  );
+  const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
+  mod.functions.push(
+    `fn attn_mask(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.mask, vars)};\n}`,
+    `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
+  );
+  const ldq = src.load4(src.binding('q'));
+  const ldk = src.load4(src.binding('k'));
+  const ldv = src.load4(src.binding('v'));
+  const st = src.store4(src.binding('out'));
+  const rs = [...Array(R).keys()];
+  const us = [...Array(KB).keys()];
+  const gs = [...Array(G).keys()];
+
+  const c = new Code();
+  const g = k.geom;
+  c.line(`let B = ${src.expr(g.B)};`);
+  c.line(`let H = ${src.expr(g.H)};`);
+  c.line(`let Hk = ${src.expr(g.Hk)};`);
+  c.line(`let N = ${src.expr(g.N)};`);
+  c.line(`let M = ${src.expr(g.M)};`);
+  c.line(`let RPW = ${s.rowsPerWorkgroup}; // queries per workgroup (${WG} invocations × ${R} rows)`);
+  c.line('let n_rb = (N + RPW - 1) / RPW;');
+  c.line('let bh = wg / n_rb;');
+  c.line('let r0 = (wg - bh * n_rb) * RPW;');
+  c.line('let b = bh / H;');
+  c.line('let h = bh - b * H;');
+  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
+  c.line('let q_row0 = (b * H + h) * N;');
+  c.line('let kv_row0 = (b * Hk + hk) * M;');
+  c.line(`let scale = ${src.expr(k.scale)};`);
+  c.line('let lane = i32(sg_lane) % S;');
+  c.line('let lk = lane % KB; // the key of the block this lane loads');
+  c.line('let lg = lane / KB; // the chunk group this lane loads');
+  for (const r of rs) {
+    c.line(`let i${r} = r0 + lid + ${r * WG};`);
+    c.line(`let ok${r} = i${r} < N;`);
+    c.line(`var q${r} = array<vec4<f32>, ${DC * G}>();`);
+    c.line(`for (var c = 0; c < D4; c = c + 1) { q${r}[c] = ${ldq}(q_row0 + min(i${r}, N - 1), c); }`);
+    c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
+    c.line(`var m${r} = ${NEG};`);
+    c.line(`var l${r} = 0.0f;`);
+  }
+  const side: Side = { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
+  streamLoops(c, src, k, false, side, k.keyRanges, () => {
+    c.block('for (var e = 0; e < nt; e = e + KB)', () => {
+      c.line('let jl = kv_row0 + min(t0 + e + lk, M - 1); // the row this lane loads');
+      for (const r of rs) for (const u of us) c.line(`var s${r}_${u} = 0.0f;`);
+      c.block(`for (var c = 0; c < ${DC}; c = c + 1)`, () => {
+        c.line('let cc = c * G + lg;');
+        c.line(`let kv = select(vec4<f32>(0.0f), ${ldk}(jl, min(cc, D4 - 1)), cc < D4);`);
+        for (const gg of gs) {
+          for (const u of us) {
+            c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * KB + u}u);`);
+            for (const r of rs) c.line(`s${r}_${u} = s${r}_${u} + dot(q${r}[c * G + ${gg}], k${gg}_${u});`);
+          }
+        }
+      });
+      for (const r of rs) {
+        for (const u of us) {
+          c.line(`var x${r}_${u} = ${NEG};`);
+          c.block(`if (e + ${u} < nt && ok${r} && (full || attn_mask(b, h, hk, i${r}, t0 + e + ${u})))`, () => {
+            c.line(`let y = attn_score(s${r}_${u} * scale, b, h, hk, i${r}, t0 + e + ${u});`);
+            c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
+          });
+        }
+        c.line(`let mb${r} = ${us.map((u) => `x${r}_${u}`).reduce((a, b2) => `max(${a}, ${b2})`)};`);
+        c.block(`if (mb${r} > m${r})`, () => {
+          c.line(`let corr = exp(m${r} - mb${r});`);
+          c.line(`l${r} = l${r} * corr;`);
+          c.line(`for (var c = 0; c < ${DVC * G}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
+          c.line(`m${r} = mb${r};`);
+        });
+        for (const u of us) c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
+        c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
+      }
+      c.block(`for (var c = 0; c < ${DVC}; c = c + 1)`, () => {
+        c.line('let cc = c * G + lg;');
+        c.line(`let vv = select(vec4<f32>(0.0f), ${ldv}(jl, min(cc, DV4 - 1)), cc < DV4);`);
+        for (const gg of gs) {
+          for (const u of us) {
+            c.line(`let v${gg}_${u} = subgroupBroadcast(vv, ${gg * KB + u}u);`);
+          }
+          for (const r of rs) {
+            c.line(`a${r}[c * G + ${gg}] = a${r}[c * G + ${gg}] + ${us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
+          }
+        }
+      });
+    });
+  });
+  for (const r of rs) {
+    c.block(`if (ok${r})`, () => {
+      c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
+      c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c] * inv); }`);
+    });
+  }
+  src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
+  return src.toString();
+}

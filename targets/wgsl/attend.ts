@@ -1,0 +1,382 @@
+// Attention kernels → WGSL: the fused online-softmax attend, the two passes of
+// normalize: queries (colstats, colapply), and the unfused baseline (scores, softmax, pv).
+//
+// All attention-like kernels share one skeleton: each invocation owns one row (a query;
+// a key for colstats/scores), keeps that row's vectors in registers, and streams the other
+// side in tiles — staged in workgroup memory between barriers (`workgroup` staging) or read
+// straight from storage (`storage` staging) — `block` entries per step, unrolled. Loop
+// bounds and barriers depend only on the workgroup index and uniforms (uniform control
+// flow); rows past the end take part in staging but compute nothing.
+//
+// Numerics: scores are f32; a masked entry, or one whose score is ≤ −1e30 (−inf), is the
+// sentinel −3e38 and contributes exactly 0. The online softmax keeps a running max and sum
+// per row, rescales the accumulator only when the max grows, and divides once at the end;
+// a row with no allowed key has sum 0 and is written as exact zeros.
+//
+// Every `var` has an initializer (Tint → lavapipe zero-initialises an uninitialised `var`
+// in a loop body only once: TOOLCHAIN.md).
+
+import type { Expr } from '../../compiler/ir.js';
+import type { AttendKernel, SoftmaxKernel } from '../../compiler/kernel.js';
+import { Code } from './builder.js';
+import { renderSubgroupAttend } from './attend-subgroup.js';
+import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+
+function isFalse(e: Expr): boolean {
+  return e.op === 'const' && e.value === false;
+}
+
+export interface Side {
+  /** WGSL name of the row index (i or j) and of the streamed one. */
+  row: 'i' | 'j';
+  streamed: 'i' | 'j';
+  /** Row count / streamed count (WGSL). */
+  rows: string;
+  len: string;
+}
+
+export function scheduleLines(k: AttendKernel): string[] {
+  const s = k.schedule!;
+  const rowsAre = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
+  const streamAre = rowsAre === 'keys' ? 'queries' : 'keys';
+  return [
+    `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${rowsAre} row(s) = ${s.rowsPerWorkgroup} ${rowsAre}/workgroup;`,
+    `  ${streamAre} streamed in tiles of ${s.tile}, ${s.block} per step; ${s.workgroupBytes} B workgroup memory`,
+    `geometry: D = ${k.geom.D}, Dv = ${k.geom.Dv}`,
+  ];
+}
+
+export function renderAttendKernel(k: AttendKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  if (s.staging === 'subgroup') return renderSubgroupAttend(k);
+  if (s.rowsPerThread !== 1) throw new Error(`internal: kernel ${k.name}: ${s.rowsPerThread} rows per invocation is not supported by the workgroup path`);
+  const src = new KernelSource(k);
+  src.declare(scheduleLines(k));
+  const mod = src.mod;
+  const WG = s.workgroupSize;
+  const TILE = s.tile;
+  const BLOCK = s.block;
+  const D4 = Math.ceil(k.geom.D / 4);
+  const DV4 = Math.ceil(k.geom.Dv / 4);
+  const staged = s.staging === 'workgroup';
+  mod.decls.push(
+    `const D4 = ${D4}; // head dim ${k.geom.D} as vec4s`,
+    `const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`,
+    `const WG = ${WG};`,
+    `const TILE = ${TILE};`,
+  );
+
+  const byKeys = k.kind === 'colstats' || k.kind === 'scores';
+  const side: Side = byKeys
+    ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' }
+    : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
+
+  // mask and score as functions of the index variables.
+  if (k.kind !== 'pv') {
+    const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
+    mod.functions.push(
+      `fn attn_mask(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.mask, vars)};\n}`,
+      `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
+    );
+  }
+
+  // Which tiles are streamed.
+  const tiles: { name: string; vecs: string; from: string }[] = [];
+  const q = k.bindings.find((b) => b.role === 'q');
+  const kb = k.bindings.find((b) => b.role === 'k');
+  const vb = k.bindings.find((b) => b.role === 'v');
+  if (byKeys) tiles.push({ name: 'q_tile', vecs: 'D4', from: src.load4(q!) });
+  else {
+    if (k.kind !== 'pv') tiles.push({ name: 'k_tile', vecs: 'D4', from: src.load4(kb!) });
+    tiles.push({ name: 'v_tile', vecs: 'DV4', from: src.load4(vb!) });
+  }
+  const stats = k.kind === 'colapply';
+  if (staged) {
+    for (const t of tiles) mod.decls.push(`var<workgroup> ${t.name}: array<vec4<f32>, ${TILE * (t.vecs === 'D4' ? D4 : DV4)}>;`);
+    if (stats) mod.decls.push(`var<workgroup> st_tile: array<vec2<f32>, ${TILE}>;`);
+  }
+  const streamRow0 = byKeys ? 'q_row0' : 'kv_row0';
+  /** WGSL for vec4 `c` of streamed entry `e` (tile-relative) of tile `t`. */
+  const tileAt = (t: (typeof tiles)[number], e: string, c: string) =>
+    staged ? `${t.name}[(${e}) * ${t.vecs} + ${c}]` : `${t.from}(${streamRow0} + min(t0 + ${e}, ${side.len} - 1), ${c})`;
+  const statAt = (e: string) => (staged ? `st_tile[${e}]` : `ld_stats(bh * M + min(t0 + ${e}, M - 1))`);
+  if (stats) {
+    mod.functions.push('fn ld_stats(col: i32) -> vec2<f32> {\n  return vec2<f32>(stats[2 * col], stats[2 * col + 1]);\n}');
+  }
+
+  const c = new Code();
+  const g = k.geom;
+  c.line(`let B = ${src.expr(g.B)};`);
+  c.line(`let H = ${src.expr(g.H)};`);
+  c.line(`let Hk = ${src.expr(g.Hk)};`);
+  c.line(`let N = ${src.expr(g.N)};`);
+  c.line(`let M = ${src.expr(g.M)};`);
+  c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${side.row === 'i' ? 'queries' : 'keys'} per workgroup`);
+  c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
+  c.line('let bh = wg / n_rb;');
+  c.line('let r0 = (wg - bh * n_rb) * RPW;');
+  c.line('let b = bh / H;');
+  c.line('let h = bh - b * H;');
+  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
+  c.line('let q_row0 = (b * H + h) * N;');
+  c.line('let kv_row0 = (b * Hk + hk) * M;');
+  c.line(`let ${side.row} = r0 + lid;`);
+  c.line(`let row_ok = ${side.row} < ${side.rows};`);
+  c.line(`let rc = min(${side.row}, ${side.rows} - 1);`);
+  if (k.kind !== 'pv') c.line(`let scale = ${src.expr(k.scale)};`);
+
+  // Row registers.
+  if (k.kind === 'colstats' || k.kind === 'scores') {
+    c.line('var kr = array<vec4<f32>, D4>();');
+    c.line(`for (var c = 0; c < D4; c = c + 1) { kr[c] = ${src.load4(kb!)}(kv_row0 + rc, c); }`);
+  } else if (k.kind !== 'pv') {
+    c.line('var qr = array<vec4<f32>, D4>();');
+    c.line(`for (var c = 0; c < D4; c = c + 1) { qr[c] = ${src.load4(q!)}(q_row0 + rc, c); }`);
+  }
+  if (!byKeys) c.line('var acc = array<vec4<f32>, DV4>();');
+  if (k.kind === 'attend' || k.kind === 'colstats') {
+    c.line(`var m_run = ${NEG};`);
+    c.line('var l_run = 0.0f;');
+  }
+
+  const ranges = k.kind === 'scores' || k.kind === 'pv' ? null : byKeys ? k.queryRanges : k.keyRanges;
+  streamLoops(c, src, k, byKeys, side, ranges, () => {
+    if (staged) {
+      c.line('workgroupBarrier();');
+      for (const t of tiles) {
+        c.block(`for (var x = lid; x < TILE * ${t.vecs}; x = x + WG)`, () => {
+          c.line(`let e = x / ${t.vecs};`);
+          c.line(`${t.name}[x] = ${t.from}(${streamRow0} + min(t0 + e, ${side.len} - 1), x - e * ${t.vecs});`);
+        });
+      }
+      if (stats) c.line('for (var x = lid; x < TILE; x = x + WG) { st_tile[x] = ld_stats(bh * M + min(t0 + x, M - 1)); }');
+      c.line('workgroupBarrier();');
+    }
+    c.block('if (row_ok)', () => {
+      c.block(`for (var e = 0; e < nt; e = e + ${BLOCK})`, () => {
+        blockStep(c, k, BLOCK, side, tileAt, tiles, statAt);
+      });
+    });
+  });
+
+  // Results.
+  c.block('if (row_ok)', () => {
+    switch (k.kind) {
+      case 'attend': {
+        c.line('let inv = select(0.0f, 1.0f / l_run, l_run > 0.0f); // a row with no allowed key is exactly 0');
+        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${src.store4(src.binding('out'))}(q_row0 + i, c, acc[c] * inv); }`);
+        break;
+      }
+      case 'colapply': case 'pv':
+        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${src.store4(src.binding('out'))}(q_row0 + i, c, acc[c]); }`);
+        break;
+      case 'colstats':
+        c.line('stats[2 * (bh * M + j)] = m_run;');
+        c.line('stats[2 * (bh * M + j) + 1] = l_run;');
+        break;
+      case 'scores':
+        break;
+    }
+  });
+  src.entry(WG, c);
+  return src.toString();
+}
+
+/**
+ * The loops over the streamed index: the visited ranges of the mask analysis (clipped to
+ * the streamed length; their union visited once, in increasing order), each in tiles of
+ * `TILE` entries. Per tile, `empty` skips it and `full` (a WGSL bool) lets the body skip
+ * the mask. `body` emits the work on one tile (`t0`, `nt` entries).
+ */
+export function streamLoops(
+  c: Code,
+  src: KernelSource,
+  k: AttendKernel,
+  byKeys: boolean,
+  side: Side,
+  ranges: AttendKernel['keyRanges'],
+  body: () => void,
+): void {
+  c.line(`let r_last = min(r0 + RPW, ${side.rows}) - 1;`);
+  const rowVars = byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last' };
+  const tileVars = byKeys
+    ? { k_lo: 'r0', k_hi: 'r_last', q_lo: 't0', q_hi: 't0 + nt - 1' }
+    : { q_lo: 'r0', q_hi: 'r_last', k_lo: 't0', k_hi: 't0 + nt - 1' };
+  const tileLoop = () => {
+    c.block('for (var t0 = s_lo; t0 < s_hi; t0 = t0 + TILE)', () => {
+      c.line('let nt = min(TILE, s_hi - t0);');
+      if (k.kind !== 'pv') {
+        if (k.kind !== 'scores' && !isFalse(k.tileEmpty)) {
+          c.line(`if (${src.expr(k.tileEmpty, tileVars)}) { continue; } // no entry of this tile is allowed`);
+        }
+        c.line(`let full = ${src.expr(k.tileFull, tileVars)}; // every entry allowed: skip the mask`);
+      }
+      body();
+    });
+  };
+  if (!ranges) {
+    c.line('let s_lo = 0;');
+    c.line(`let s_hi = ${side.len};`);
+    tileLoop();
+  } else if (ranges.length === 1) {
+    c.line(`let s_lo = max(${src.expr(ranges[0]!.lo, rowVars)}, 0);`);
+    c.line(`let s_hi = max(min(${src.expr(ranges[0]!.hi, rowVars)}, ${side.len} - 1) + 1, s_lo);`);
+    tileLoop();
+  } else if (ranges.length > 1) {
+    const R = ranges.length;
+    c.line(`var r_lo = array<i32, ${R}>(${ranges.map((r) => src.expr(r.lo, rowVars)).join(', ')});`);
+    c.line(`var r_hi = array<i32, ${R}>(${ranges.map((r) => src.expr(r.hi, rowVars)).join(', ')});`);
+    // Sort by lower bound (a tiny sorting network; the values are uniform).
+    const pairs = R === 2 ? [[0, 1]] : R === 3 ? [[0, 1], [1, 2], [0, 1]] : null;
+    if (!pairs) throw new Error(`internal: ${R} key ranges (the mask analysis caps them at 3)`);
+    for (const [a, b2] of pairs) {
+      c.line(`if (r_lo[${b2}] < r_lo[${a}]) { let tl = r_lo[${a}]; r_lo[${a}] = r_lo[${b2}]; r_lo[${b2}] = tl; let th = r_hi[${a}]; r_hi[${a}] = r_hi[${b2}]; r_hi[${b2}] = th; }`);
+    }
+    c.line('var cursor = 0;');
+    c.block(`for (var rr = 0; rr < ${R}; rr = rr + 1)`, () => {
+      c.line('let s_lo = max(r_lo[rr], cursor);');
+      c.line(`let s_hi = max(min(r_hi[rr], ${side.len} - 1) + 1, s_lo);`);
+      tileLoop();
+      c.line('cursor = max(cursor, s_hi);');
+    });
+  }
+}
+
+/** One step over `BLOCK` streamed entries `t0 + e + u` (unrolled). */
+function blockStep(
+  c: Code,
+  k: AttendKernel,
+  BLOCK: number,
+  side: Side,
+  tileAt: (t: { name: string; vecs: string; from: string }, e: string, c: string) => string,
+  tiles: { name: string; vecs: string; from: string }[],
+  statAt: (e: string) => string,
+): void {
+  const us = [...Array(BLOCK).keys()];
+  const vt = tiles.find((t) => t.name === 'v_tile');
+  const dotTile = tiles.find((t) => t.name !== 'v_tile');
+  const regs = side.row === 'i' ? 'qr' : 'kr';
+  const streamedVar = side.streamed;
+  if (k.kind === 'pv') {
+    for (const u of us) {
+      c.line(`let p${u} = select(0.0f, scores[(q_row0 + i) * M + min(t0 + e + ${u}, M - 1)], e + ${u} < nt);`);
+    }
+  } else {
+    for (const u of us) {
+      c.line(`let ${streamedVar}${u} = t0 + e + ${u};`);
+      c.line(`var x${u} = ${NEG};`);
+      const args = side.row === 'i' ? `b, h, hk, i, j${u}` : `b, h, hk, i${u}, j`;
+      c.block(`if (e + ${u} < nt && (full || attn_mask(${args})))`, () => {
+        c.line(`var d${u} = vec4<f32>(0.0f);`);
+        c.line(`for (var c = 0; c < D4; c = c + 1) { d${u} = d${u} + ${regs}[c] * ${tileAt(dotTile!, `e + ${u}`, 'c')}; }`);
+        c.line(`let y${u} = attn_score((d${u}.x + d${u}.y + d${u}.z + d${u}.w) * scale, ${args});`);
+        c.line(`if (y${u} > ${MASKED_BELOW}) { x${u} = y${u}; }`);
+      });
+    }
+  }
+  const maxOf = (xs: string[]): string => (xs.length === 1 ? xs[0]! : `max(${maxOf(xs.slice(0, xs.length >> 1))}, ${maxOf(xs.slice(xs.length >> 1))})`);
+  const accumulate = () => {
+    const terms = us.map((u) => `p${u} * ${tileAt(vt!, `e + ${u}`, 'c')}`).join(' + ');
+    c.line(`for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + ${terms}; }`);
+  };
+  switch (k.kind) {
+    case 'attend':
+      c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
+      c.block('if (mb > m_run)', () => {
+        c.line('let corr = exp(m_run - mb);');
+        c.line('l_run = l_run * corr;');
+        c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
+        c.line('m_run = mb;');
+      });
+      c.block(`if (mb > ${MASKED_BELOW})`, () => {
+        for (const u of us) c.line(`let p${u} = select(0.0f, exp(x${u} - m_run), x${u} > ${MASKED_BELOW});`);
+        c.line(`l_run = l_run + ${us.map((u) => `p${u}`).join(' + ')};`);
+        accumulate();
+      });
+      break;
+    case 'colstats':
+      c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
+      c.block('if (mb > m_run)', () => {
+        c.line('l_run = l_run * exp(m_run - mb);');
+        c.line('m_run = mb;');
+      });
+      c.block(`if (mb > ${MASKED_BELOW})`, () => {
+        c.line(`l_run = l_run + ${us.map((u) => `select(0.0f, exp(x${u} - m_run), x${u} > ${MASKED_BELOW})`).join(' + ')};`);
+      });
+      break;
+    case 'colapply':
+      c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
+      c.block(`if (mb > ${MASKED_BELOW})`, () => {
+        for (const u of us) {
+          c.line(`let st${u} = ${statAt(`e + ${u}`)};`);
+          c.line(`let p${u} = select(0.0f, exp(x${u} - st${u}.x) / st${u}.y, x${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+        }
+        accumulate();
+      });
+      break;
+    case 'scores':
+      for (const u of us) c.line(`if (e + ${u} < nt) { scores[(q_row0 + i${u}) * M + j] = x${u}; }`);
+      break;
+    case 'pv':
+      accumulate();
+      break;
+  }
+}
+
+/** Unfused softmax of the materialised scores, in place (scores → probabilities). */
+export function renderSoftmaxKernel(k: SoftmaxKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  const WG = s.workgroupSize;
+  src.declare([
+    k.axis === 'keys'
+      ? `schedule: one workgroup of ${WG} invocations per query row; tree reductions in workgroup memory`
+      : `schedule: one invocation per key column, ${WG} per workgroup`,
+  ]);
+  const c = new Code();
+  const g = k.geom;
+  c.line(`let B = ${src.expr(g.B)};`);
+  c.line(`let H = ${src.expr(g.H)};`);
+  c.line(`let N = ${src.expr(g.N)};`);
+  c.line(`let M = ${src.expr(g.M)};`);
+  if (k.axis === 'keys') {
+    src.mod.decls.push(`var<workgroup> red: array<f32, ${WG}>;`);
+    c.line('let base = wg * M; // row wg = (b·H + h)·N + i');
+    const reduce = (op: string) => {
+      c.line('red[lid] = part;');
+      c.line('workgroupBarrier();');
+      c.block(`for (var w = ${WG >> 1}; w > 0; w = w >> 1u)`, () => {
+        c.line(`if (lid < w) { red[lid] = ${op}; }`);
+        c.line('workgroupBarrier();');
+      });
+    };
+    c.line(`var part = ${NEG};`);
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { part = max(part, scores[base + j]); }`);
+    reduce('max(red[lid], red[lid + w])');
+    c.line('let mx = red[0];');
+    c.line('workgroupBarrier();');
+    c.line('part = 0.0f;');
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; if (x > ${MASKED_BELOW}) { part = part + exp(x - mx); } }`);
+    reduce('red[lid] + red[lid + w]');
+    c.line('let l = red[0];');
+    c.line('let inv = select(0.0f, 1.0f / l, l > 0.0f);');
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; scores[base + j] = select(0.0f, exp(x - mx) * inv, x > ${MASKED_BELOW}); }`);
+  } else {
+    c.line(`let col = wg * ${WG} + lid; // (b·H + h)·M + j`);
+    c.block('if (col < B * H * M)', () => {
+      c.line('let bh = col / M;');
+      c.line('let j = col - bh * M;');
+      c.line('let base = bh * N * M + j;');
+      c.line(`var mx = ${NEG};`);
+      c.line('for (var i = 0; i < N; i = i + 1) { mx = max(mx, scores[base + i * M]); }');
+      c.line('var l = 0.0f;');
+      c.line(`for (var i = 0; i < N; i = i + 1) { let x = scores[base + i * M]; if (x > ${MASKED_BELOW}) { l = l + exp(x - mx); } }`);
+      c.line('let inv = select(0.0f, 1.0f / l, l > 0.0f);');
+      c.line(`for (var i = 0; i < N; i = i + 1) { let x = scores[base + i * M]; scores[base + i * M] = select(0.0f, exp(x - mx) * inv, x > ${MASKED_BELOW}); }`);
+    });
+  }
+  src.entry(WG, c);
+  return src.toString();
+}

@@ -1,0 +1,160 @@
+// What every generated kernel shares: the header comment, the uniform block of runtime
+// dims, storage bindings, row access helpers and the entry-point prologue that rebuilds a
+// linear workgroup index from a (possibly folded) 2-D dispatch.
+//
+// Binding layout (the runtime's contract): @binding(0) is the uniform block (one i32 per
+// dim in `kernel.uniforms`, in order); @binding(k + 1) is `kernel.bindings[k]`.
+
+import type { Expr } from '../../compiler/ir.js';
+import type { Binding, Kernel } from '../../compiler/kernel.js';
+import { printExpr } from '../../compiler/print.js';
+import type { IndexName } from '../../dsl/builtins.js';
+import { Code, WgslModule } from './builder.js';
+import { HELPER_SOURCE, clampedLinearIndex, renderExpr, type ExprEnv, type Helper } from './expr.js';
+
+/** Masked-score sentinel: finite, below every real score; anything ≤ −1e30 counts as masked. */
+export const NEG = '(-3.0e38f)';
+export const MASKED_BELOW = '-1.0e30f';
+
+/** Tile bounds of the mask analysis (inclusive). */
+export type TileVar = 'q_lo' | 'q_hi' | 'k_lo' | 'k_hi';
+
+export class KernelSource {
+  readonly mod = new WgslModule((h) => HELPER_SOURCE[h as Helper] ?? extraHelpers.get(h) ?? '');
+  private readonly rowFns = new Set<string>();
+
+  constructor(readonly kernel: Kernel) {}
+
+  /** The binding with `role` (throws when the kernel has none: a fuse/render mismatch). */
+  binding(role: Binding['role']): Binding {
+    const b = this.kernel.bindings.find((x) => x.role === role);
+    if (!b) throw new Error(`internal: kernel ${this.kernel.name} has no ${role} binding`);
+    return b;
+  }
+
+  /** Render an expression with index variables bound to WGSL names. */
+  expr(e: Expr, vars: Partial<Record<IndexName | TileVar, string>> = {}, score = 's'): string {
+    return renderExpr(e, this.env(vars, score));
+  }
+
+  env(vars: Partial<Record<IndexName | TileVar, string>>, score: string): ExprEnv {
+    const self = this;
+    return {
+      index(name) {
+        const v = vars[name];
+        if (!v) throw new Error(`internal: index variable ${name} is not available in kernel ${self.kernel.name}`);
+        return /^\w+$/.test(v) ? v : `(${v})`;
+      },
+      score: () => score,
+      variable(name) {
+        const v = vars[name as TileVar];
+        if (!v) throw new Error(`internal: variable ${name} is not available in kernel ${self.kernel.name}`);
+        return /^\w+$/.test(v) ? v : `(${v})`;
+      },
+      dim: (name) => `u.d_${name}`,
+      load(tensor, idx) {
+        const b = self.kernel.bindings.find((x) => x.role === 'lookup' && x.node === tensor);
+        if (!b) throw new Error(`internal: kernel ${self.kernel.name} reads %${tensor} without a binding`);
+        const extents = b.shape.map((s) => renderExpr(s, self.env({}, score)));
+        return `${b.name}[${clampedLinearIndex(idx, extents)}]`;
+      },
+      helpers: this.mod.helpers,
+    };
+  }
+
+  /** Header comment, uniform block and storage bindings. */
+  declare(scheduleLines: string[]): void {
+    const k = this.kernel;
+    const h = this.mod.header;
+    h.push(`attnc generated kernel \`${k.name}\` — ${k.label}`);
+    h.push(...scheduleLines.map((l) => `  ${l}`));
+    const spec = Object.entries(k.specialized);
+    if (spec.length) h.push(`  specialised: ${spec.map(([n, v]) => `${n} = ${v}`).join(', ')}`);
+    h.push(`  dispatch: ${printExpr(k.workgroups)} workgroups (linear; folded into x·y past the per-dimension limit)`);
+    h.push(`  @binding(0) u: runtime dims {${k.uniforms.join(', ')}}`);
+    k.bindings.forEach((b, i) => {
+      h.push(`  @binding(${i + 1}) ${b.name}: ${b.label}, ${b.access}${b.vec4 ? ', vec4 rows' : ''}`);
+    });
+    const fields = k.uniforms.length ? k.uniforms.map((d) => `d_${d}: i32`) : ['unused: i32'];
+    this.mod.decls.push(`struct Dims {\n${fields.map((f) => `  ${f},`).join('\n')}\n}`);
+    this.mod.decls.push('@group(0) @binding(0) var<uniform> u: Dims;');
+    k.bindings.forEach((b, i) => {
+      const ty = b.vec4 ? 'vec4<f32>' : b.elem;
+      this.mod.decls.push(`@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${ty}>;`);
+    });
+  }
+
+  /** Row length (last axis, specialised) of a binding. */
+  rowLength(b: Binding): number {
+    const e = b.shape[b.shape.length - 1]!;
+    if (e.op !== 'const' || typeof e.value !== 'number') throw new Error(`internal: ${b.name} rows are not specialised`);
+    return e.value;
+  }
+
+  /** `ld4_<name>(row, c)`: the c-th vec4 of a row (zero-padded past the row's end). */
+  load4(b: Binding): string {
+    const fn = `ld4_${b.name}`;
+    if (!this.rowFns.has(fn)) {
+      this.rowFns.add(fn);
+      const n = this.rowLength(b);
+      const body = b.vec4
+        ? `  return ${b.name}[row * ${n / 4} + c];`
+        : [
+          `  let o = row * ${n} + 4 * c;`,
+          '  var r4 = vec4<f32>(0.0f);',
+          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { r4[t] = ${b.name}[o + t]; } }`,
+          '  return r4;',
+        ].join('\n');
+      this.mod.functions.push(`fn ${fn}(row: i32, c: i32) -> vec4<f32> {\n${body}\n}`);
+    }
+    return fn;
+  }
+
+  /** `st4_<name>(row, c, x)`: store the c-th vec4 of a row (dropping the padding). */
+  store4(b: Binding): string {
+    const fn = `st4_${b.name}`;
+    if (!this.rowFns.has(fn)) {
+      this.rowFns.add(fn);
+      const n = this.rowLength(b);
+      const body = b.vec4
+        ? `  ${b.name}[row * ${n / 4} + c] = val;`
+        : [
+          `  let o = row * ${n} + 4 * c;`,
+          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { ${b.name}[o + t] = val[t]; } }`,
+        ].join('\n');
+      this.mod.functions.push(`fn ${fn}(row: i32, c: i32, val: vec4<f32>) {\n${body}\n}`);
+    }
+    return fn;
+  }
+
+  /**
+   * The entry point: `@workgroup_size`, builtins, the linear workgroup index `wg` (x + y·nx)
+   * with an early (uniform) return past the real workgroup count, and `lid`.
+   */
+  entry(workgroupSize: number, body: Code, extraBuiltins: string[] = []): void {
+    const k = this.kernel;
+    const c = new Code();
+    c.line(`@compute @workgroup_size(${workgroupSize})`);
+    const builtins = [
+      '@builtin(workgroup_id) wid: vec3<u32>', '@builtin(num_workgroups) nwg: vec3<u32>',
+      '@builtin(local_invocation_index) lidx: u32', ...extraBuiltins,
+    ];
+    c.block(
+      `fn ${k.name}(${builtins.join(', ')})`,
+      () => {
+        c.line('let wg = i32(wid.x + wid.y * nwg.x);');
+        c.line(`if (wg >= ${this.expr(k.workgroups)}) { return; }`);
+        c.line('let lid = i32(lidx);');
+        c.append(body);
+      },
+    );
+    this.mod.entry = c.toString();
+  }
+
+  toString(): string {
+    return this.mod.toString();
+  }
+}
+
+/** Helper functions beyond the expression helpers (none yet; kept for targets' quirks). */
+const extraHelpers = new Map<string, string>();

@@ -1,0 +1,239 @@
+// Index expressions (graph IR `Expr`) → WGSL.
+//
+// - ints are i32, floats f32, bools bool; every operator application is parenthesised
+//   (WGSL forbids mixing `&&` and `||` without parentheses, and it keeps the output plain).
+// - `/` and `%` on ints are floor division/modulo in the language; WGSL truncates. When
+//   both operands are provably non-negative (index vars, dims, non-negative constants and
+//   sums/products/quotients of those) truncation is floor and the plain operator is used;
+//   otherwise the helpers `floor_div_i32`/`floor_mod_i32` are emitted and called.
+// - `%` on floats is floor-mod (`floor_mod_f32`); `int()` truncates (WGSL `i32(f32)` does).
+// - `tanh` is evaluated on a clamped argument (some drivers return NaN for large |x|).
+// - Constant subtrees are folded here with the language's exact semantics (compiler/scalar),
+//   so WGSL never const-evaluates something like `log(0.0)` (a shader-creation error);
+//   ±inf become ±3e38, which the kernels treat like masked scores (≤ −1e30).
+// - `load` asks the environment (the kernel renderer knows the bindings); `pattern`
+//   renders its expanded body.
+
+import type { Expr } from '../../compiler/ir.js';
+import { applyBinary, applyCall } from '../../compiler/scalar.js';
+import type { IndexName } from '../../dsl/builtins.js';
+
+export type Helper = 'floor_div_i32' | 'floor_mod_i32' | 'floor_mod_f32' | 'alibi_slope';
+
+export const HELPER_SOURCE: Record<Helper, string> = {
+  floor_div_i32: [
+    '// Floor division of i32 (the language\'s `/` on ints; WGSL truncates).',
+    'fn floor_div_i32(a: i32, b: i32) -> i32 {',
+    '  let q = a / b;',
+    '  if ((a % b != 0) && ((a < 0) != (b < 0))) { return q - 1; }',
+    '  return q;',
+    '}',
+  ].join('\n'),
+  floor_mod_i32: [
+    '// Floor modulo of i32 (the result has the sign of the divisor, as in Python).',
+    'fn floor_mod_i32(a: i32, b: i32) -> i32 {',
+    '  let r = a % b;',
+    '  if ((r != 0) && ((r < 0) != (b < 0))) { return r + b; }',
+    '  return r;',
+    '}',
+  ].join('\n'),
+  floor_mod_f32: [
+    '// Floor modulo of f32.',
+    'fn floor_mod_f32(a: f32, b: f32) -> f32 {',
+    '  return a - b * floor(a / b);',
+    '}',
+  ].join('\n'),
+  alibi_slope: [
+    '// ALiBi slope of head h out of n heads (fairseq get_slopes): with m the largest power',
+    '// of two <= n, heads below m get 2^(-8(h+1)/m), the rest the even-indexed slopes of the',
+    '// 2m-head set, 2^(-4(2(h-m)+1)/m).',
+    'fn alibi_slope(h: i32, n: i32) -> f32 {',
+    '  let m = 1 << firstLeadingBit(u32(max(n, 1)));',
+    '  if (h < m) { return exp2(-8.0 * f32(h + 1) / f32(m)); }',
+    '  return exp2(-4.0 * f32(2 * (h - m) + 1) / f32(m));',
+    '}',
+  ].join('\n'),
+};
+
+/** What an expression may refer to, provided by the kernel being rendered. */
+export interface ExprEnv {
+  /** WGSL expression of an index variable (b, h, hk, i, j). */
+  index(name: IndexName): string;
+  /** WGSL expression of `s` (score only). */
+  score(): string;
+  /** WGSL expression of a runtime dim (a uniform field, or a specialised constant). */
+  dim(name: string): string;
+  /** WGSL expression of a pass-introduced variable (tile bounds `q_lo`, `k_hi`, …). */
+  variable?(name: string): string;
+  /** A tensor element; `idx` are rendered i32 indices (clamp them). */
+  load(tensor: number, idx: string[]): string;
+  /** Collects the helper functions the rendered code calls. */
+  helpers: Set<string>;
+}
+
+/** Tile bounds introduced by the mask analysis: indices, hence non-negative. */
+const TILE_BOUNDS = new Set(['q_lo', 'q_hi', 'k_lo', 'k_hi']);
+
+/** Finite stand-in for ±inf in f32 source (treated as masked when ≤ −1e30). */
+export const F32_BIG = 3.0e38;
+
+export function floatLiteral(v: number): string {
+  if (Number.isNaN(v)) return '0.0f';
+  if (!Number.isFinite(v) || Math.abs(v) > 3.4e38) return v > 0 ? '3.0e38f' : '(-3.0e38f)';
+  if (Math.abs(v) < 1e-37) return '0.0f';
+  let s = String(v);
+  if (!/[.e]/.test(s)) s += '.0';
+  return v < 0 ? `(${s}f)` : `${s}f`;
+}
+
+export function intLiteral(v: number): string {
+  const x = v | 0;
+  if (x === -2147483648) return 'i32(-2147483647 - 1)';
+  return x < 0 ? `(${x}i)` : `${x}i`;
+}
+
+/** True when the subtree reads nothing that varies (folded at render time). */
+function isConstTree(e: Expr): boolean {
+  switch (e.op) {
+    case 'const': return true;
+    case 'index': case 'dim': case 'score': case 'load': case 'var': return false;
+    case 'pattern': return !!e.body && isConstTree(e.body);
+    case 'neg': case 'not': return isConstTree(e.a);
+    case 'select': return isConstTree(e.c) && isConstTree(e.a) && isConstTree(e.b);
+    case 'call': return e.args.every(isConstTree);
+    default: return isConstTree(e.a) && isConstTree(e.b);
+  }
+}
+
+/** Evaluate a constant subtree with the language's semantics. */
+export function foldConst(e: Expr): number | boolean {
+  switch (e.op) {
+    case 'const': return e.value;
+    case 'neg': {
+      const a = foldConst(e.a) as number;
+      return e.ty === 'int' ? (-a) | 0 : -a;
+    }
+    case 'not': return !foldConst(e.a);
+    case 'select': return foldConst(e.c) ? foldConst(e.a) : foldConst(e.b);
+    case 'call': return applyCall(e.fn, e.ty, e.args.map((x) => foldConst(x) as number));
+    case 'pattern': return foldConst(e.body!);
+    case 'and': return Boolean(foldConst(e.a)) && Boolean(foldConst(e.b));
+    case 'or': return Boolean(foldConst(e.a)) || Boolean(foldConst(e.b));
+    case 'add': case 'sub': case 'mul': case 'div': case 'mod':
+    case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge': {
+      const a = foldConst(e.a);
+      const b = foldConst(e.b);
+      return applyBinary(e.op, e.a.ty, Number(a), Number(b));
+    }
+    default:
+      throw new Error(`internal: cannot fold ${e.op}`);
+  }
+}
+
+/**
+ * Constant-sign reasoning: true when `e` is certainly ≥ 0 (index variables, dims and
+ * non-negative constants are; sums, products, quotients and remainders of non-negatives
+ * stay so).
+ */
+export function nonNegative(e: Expr): boolean {
+  switch (e.op) {
+    case 'const': return typeof e.value === 'number' && e.value >= 0;
+    case 'index': case 'dim': return true;
+    case 'var': return TILE_BOUNDS.has(e.name);
+    case 'add': case 'mul': case 'div': case 'mod': return nonNegative(e.a) && nonNegative(e.b);
+    case 'select': return nonNegative(e.a) && nonNegative(e.b);
+    case 'pattern': return false;
+    case 'call':
+      switch (e.fn) {
+        case 'abs': case 'exp': case 'sqrt': case 'alibi': return true;
+        case 'min': return e.args.every(nonNegative);
+        case 'max': return e.args.some(nonNegative);
+        case 'clamp': return nonNegative(e.args[1]!) && nonNegative(e.args[2]!);
+        case 'float': case 'int': case 'floor': case 'ceil': return nonNegative(e.args[0]!);
+        default: return false;
+      }
+    default: return false;
+  }
+}
+
+const BINARY: Record<string, string> = {
+  add: '+', sub: '-', mul: '*', eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=', and: '&&', or: '||',
+};
+
+export function renderExpr(e: Expr, env: ExprEnv): string {
+  if (e.op !== 'const' && isConstTree(e)) {
+    const v = foldConst(e);
+    return typeof v === 'boolean' ? String(v) : e.ty === 'int' ? intLiteral(v) : floatLiteral(v);
+  }
+  const r = (x: Expr) => renderExpr(x, env);
+  switch (e.op) {
+    case 'const':
+      if (typeof e.value === 'boolean') return String(e.value);
+      return e.ty === 'int' ? intLiteral(e.value) : floatLiteral(e.value);
+    case 'index': return env.index(e.name);
+    case 'dim': return env.dim(e.name);
+    case 'var':
+      if (!env.variable) throw new Error(`internal: variable ${e.name} outside a tiled kernel`);
+      return env.variable(e.name);
+    case 'score': return env.score();
+    case 'neg': return `(-${r(e.a)})`;
+    case 'not': return `(!${r(e.a)})`;
+    case 'select': return `select(${r(e.b)}, ${r(e.a)}, ${r(e.c)})`;
+    case 'load': return env.load(e.tensor, e.idx.map(r));
+    case 'pattern':
+      if (!e.body) throw new Error(`internal: pattern ${e.origin.name} reached the WGSL renderer unexpanded (run expand-builtins)`);
+      return r(e.body);
+    case 'call': return renderCall(e, env);
+    case 'div':
+      if (e.ty === 'float') return `(${r(e.a)} / ${r(e.b)})`;
+      if (nonNegative(e.a) && nonNegative(e.b)) return `(${r(e.a)} / ${r(e.b)})`;
+      env.helpers.add('floor_div_i32');
+      return `floor_div_i32(${r(e.a)}, ${r(e.b)})`;
+    case 'mod':
+      if (e.ty === 'float') {
+        env.helpers.add('floor_mod_f32');
+        return `floor_mod_f32(${r(e.a)}, ${r(e.b)})`;
+      }
+      if (nonNegative(e.a) && nonNegative(e.b)) return `(${r(e.a)} % ${r(e.b)})`;
+      env.helpers.add('floor_mod_i32');
+      return `floor_mod_i32(${r(e.a)}, ${r(e.b)})`;
+    default: {
+      const sym = BINARY[e.op];
+      if (!sym) throw new Error(`internal: no WGSL operator for ${e.op}`);
+      return `(${r(e.a)} ${sym} ${r(e.b)})`;
+    }
+  }
+}
+
+function renderCall(e: Extract<Expr, { op: 'call' }>, env: ExprEnv): string {
+  const a = e.args.map((x) => renderExpr(x, env));
+  switch (e.fn) {
+    case 'abs': case 'min': case 'max': case 'clamp':
+    case 'exp': case 'log': case 'sqrt': case 'floor': case 'ceil':
+      return `${e.fn}(${a.join(', ')})`;
+    case 'tanh':
+      return `tanh(clamp(${a[0]}, -15.0f, 15.0f))`;
+    case 'float':
+      return e.args[0]!.ty === 'float' ? a[0]! : `f32(${a[0]})`;
+    case 'int':
+      return e.args[0]!.ty === 'int' ? a[0]! : `i32(${a[0]})`;
+    case 'alibi':
+      env.helpers.add('alibi_slope');
+      return `alibi_slope(${a[0]}, ${a[1]})`;
+  }
+}
+
+/**
+ * Row-major linear index of a clamped multi-index: each index is clamped into
+ * `[0, extent − 1]` (the spec lets kernels clamp out-of-range lookups).
+ */
+export function clampedLinearIndex(idx: string[], extents: string[]): string {
+  let out = '';
+  idx.forEach((x, k) => {
+    const ext = extents[k]!;
+    const hi = /^\d+i$/.test(ext) ? `${Number(ext.slice(0, -1)) - 1}i` : `(${ext} - 1i)`;
+    const c = `clamp(${x}, 0i, ${hi})`;
+    out = k === 0 ? c : `(${out} * ${ext} + ${c})`;
+  });
+  return out || '0i';
+}

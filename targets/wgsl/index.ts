@@ -1,0 +1,24 @@
+// The WGSL target: kernel IR → WGSL source. Pure: capabilities arrive as data in the
+// kernel IR (its schedule and features); target quirks stay inside this folder.
+
+import type { Kernel } from '../../compiler/kernel.js';
+import { renderAttendKernel, renderSoftmaxKernel } from './attend.js';
+import { renderClustersKernel, renderPool2dKernel, renderPoolKernel } from './ops.js';
+
+export { renderExpr, nonNegative, clampedLinearIndex, HELPER_SOURCE } from './expr.js';
+
+/** WGSL source of one kernel (one module, one entry point named `kernel.name`). */
+export function renderWgsl(kernel: Kernel): string {
+  switch (kernel.kind) {
+    case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv':
+      return renderAttendKernel(kernel);
+    case 'softmax':
+      return renderSoftmaxKernel(kernel);
+    case 'pool':
+      return renderPoolKernel(kernel);
+    case 'pool2d':
+      return renderPool2dKernel(kernel);
+    case 'clusters':
+      return renderClustersKernel(kernel);
+  }
+}

@@ -1,0 +1,106 @@
+// Tensor operations other than attention → WGSL: pool, pool2d (adaptive average pooling,
+// PyTorch's window rule) and clusters (nearest centroid by cosine similarity).
+
+import type { ClustersKernel, Pool2dKernel, PoolKernel } from '../../compiler/kernel.js';
+import { Code } from './builder.js';
+import { KernelSource } from './common.js';
+
+/** Start/end of adaptive-pooling window `t` of `n` over length `len`: [⌊t·len/n⌋, ⌈(t+1)·len/n⌉). */
+function windowLines(c: Code, t: string, len: string, n: string, lo: string, hi: string): void {
+  // Split t·len into t·(len / n) + t·(len % n) so the products stay small in i32.
+  c.line(`let ${lo} = ${t} * (${len} / ${n}) + (${t} * (${len} % ${n})) / ${n};`);
+  c.line(`let ${hi} = (${t} + 1) * (${len} / ${n}) + ((${t} + 1) * (${len} % ${n}) + ${n} - 1) / ${n};`);
+}
+
+export function renderPoolKernel(k: PoolKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  src.declare([`schedule: one invocation per output element, ${s.workgroupSize} per workgroup`]);
+  const c = new Code();
+  c.line(`let BH = ${src.expr(k.B)} * ${src.expr(k.H)};`);
+  c.line(`let N = ${src.expr(k.N)};`);
+  c.line(`let T = ${src.expr(k.tokens)};`);
+  c.line(`let D = ${k.D};`);
+  c.line(`let e = wg * ${s.workgroupSize} + lid;`);
+  c.block('if (e < BH * T * D)', () => {
+    c.line('let d = e % D;');
+    c.line('let r = e / D;');
+    c.line('let t = r % T;');
+    c.line('let bh = r / T;');
+    windowLines(c, 't', 'N', 'T', 'n0', 'n1');
+    c.line('var acc = 0.0f;');
+    c.line('for (var n = n0; n < n1; n = n + 1) { acc = acc + src[(bh * N + n) * D + d]; }');
+    c.line('out[e] = acc / f32(max(n1 - n0, 1));');
+  });
+  src.entry(s.workgroupSize, c);
+  return src.toString();
+}
+
+export function renderPool2dKernel(k: Pool2dKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  src.declare([`schedule: one invocation per output element, ${s.workgroupSize} per workgroup`]);
+  const c = new Code();
+  c.line(`let BH = ${src.expr(k.B)} * ${src.expr(k.H)};`);
+  c.line(`let GH = ${src.expr(k.height)}; // grid height`);
+  c.line(`let GW = ${src.expr(k.width)}; // grid width`);
+  c.line(`let PH = ${src.expr(k.to[0])};`);
+  c.line(`let PW = ${src.expr(k.to[1])};`);
+  c.line(`let NX = ${src.expr(src.binding('x').shape[2]!)}; // tokens of x (= GH·GW)`);
+  c.line(`let D = ${k.D};`);
+  c.line(`let e = wg * ${s.workgroupSize} + lid;`);
+  c.block('if (e < BH * PH * PW * D)', () => {
+    c.line('let d = e % D;');
+    c.line('let r = e / D;');
+    c.line('let t = r % (PH * PW);');
+    c.line('let bh = r / (PH * PW);');
+    c.line('let tr = t / PW;');
+    c.line('let tc = t - tr * PW;');
+    windowLines(c, 'tr', 'GH', 'PH', 'y0', 'y1');
+    windowLines(c, 'tc', 'GW', 'PW', 'x0', 'x1');
+    c.line('var acc = 0.0f;');
+    c.block('for (var y = y0; y < y1; y = y + 1)', () => {
+      c.line('for (var xx = x0; xx < x1; xx = xx + 1) { acc = acc + src[(bh * NX + y * GW + xx) * D + d]; }');
+    });
+    c.line('out[e] = acc / f32(max((y1 - y0) * (x1 - x0), 1));');
+  });
+  src.entry(s.workgroupSize, c);
+  return src.toString();
+}
+
+export function renderClustersKernel(k: ClustersKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  src.declare([`schedule: one invocation per token, ${s.workgroupSize} per workgroup; cosine similarity in f32, ties to the lowest index`]);
+  src.mod.decls.push(`const D4 = ${Math.ceil(k.D / 4)}; // head dim ${k.D} as vec4s`);
+  const ldx = src.load4(src.binding('x'));
+  const ldc = src.load4(src.binding('centroids'));
+  const c = new Code();
+  c.line(`let B = ${src.expr(k.B)};`);
+  c.line(`let HX = ${src.expr(k.H)};`);
+  c.line(`let N = ${src.expr(k.N)};`);
+  c.line(`let C = ${src.expr(k.C)};`);
+  c.line(`let t = wg * ${s.workgroupSize} + lid; // (b·HX + h)·N + n`);
+  c.block('if (t < B * HX * N)', () => {
+    c.line('let h = (t / N) % HX;');
+    c.line('var xr = array<vec4<f32>, D4>();');
+    c.line('var nx = 0.0f;');
+    c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(t, d); nx = nx + dot(xr[d], xr[d]); }`);
+    c.line('var best = 0;');
+    c.line('var best_sim = 0.0f;');
+    c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
+      c.line('var dt = 0.0f;');
+      c.line('var nc = 0.0f;');
+      c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
+      c.line('// a zero vector or a zero centroid has similarity 0');
+      c.line('let sim = select(0.0f, dt / (sqrt(nx) * sqrt(nc)), nx > 0.0f && nc > 0.0f);');
+      c.line('if (cc == 0 || sim > best_sim) { best = cc; best_sim = sim; }');
+    });
+    c.line('out[t] = best;');
+  });
+  src.entry(s.workgroupSize, c);
+  return src.toString();
+}
