@@ -4,7 +4,7 @@
 
 import type { Span } from '../dsl/ast.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
-import type { BinOp, CallFn, Scalar } from './ir.js';
+import type { BinOp, CallFn, Expr, Scalar } from './ir.js';
 
 /** Floor division of ints (Python semantics); throws AT306 on a zero divisor. */
 export function floorDiv(a: number, b: number, span?: Span): number {
@@ -95,5 +95,43 @@ export function applyCall(fn: CallFn, _ty: Scalar, args: number[]): number {
     case 'float': return x;
     case 'int': return Math.trunc(x);
     case 'alibi': return alibiSlope(x, y);
+  }
+}
+
+/** True when the subtree reads nothing that varies (folded at render time). */
+export function isConstTree(e: Expr): boolean {
+  switch (e.op) {
+    case 'const': return true;
+    case 'index': case 'dim': case 'score': case 'load': case 'var': return false;
+    case 'pattern': return !!e.body && isConstTree(e.body);
+    case 'neg': case 'not': return isConstTree(e.a);
+    case 'select': return isConstTree(e.c) && isConstTree(e.a) && isConstTree(e.b);
+    case 'call': return e.args.every(isConstTree);
+    default: return isConstTree(e.a) && isConstTree(e.b);
+  }
+}
+
+/** Evaluate a constant subtree with the language's semantics. */
+export function foldConst(e: Expr): number | boolean {
+  switch (e.op) {
+    case 'const': return e.value;
+    case 'neg': {
+      const a = foldConst(e.a) as number;
+      return e.ty === 'int' ? (-a) | 0 : -a;
+    }
+    case 'not': return !foldConst(e.a);
+    case 'select': return foldConst(e.c) ? foldConst(e.a) : foldConst(e.b);
+    case 'call': return applyCall(e.fn, e.ty, e.args.map((x) => Number(foldConst(x))));
+    case 'pattern': return foldConst(e.body!);
+    case 'and': return Boolean(foldConst(e.a)) && Boolean(foldConst(e.b));
+    case 'or': return Boolean(foldConst(e.a)) || Boolean(foldConst(e.b));
+    case 'add': case 'sub': case 'mul': case 'div': case 'mod':
+    case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge': {
+      const a = foldConst(e.a);
+      const b = foldConst(e.b);
+      return applyBinary(e.op, e.a.ty, Number(a), Number(b));
+    }
+    default:
+      throw new Error(`internal: cannot fold ${e.op}`);
   }
 }

@@ -4,7 +4,8 @@
 import test from 'ava';
 import { bin, call, float, index, int, not, select, type Expr, rewrite } from '../compiler/ir.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
-import { HELPER_SOURCE, foldConst, renderExpr, nonNegative, floatLiteral, type Helper } from '../targets/wgsl/expr.js';
+import { HELPER_SOURCE, renderExpr, nonNegative, floatLiteral, type Helper } from '../targets/wgsl/expr.js';
+import { foldConst } from '../compiler/scalar.js';
 
 const i = index('i');
 const j = index('j');

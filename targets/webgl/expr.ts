@@ -21,7 +21,7 @@
 //   `pattern` renders its expanded body; `var` renders its name.
 
 import type { CallFn, Expr } from '../../compiler/ir.js';
-import { applyBinary, applyCall } from '../../compiler/scalar.js';
+import { foldConst, isConstTree } from '../../compiler/scalar.js';
 import type { IndexName } from '../../dsl/builtins.js';
 
 /** GLSL helper functions the rendered code may call (gpu.js "native functions"). */
@@ -145,40 +145,6 @@ export function intLiteral(v: number): string {
   return v < 0 ? `(${s})` : s;
 }
 
-/** True when the subtree reads nothing that varies (folded at render time). */
-export function isConstTree(e: Expr): boolean {
-  switch (e.op) {
-    case 'const': return true;
-    case 'index': case 'dim': case 'score': case 'load': case 'var': return false;
-    case 'pattern': return !!e.body && isConstTree(e.body);
-    case 'neg': case 'not': return isConstTree(e.a);
-    case 'select': return isConstTree(e.c) && isConstTree(e.a) && isConstTree(e.b);
-    case 'call': return e.args.every(isConstTree);
-    default: return isConstTree(e.a) && isConstTree(e.b);
-  }
-}
-
-/** Evaluate a constant subtree with the language's exact semantics; throws on errors. */
-export function foldConst(e: Expr): number | boolean {
-  switch (e.op) {
-    case 'const': return e.value;
-    case 'neg': {
-      const a = foldConst(e.a) as number;
-      return e.ty === 'int' ? (-a) | 0 : -a;
-    }
-    case 'not': return !foldConst(e.a);
-    case 'select': return foldConst(e.c) ? foldConst(e.a) : foldConst(e.b);
-    case 'call': return applyCall(e.fn, e.ty, e.args.map((x) => Number(foldConst(x))));
-    case 'pattern': return foldConst(e.body!);
-    case 'and': return Boolean(foldConst(e.a)) && Boolean(foldConst(e.b));
-    case 'or': return Boolean(foldConst(e.a)) || Boolean(foldConst(e.b));
-    case 'add': case 'sub': case 'mul': case 'div': case 'mod':
-    case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge':
-      return applyBinary(e.op, e.a.ty, Number(foldConst(e.a)), Number(foldConst(e.b)));
-    default:
-      throw new Error(`internal: cannot fold ${e.op}`);
-  }
-}
 
 const BINARY: Partial<Record<Expr['op'], string>> = {
   add: '+', sub: '-', mul: '*', eq: '===', ne: '!==', lt: '<', le: '<=', gt: '>', ge: '>=', and: '&&', or: '||',

@@ -15,7 +15,7 @@
 //   renders its expanded body.
 
 import type { Expr } from '../../compiler/ir.js';
-import { applyBinary, applyCall } from '../../compiler/scalar.js';
+import { foldConst, isConstTree } from '../../compiler/scalar.js';
 import type { IndexName } from '../../dsl/builtins.js';
 
 export type Helper = 'floor_div_i32' | 'floor_mod_i32' | 'floor_mod_f32' | 'alibi_slope';
@@ -92,43 +92,6 @@ export function intLiteral(v: number): string {
   return x < 0 ? `(${x}i)` : `${x}i`;
 }
 
-/** True when the subtree reads nothing that varies (folded at render time). */
-function isConstTree(e: Expr): boolean {
-  switch (e.op) {
-    case 'const': return true;
-    case 'index': case 'dim': case 'score': case 'load': case 'var': return false;
-    case 'pattern': return !!e.body && isConstTree(e.body);
-    case 'neg': case 'not': return isConstTree(e.a);
-    case 'select': return isConstTree(e.c) && isConstTree(e.a) && isConstTree(e.b);
-    case 'call': return e.args.every(isConstTree);
-    default: return isConstTree(e.a) && isConstTree(e.b);
-  }
-}
-
-/** Evaluate a constant subtree with the language's semantics. */
-export function foldConst(e: Expr): number | boolean {
-  switch (e.op) {
-    case 'const': return e.value;
-    case 'neg': {
-      const a = foldConst(e.a) as number;
-      return e.ty === 'int' ? (-a) | 0 : -a;
-    }
-    case 'not': return !foldConst(e.a);
-    case 'select': return foldConst(e.c) ? foldConst(e.a) : foldConst(e.b);
-    case 'call': return applyCall(e.fn, e.ty, e.args.map((x) => foldConst(x) as number));
-    case 'pattern': return foldConst(e.body!);
-    case 'and': return Boolean(foldConst(e.a)) && Boolean(foldConst(e.b));
-    case 'or': return Boolean(foldConst(e.a)) || Boolean(foldConst(e.b));
-    case 'add': case 'sub': case 'mul': case 'div': case 'mod':
-    case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge': {
-      const a = foldConst(e.a);
-      const b = foldConst(e.b);
-      return applyBinary(e.op, e.a.ty, Number(a), Number(b));
-    }
-    default:
-      throw new Error(`internal: cannot fold ${e.op}`);
-  }
-}
 
 /**
  * Constant-sign reasoning: true when `e` is certainly ≥ 0 (index variables, dims and
