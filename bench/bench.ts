@@ -1,0 +1,224 @@
+// Benchmark: WebGPU fused vs. fusion-off vs. dense, per program and sequence length, plus
+// compile() time per sample. Run: scripts/with-display.sh npm run bench -- [--n 1024,2048]
+// [--programs dense,causal] [--repeat 3] [--webgl]. Writes bench/results/latest.json.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from '../compiler/compile.js';
+import type { Expr, Graph } from '../compiler/ir.js';
+import { buildKernels } from '../compiler/passes/fuse.js';
+import { scheduleKernel } from '../compiler/passes/tile.js';
+import { executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
+import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
+import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
+import { compileBool } from '../runtime/reference/expr.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const HEAD = 'input q, k, v: f32[B, H, N, D]\n  dims B = 1, H = 8, N = 1024, D = 64';
+const att = (name: string, body: string, extra = '') =>
+  `attention ${name} {\n  ${HEAD}${extra}\n  ${body}\n}\n`;
+const PROGRAMS: Record<string, { src: string; only?: number[] }> = {
+  dense: { src: att('dense', 'return attend(q, k, v)') },
+  causal: { src: att('causal', 'return attend(q, k, v, mask: causal)') },
+  sliding: { src: att('sliding', 'return attend(q, k, v, mask: sliding(256))') },
+  neighborhood: { src: att('neighborhood', 'return attend(q, k, v, mask: neighborhood(15, dilation: 2))') },
+  neighborhood2d: {
+    src: att('neighborhood2d', 'return attend(q, k, v, mask: neighborhood2d(64, 64, 7, dilation: 1))'),
+    only: [4096],
+  },
+  halo: { src: att('halo', 'return attend(q, k, v, mask: halo(64, 16))') },
+  agent: {
+    src: att('agent', 'let a = pool(q, tokens: 49)\n  let va = attend(a, k, v)\n  return attend(q, a, va)'),
+  },
+  reversed: { src: att('reversed', 'return attend(q, k, v, normalize: queries)') },
+  routing: {
+    src: `attention routing {\n  input q, k, v: f32[B, H, N, D]\n  input centroids: f32[H, C, D]\n` +
+      `  dims B = 1, H = 8, N = 1024, D = 64, C = 8\n  let cq = clusters(q, centroids)\n` +
+      `  let ck = clusters(k, centroids)\n  return attend(q, k, v, mask: cq[b, h, i] == ck[b, hk, j] && causal)\n}\n`,
+  },
+};
+
+// ---- arguments ----
+const argv = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const sizes = (arg('--n') ?? '1024,2048').split(',').map(Number);
+const programs = (arg('--programs') ?? Object.keys(PROGRAMS).join(',')).split(',');
+const repeat = Math.max(1, Number(arg('--repeat') ?? 3));
+const withWebGL = argv.includes('--webgl');
+for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p}; known: ${Object.keys(PROGRAMS).join(', ')}`);
+
+const SCORES_LIMIT = 128 * 1024 * 1024;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const log = (s: string) => process.stderr.write(s + '\n');
+
+function readsTensor(e: Expr): boolean {
+  if (e.op === 'load') return true;
+  for (const v of Object.values(e)) {
+    if (v && typeof v === 'object') {
+      if (Array.isArray(v)) { if (v.some((x) => x && typeof x === 'object' && 'op' in x && readsTensor(x as Expr))) return true; }
+      else if ('op' in v && readsTensor(v as Expr)) return true;
+    }
+  }
+  return false;
+}
+
+/** Per attend node: lengths, density (null when the mask reads tensors), and FLOPs at full density. */
+function attendStats(g: Graph, dims: Dims) {
+  const out: { L: number; M: number; density: number | null; flops: number; scoresBytes: number }[] = [];
+  for (const n of g.nodes) {
+    if (n.op !== 'attend') continue;
+    const qs = shapeOf(g.nodes[n.q]!, dims), ks = shapeOf(g.nodes[n.k]!, dims);
+    const [B, H, L, D] = qs as [number, number, number, number];
+    const M = ks[2]!;
+    let density: number | null = null;
+    if (!readsTensor(n.mask)) {
+      const f = compileBool(n.mask, { dims, scope: 'mask', lengths: { N: L, M } });
+      const exact = L * M <= 1 << 20;
+      const si = exact ? L : Math.min(L, 200), sj = exact ? M : Math.min(M, 200);
+      let hit = 0;
+      for (let a = 0; a < si; a++) {
+        const i = exact ? a : Math.floor(((a + 0.5) * L) / si);
+        for (let c = 0; c < sj; c++) {
+          const j = exact ? c : Math.floor(((c + 0.5) * M) / sj);
+          if (f({ b: 0, h: 0, hk: 0, i, j, s: NaN })) hit++;
+        }
+      }
+      density = hit / (si * sj);
+    }
+    out.push({ L, M, density, flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4 });
+  }
+  return out;
+}
+
+type Row = {
+  program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
+  denseMs: number | null; webglMs: number | null | 'unavailable'; density: number | null; gflops: number | null;
+  unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
+  error?: string;
+};
+
+async function main() {
+  const gpu = await getWebGPU();
+  const glOk = withWebGL && webglAvailable();
+  if (withWebGL && !glOk) log('webgl: unavailable (no context; run under scripts/with-display.sh)');
+
+  async function time(label: string, run: () => Promise<unknown>): Promise<number> {
+    log(`  ${label}: warm-up`);
+    await run();
+    const ts: number[] = [];
+    for (let r = 0; r < repeat; r++) {
+      const t0 = performance.now();
+      await run();
+      ts.push(performance.now() - t0);
+    }
+    const m = median(ts);
+    log(`  ${label}: ${m.toFixed(2)} ms (median of ${repeat})`);
+    return m;
+  }
+
+  const rows: Row[] = [];
+  for (const N of sizes) {
+    let denseMs: number | null = null;
+    const order = ['dense', ...programs.filter((p) => p !== 'dense')];
+    for (const name of order) {
+      const prog = PROGRAMS[name]!;
+      if (prog.only && !prog.only.includes(N)) continue;
+      log(`[${name} N=${N}]`);
+      const row: Row = {
+        program: name, N, fusedMs: null, unfusedMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
+        unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
+      };
+      try {
+        const res = compile(prog.src, { path: `${name}.attn` });
+        if (!res.ok || !res.graph) throw new Error(res.diagnostics.map((d) => JSON.stringify(d)).join('\n'));
+        const g = res.graph;
+        const dims = resolveDims(g, { N });
+        const inputs = generateInputs(g, dims, 1);
+        const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps));
+        const fused = plan(true);
+        row.fusedMs = await time('webgpu fused', () => executeWebGPU(fused, g, inputs, dims));
+        if (name === 'dense') denseMs = row.fusedMs;
+        const stats = attendStats(g, dims);
+        if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
+        else {
+          const unfused = plan(false);
+          row.unfusedMs = await time('webgpu fusion-off', () => executeWebGPU(unfused, g, inputs, dims));
+        }
+        if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';
+        const known = stats.every((s) => s.density !== null);
+        // Density relative to one dense N × N attend (so agent's two small attends count as sparse).
+        const full = 4 * (dims.B ?? 1) * (dims.H ?? 1) * N * N * (dims.D ?? 1);
+        if (known) {
+          const work = stats.reduce((a, s) => a + s.flops * s.density!, 0);
+          row.density = work / full;
+          row.gflops = work / (row.fusedMs * 1e6);
+          row.idealSpeedup = row.density > 0 ? 1 / row.density : null;
+        }
+        row.denseMs = denseMs;
+        if (typeof row.unfusedMs === 'number') row.unfusedOverFused = row.unfusedMs / row.fusedMs;
+        if (denseMs !== null) row.speedup = denseMs / row.fusedMs;
+        if (row.speedup !== null && row.idealSpeedup !== null) row.fractionOfIdeal = row.speedup / row.idealSpeedup;
+      } catch (e) {
+        row.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        log(`  error: ${row.error}`);
+      }
+      if (programs.includes(name)) rows.push(row);
+    }
+  }
+
+  // ---- compile() time per sample ----
+  const compileTimes: { sample: string; ms: number }[] = [];
+  const sampleDir = join(root, 'samples');
+  for (const f of readdirSync(sampleDir).filter((f) => f.endsWith('.attn')).sort()) {
+    const text = readFileSync(join(sampleDir, f), 'utf8');
+    compile(text, { path: f });
+    const ts: number[] = [];
+    for (let r = 0; r < 20; r++) {
+      const t0 = performance.now();
+      compile(text, { path: f });
+      ts.push(performance.now() - t0);
+    }
+    compileTimes.push({ sample: f, ms: median(ts) });
+    log(`compile ${f}: ${median(ts).toFixed(3)} ms`);
+  }
+
+  // ---- table ----
+  const fmt = (v: number | string | null | undefined, d = 2) =>
+    v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
+  const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms', ...(withWebGL ? ['webgl ms'] : []),
+    'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal'];
+  const body = rows.map((r) => r.error
+    ? [r.program, String(r.N), `error: ${r.error}`]
+    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.unfusedMs), fmt(r.denseMs),
+      ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs)] : []),
+      fmt(r.density, 4), fmt(r.gflops), fmt(r.unfusedOverFused), fmt(r.speedup), fmt(r.idealSpeedup),
+      r.fractionOfIdeal === null ? '-' : (100 * r.fractionOfIdeal).toFixed(1) + '%']);
+  const widths = header.map((h, c) => Math.max(h.length, ...body.filter((r) => r.length > 2).map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up; times are wall-clock ms around the` +
+    ` awaited execute (include upload + readback). GFLOP/s = 4·N·M·D·H·density / fused time.`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(r.length > 3 ? line(r) : `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]}`);
+  console.log('\ncompile() per sample (median of 20, no pipeline creation):');
+  for (const c of compileTimes) console.log(`  ${c.sample.padEnd(22)} ${c.ms.toFixed(3).padStart(9)} ms`);
+
+  const outDir = join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'latest.json'), JSON.stringify({
+    date: new Date().toISOString(), node: process.version, sizes, repeat, webgl: withWebGL, rows, compileTimes,
+  }, null, 2) + '\n');
+  log(`wrote ${join(outDir, 'latest.json')}`);
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
