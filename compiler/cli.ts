@@ -18,7 +18,6 @@ import type { ParamValues } from './lower.js';
 import { PASS_NAMES } from './pipeline.js';
 import { printGraph } from './print.js';
 import { printPlan } from './plan.js';
-import { renderWgsl } from '../targets/wgsl/index.js';
 import { printTileMap, tileMap, tileMapPng } from './tilemap.js';
 
 class UsageError extends Error {}
@@ -166,6 +165,7 @@ async function cmdCompile(args: string[]): Promise<number> {
 
   const dumps: string[] = [];
   const result = compileFile(values, path, {
+    dims: parseDims(values.dims as string[] | undefined),
     target: target === 'wgsl' || target === 'webgl' ? target : 'none',
     onPass: (pass, m) => {
       if (pass.name === emit) dumps.push(`// after ${pass.name}\n${printGraph(m.graph, { bodies: true })}`);
@@ -176,7 +176,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
   else if (target === 'wgsl') {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
-    for (const k of result.kernels!) artefacts.push([`${k.name}.wgsl`, renderWgsl(k)]);
+    for (const k of result.wgsl!) artefacts.push([`${k.name}.wgsl`, k.source]);
     artefacts.push([`${graph.name}.plan.txt`, printPlan(result.kernels!, dims)]);
   } else if (target === 'webgl') {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));

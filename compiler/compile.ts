@@ -10,7 +10,9 @@ import type { Kernel } from './kernel.js';
 import { lowerAttention, type ParamValues } from './lower.js';
 import { DEFAULT_CAPS, type DeviceCaps, type Module, type Pass, type PassOptions } from './pass.js';
 import { runPipeline } from './pipeline.js';
+import { SpecializationError } from './passes/fuse.js';
 import { printGraph } from './print.js';
+import { renderWgsl } from '../targets/wgsl/index.js';
 
 /** `wgsl` runs the kernel passes; `webgl` plans from the graph (targets/webgl). */
 export type Target = 'none' | 'wgsl' | 'webgl';
@@ -26,6 +28,8 @@ export interface CompileOptions {
   target?: Target;
   /** false: materialised scores instead of fused kernels (the benchmark baseline). */
   fusion?: boolean;
+  /** Sizes to specialise kernels on (head dims); default: the program's `dims`. */
+  dims?: Record<string, number>;
   /** Device capabilities the schedule may use. Default: WebGPU's guaranteed limits. */
   caps?: DeviceCaps;
   /** Sees the module after each pass (for `--emit <pass>`). */
@@ -41,6 +45,8 @@ export interface CompileResult {
   entries: string[];
   graph: Graph | null;
   kernels: Kernel[] | null;
+  /** With `target: 'wgsl'`: each kernel's WGSL source, in dispatch order. */
+  wgsl: { name: string; source: string }[] | null;
   /** What the kernels were built with; part of the cache key. */
   passOptions: PassOptions;
   /** Hash of the optimised graph and pass options: equal keys mean equal kernels. */
@@ -49,9 +55,9 @@ export interface CompileResult {
 
 export function compile(source: string | SourceFile, options: CompileOptions = {}): CompileResult {
   const file: SourceFile = typeof source === 'string' ? { path: options.path ?? '<input>', text: source } : source;
-  const passOptions: PassOptions = { fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS };
+  const passOptions: PassOptions = { fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS, dims: options.dims ?? {} };
   const result: CompileResult = {
-    ok: false, diagnostics: [], file, ast: null, entries: [], graph: null, kernels: null, passOptions, key: '',
+    ok: false, diagnostics: [], file, ast: null, entries: [], graph: null, kernels: null, wgsl: null, passOptions, key: '',
   };
   const fail = (diags: Diagnostic[]): CompileResult => {
     result.diagnostics.push(...diags.map((d) => ({ ...d, file: d.file ?? file })));
@@ -76,12 +82,19 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   const lowered = lowerAttention(def, options.params);
   if (!lowered.graph) return fail(lowered.diagnostics);
 
-  const m = runPipeline({ graph: lowered.graph, kernels: null }, passOptions, {
-    stage: options.target === 'wgsl' ? 'kernel' : 'graph',
-    onPass: options.onPass,
-  });
+  let m: Module;
+  try {
+    m = runPipeline({ graph: lowered.graph, kernels: null }, passOptions, {
+      stage: options.target === 'wgsl' ? 'kernel' : 'graph',
+      onPass: options.onPass,
+    });
+  } catch (e) {
+    if (!(e instanceof SpecializationError)) throw e;
+    return fail([diag('AT712', [e.dim], undefined, `give \`${e.dim}\` a default in \`dims\`, or pass its size (--dims ${e.dim}=64)`)]);
+  }
   result.graph = m.graph;
   result.kernels = m.kernels;
+  result.wgsl = m.kernels && m.kernels.map((k) => ({ name: k.name, source: renderWgsl(k) }));
   result.key = cacheKey(m.graph, passOptions);
   result.ok = true;
   return result;

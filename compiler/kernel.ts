@@ -3,12 +3,18 @@
 // shapes. Produced by the fuse pass (what each kernel computes, which buffers it touches)
 // and the tile pass (how: schedule, workgroup count, uniforms); rendered by targets/.
 //
+// Binding contract between the renderers and the runtime: @group(0) @binding(0) is a
+// uniform block with one i32 per dim in `uniforms` (in that order); @binding(k + 1) is
+// `bindings[k]`. The dispatch is `workgroups` workgroups, linear: the runtime folds it into
+// x·y when it exceeds maxComputeWorkgroupsPerDimension and the kernel rebuilds the linear
+// index (wid.x + wid.y·nwg.x) and returns early past the end.
+//
 // Specialisation: head dims (the last axis of q/k/v, of pooled and clustered tensors) and
 // params are numbers here — constants in the generated source. Batch, heads and sequence
 // lengths stay int `Expr`s over dims: the kernel reads them from a uniform block, so one
 // compiled program serves every B, H, Hk, N, M.
 
-import type { Expr, Graph } from './ir.js';
+import type { Expr } from './ir.js';
 import { bin, int, dimsOf, some } from './ir.js';
 import { applyBinary, applyCall } from './scalar.js';
 
@@ -67,7 +73,10 @@ export type Staging =
   | 'workgroup'
   /** read straight from storage (fallback when a tile row does not fit). */
   | 'storage'
-  /** (planned) lanes load different vec4s and share them with subgroupBroadcast. */
+  /**
+   * no workgroup memory: the lanes of a subgroup load different vec4s of a block of
+   * streamed rows and share them with subgroupBroadcast; several rows per invocation.
+   */
   | 'subgroup';
 
 /** The schedule of an attention-like kernel (attend, colstats, colapply, scores, pv). */

@@ -35,6 +35,11 @@ export interface PassOptions {
   /** false: materialised scores (QKᵀ, softmax, P·V as separate kernels) — the baseline. */
   fusion: boolean;
   caps: DeviceCaps;
+  /**
+   * Sizes the kernels specialise on (head dims); dims not given fall back to the
+   * program's `dims` defaults.
+   */
+  dims: Record<string, number>;
 }
 
 /** The unit that flows through the pipeline: the graph and, from `fuse` on, its kernels. */

@@ -13,12 +13,13 @@ export function printPlan(kernels: readonly Kernel[], dims: Record<string, numbe
     const groups = evalSizeExpr(k.workgroups, dims);
     lines.push(`${k.name}: ${k.label}`);
     lines.push(`  workgroups: ${printExpr(k.workgroups)} = ${groups}`);
-    if (k.uniforms.length) lines.push(`  uniforms:   ${k.uniforms.join(', ')}`);
+    lines.push(`  @binding(0) uniforms: ${k.uniforms.length ? k.uniforms.join(', ') : '(none)'}`);
     const spec = Object.entries(k.specialized);
     if (spec.length) lines.push(`  specialised: ${spec.map(([d, v]) => `${d}=${v}`).join(', ')}`);
     if (k.features.length) lines.push(`  features:   ${k.features.join(', ')}`);
+    // Binding 0 is the uniform block of runtime dims; binding k + 1 is bindings[k].
     k.bindings.forEach((b, slot) => {
-      lines.push(`  @binding(${slot}) ${b.name}: ${b.access === 'read' ? 'read      ' : 'read_write'} ${b.elem}[${b.shape.map((e) => printExpr(e)).join(', ')}]  ${b.label}`);
+      lines.push(`  @binding(${slot + 1}) ${b.name}: ${b.access === 'read' ? 'read      ' : 'read_write'} ${b.elem}[${b.shape.map((e) => printExpr(e)).join(', ')}]  ${b.label}`);
     });
   }
   return lines.join('\n') + '\n';

@@ -88,6 +88,7 @@ export const MESSAGES = {
   AT709: '`{0}`: {1}',
   AT710: 'integer overflow: {0} does not fit in a 32-bit int',
   AT711: 'cannot convert {0} to int',
+  AT712: 'head dim `{0}` has no size: kernels are specialised on head dims',
 } as const;
 
 export type DiagCode = keyof typeof MESSAGES;

@@ -19,7 +19,10 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  /** Float32 output (the reference executor's float64 result rounded once at the end). */
+  /**
+   * Float32 output (the reference executor's float64 result rounded once at the end);
+   * Int32 when the program returns cluster ids.
+   */
   output: Tensor;
   backend: Backend;
   /** Why `auto` did not pick a faster backend, when it did not. */
@@ -59,7 +62,9 @@ export async function run(
     }
     notes.push('no WebGL context (in Node, run under xvfb-run)');
   }
-  return { output: toFloat32(executeReference(graph, inputs)), backend: 'reference', dims, note: notes.join('; ') || undefined };
+  const ref = executeReference(graph, inputs);
+  const output = ref.data instanceof Int32Array ? ref : toFloat32(ref);
+  return { output, backend: 'reference', dims, note: notes.join('; ') || undefined };
 }
 
 function firstLine(s: string): string {

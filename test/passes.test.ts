@@ -98,3 +98,17 @@ test('the verifier rejects ill-formed IR', (t) => {
   const mixed = { ...g, nodes: [...g.nodes.slice(0, 4), { ...attend, score: bin('add', { op: 'score', ty: 'float' }, int(1)) as Expr }] };
   t.throws(() => verifyGraph(mixed), { message: /add of float and int/ });
 });
+
+test('compile() with target wgsl returns the kernel IR and each kernel\'s WGSL', (t) => {
+  const missing = compile(SOURCE, { target: 'wgsl' });
+  t.false(missing.ok);
+  t.is(missing.diagnostics[0]!.code, 'AT712');
+  const r = compile(SOURCE, { target: 'wgsl', dims: { D: 32 } });
+  t.true(r.ok);
+  t.deepEqual(r.wgsl!.map((k) => k.name), r.kernels!.map((k) => k.name));
+  t.is(r.wgsl!.length, 1);
+  t.regex(r.wgsl![0]!.source, /@compute @workgroup_size\(\d+\)\nfn golden_attend4_fused\(/);
+  const unfused = compile(SOURCE, { target: 'wgsl', fusion: false, dims: { D: 32 } });
+  t.deepEqual(unfused.kernels!.map((k) => k.kind), ['scores', 'softmax', 'pv']);
+  t.not(unfused.key, r.key);
+});

@@ -98,6 +98,8 @@ test('normalize: queries with masks and GQA', async (t) => {
   await checkGraph(t, w, { B: 1, H: 2, N: 150, D: 32 });
   const n = graphOf(prog('mask: neighborhood(5, dilation: 2), normalize: queries'));
   await checkGraph(t, n, { B: 1, H: 2, N: 99, D: 16 });
+  const { caps } = await getWebGPU();
+  for (const x of [g, n]) await checkGraph(t, x, { B: 2, H: 4, Hk: 2, N: 99, M: 99, D: 16, Dv: 8 }, { caps: { ...caps, subgroups: false } });
 });
 
 test('the workgroup path at every head dim', async (t) => {

@@ -63,3 +63,41 @@ test('validation errors are caught by error scopes, never returned as data', asy
   });
   await t.throwsAsync(executeWebGPU(kernels, g, generateInputs(g, dims, 1), dims), { instanceOf: ValidationError });
 });
+
+test('empty axes: no keys gives zeros, no queries gives an empty tensor', async (t) => {
+  const g = graphOf('attention e {\n input q: f32[B, H, N, D]\n input k, v: f32[B, H, M, D]\n return attend(q, k, v)\n}');
+  for (const [N, M] of [[5, 0], [0, 5]]) {
+    const dims = { B: 1, H: 2, N: N!, M: M!, D: 8 };
+    const out = await executeWebGPU(await kernelsFor(g, dims, true), g, generateInputs(g, dims, 1), dims);
+    t.deepEqual(out.shape, [1, 2, N, 8]);
+    t.true(Array.from(out.data).every((x) => x === 0));
+  }
+});
+
+test('every kernel kind, under every schedule, compiles without errors or warnings', async (t) => {
+  const { device, caps } = await getWebGPU();
+  const programs = [
+    'attention a {\n input q, k, v: f32[B, H, N, D]\n input bias: f32[H, T]\n return attend(q, k, v, mask: causal, score: s + bias[h, i - j + N])\n}',
+    'attention a {\n input q, k: f32[B, H, N, D]\n input v: f32[B, H, N, Dv]\n return attend(q, k, v, mask: sliding(8) || sink(2), normalize: queries)\n}',
+    'attention a {\n input x: f32[B, H, N, D]\n input c: f32[H, C, D]\n let p = pool(x, tokens: 5)\n let p2 = pool2d(x, height: 4, width: 5, to: [2, 3])\n let cl = clusters(x, c)\n return attend(p, p2, p2, mask: cl[b, h, i] == cl[b, h, j])\n}',
+  ];
+  const capsList = [caps, { ...caps, subgroups: false }, { ...caps, subgroups: false, maxWorkgroupStorageSize: 1024 }];
+  const { renderWgsl } = await import('../targets/wgsl/index.js');
+  let n = 0;
+  for (const p of programs) {
+    const g = graphOf(p);
+    for (const c of capsList) {
+      for (const fusion of [true, false]) {
+        for (const D of [8, 6]) {
+          const dims = { B: 1, H: 2, Hk: 1, N: 20, M: 20, D, Dv: D + 4, T: 40, C: 3 };
+          for (const k of await kernelsFor(g, dims, fusion, c)) {
+            const info = await device.createShaderModule({ code: renderWgsl(k) }).getCompilationInfo();
+            t.deepEqual(info.messages.map((m) => `${k.name}: ${m.type} ${m.message}`), []);
+            n++;
+          }
+        }
+      }
+    }
+  }
+  t.log(`${n} kernels`);
+});

@@ -36,7 +36,7 @@ export const fuse: Pass = {
   name: 'fuse',
   summary: 'group graph operations into kernels (fused online-softmax attention; unfused with fusion: false)',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts) }),
+  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts, opts.dims) }),
 };
 
 /** Kernels of `graph` (unscheduled: run the tile pass next). */
@@ -85,7 +85,11 @@ export function headDimNames(g: Graph): string[] {
   return [...names].sort();
 }
 
-export class SpecializationError extends Error {}
+export class SpecializationError extends Error {
+  constructor(readonly dim: string, message: string) {
+    super(message);
+  }
+}
 
 /**
  * Substitute the head dims by constants (from `dims`, else the graph's `dims` defaults) in
@@ -97,6 +101,7 @@ export function specializeHeadDims(g: Graph, dims: Record<string, number> = {}):
     const v = dims[name] ?? g.dimDefaults[name];
     if (v === undefined) {
       throw new SpecializationError(
+        name,
         `head dim ${name} of \`${g.name}\` has no value: kernels are specialised on head dims; give it a default in \`dims\` or pass the input shapes`,
       );
     }
@@ -121,14 +126,14 @@ function kernelName(g: Graph, n: Node, suffix: string): string {
 
 function nodeLabel(g: Graph, id: number): string {
   const n = g.nodes[id]!;
-  return n.op === 'input' ? `input ${n.name ?? `%${id}`}` : `${n.name ? `\`${n.name}\` ` : ''}(%${id}, ${n.op})`;
+  return n.op === 'input' ? `input ${n.name ?? `%${id}`}` : n.name ? `\`${n.name}\` (${n.op} %${id})` : `${n.op} %${id}`;
 }
 
 function headDim(g: Graph, id: number, what: string): number {
   const s = g.nodes[id]!.shape;
   const e = s[s.length - 1]!;
   if (e.op !== 'const' || typeof e.value !== 'number') {
-    throw new SpecializationError(`internal: ${what} of \`${g.name}\` is not specialised`);
+    throw new Error(`internal: ${what} of \`${g.name}\` is not specialised`);
   }
   return e.value;
 }
@@ -163,7 +168,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specializ
   const D = headDim(g, n.q, 'the head dim of q');
   const Dk = headDim(g, n.k, 'the head dim of k');
   const Dv = headDim(g, n.v, 'the head dim of v');
-  if (D !== Dk) throw new SpecializationError(`attend %${n.id}: q has head dim ${D} but k has ${Dk}`);
+  if (D !== Dk) throw new Error(`internal: attend %${n.id}: q has head dim ${D} but k has ${Dk}`);
   const geom: AttendGeometry = { B: qs[0]!, H: qs[1]!, Hk: ks[1]!, N: qs[2]!, M: ks[2]!, D, Dv };
   const lookups = lookupBindings(g, [n.mask, n.score]);
   const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0);

@@ -8,7 +8,7 @@
 //   `var<workgroup>` memory between barriers; the tile is as large as fits (≤ 64 rows).
 // - `storage` staging: when not even 4 rows fit (very large head dims), rows are read
 //   straight from storage.
-// - `subgroup` staging (fused attend where `subgroups` is granted): no workgroup memory;
+// - `subgroup` staging (the fused kernels, where `subgroups` is granted): no workgroup memory;
 //   the lanes of a subgroup load different vec4s of a block of 4 keys and share them with
 //   subgroupBroadcast, and each invocation owns several query rows (register blocking).
 //   About 7× the workgroup path on lavapipe (TOOLCHAIN.md).
@@ -76,17 +76,17 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
 const SUBGROUP_BLOCK = 4;
 
 /**
- * The subgroup path (fused attend only, where `subgroups` is granted): lanes share K/V
+ * The subgroup path (fused kernels, where `subgroups` is granted): lanes share K/V
  * vec4s by broadcast; each invocation owns 2 query rows (1 for head dims over 128).
  * Measured on lavapipe at N = 2048, D = 64: 4 rows ran ~15% faster than 2 but took ~3×
  * as long to compile (~18 s vs ~5 s at the first dispatch: llvmpipe compiles then), so
  * 2 it is; the compiled shader is cached on disk by Mesa either way.
  */
 function subgroupSchedule(k: AttendKernel, caps: DeviceCaps): AttendSchedule | null {
-  if (k.kind !== 'attend' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
+  if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
   let S = 1;
   while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
-  const vecs = Math.ceil(k.geom.D / 4) + Math.ceil(k.geom.Dv / 4);
+  const vecs = Math.ceil(k.geom.D / 4) + (k.kind === 'colstats' ? 0 : Math.ceil(k.geom.Dv / 4));
   const rows = vecs <= 64 ? 2 : 1;
   const wg = Math.min(32, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
   if (wg < S) return null;

@@ -269,13 +269,13 @@ class Run {
       const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
       planned.forEach((p, idx) => {
         const { k } = p;
-        if (p.workgroups <= 0) return;
+        const buffers = k.bindings.map((b, i) => this.bufferOf(b, p.bindings[i]!));
+        if (p.workgroups <= 0) return; // nothing to compute (an empty axis)
         const uni = uniforms[idx]!;
         const ubuf = this.acquire(uni.byteLength, true);
         device.queue.writeBuffer(ubuf, 0, uni.buffer as ArrayBuffer, 0, uni.byteLength);
         const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ubuf, size: uni.byteLength } }];
-        k.bindings.forEach((b, i) => {
-          const { buffer, bytes } = this.bufferOf(b, p.bindings[i]!);
+        buffers.forEach(({ buffer, bytes }, i) => {
           entries.push({ binding: i + 1, resource: { buffer, offset: 0, size: Math.max(roundUp(bytes, SIZE_ALIGN), SIZE_ALIGN) } });
         });
         const bg = device.createBindGroup({ label: k.name, layout: layoutFor(device, this.st, k), entries });

@@ -1,9 +1,12 @@
-// The fused attend (normalize: keys) with `subgroup` staging: the fast path where the
-// device grants `subgroups` (lavapipe, recent Chrome; TOOLCHAIN.md "What is fast").
+// Attention kernels with `subgroup` staging: the fast path where the device grants
+// `subgroups` (lavapipe, recent Chrome; TOOLCHAIN.md "What is fast"). Used for the fused
+// attend (normalize: keys) and both passes of normalize: queries (colstats owns key rows
+// and streams queries; colapply owns query rows and streams keys, values and the column
+// statistics).
 //
-// - Each invocation owns R query rows (register blocking: R·(D + Dv) floats of q and
+// - Each invocation owns R rows (register blocking: R·(D + Dv) floats of q and
 //   accumulators), so every K/V vector it receives is used R times.
-// - Keys are processed in blocks of KB. The S lanes of a subgroup (S = the schedule's
+// - Streamed entries (keys, or queries for colstats) are processed in blocks of KB. The S lanes of a subgroup (S = the schedule's
 //   subgroup size, at most the device's minimum) load *different* vec4s of the block —
 //   lane ℓ loads key ℓ % KB, vec4 chunk (c·G + ℓ / KB) with G = S / KB — and share them
 //   with `subgroupBroadcast(x, constLane)`. No workgroup memory, no barriers.
@@ -20,17 +23,21 @@ import { scheduleLines, streamLoops, type Side } from './attend.js';
 
 export function renderSubgroupAttend(k: AttendKernel): string {
   const s = k.schedule!;
-  if (k.kind !== 'attend') throw new Error(`internal: subgroup staging is implemented for fused attend only, not ${k.kind}`);
+  if (k.kind !== 'attend' && k.kind !== 'colapply' && k.kind !== 'colstats') {
+    throw new Error(`internal: subgroup staging is not implemented for ${k.kind} kernels`);
+  }
   const S = s.subgroupSize;
   const KB = s.block;
   const R = s.rowsPerThread;
   const WG = s.workgroupSize;
-  if (!(S >= KB && S % KB === 0)) throw new Error(`internal: subgroup size ${S} is not a multiple of the key block ${KB}`);
+  if (!(S >= KB && S % KB === 0)) throw new Error(`internal: subgroup size ${S} is not a multiple of the block ${KB}`);
   const G = S / KB;
   const D4 = Math.ceil(k.geom.D / 4);
   const DV4 = Math.ceil(k.geom.Dv / 4);
   const DC = Math.ceil(D4 / G);
   const DVC = Math.ceil(DV4 / G);
+  const byKeys = k.kind === 'colstats';
+  const withV = !byKeys;
   const src = new KernelSource(k);
   src.declare(scheduleLines(k));
   const mod = src.mod;
@@ -39,23 +46,33 @@ export function renderSubgroupAttend(k: AttendKernel): string {
     `const D4 = ${D4}; // head dim ${k.geom.D} as vec4s`,
     `const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`,
     `const WG = ${WG};`,
-    `const TILE = ${s.tile}; // keys per tile (mask-analysis granularity)`,
+    `const TILE = ${s.tile}; // ${byKeys ? 'queries' : 'keys'} per tile (mask-analysis granularity)`,
     `const S = ${S}; // subgroup lanes used`,
-    `const KB = ${KB}; // keys per block`,
-    `const G = ${G}; // vec4 chunks of one key loaded per lane step (S / KB)`,
+    `const KB = ${KB}; // ${byKeys ? 'queries' : 'keys'} per block`,
+    `const G = ${G}; // vec4 chunks of one row loaded per lane step (S / KB)`,
   );
   const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
   mod.functions.push(
     `fn attn_mask(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.mask, vars)};\n}`,
     `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
   );
-  const ldq = src.load4(src.binding('q'));
-  const ldk = src.load4(src.binding('k'));
-  const ldv = src.load4(src.binding('v'));
-  const st = src.store4(src.binding('out'));
+  if (k.kind === 'colapply') {
+    mod.functions.push('fn ld_stats(col: i32) -> vec2<f32> {\n  return vec2<f32>(stats[2 * col], stats[2 * col + 1]);\n}');
+  }
+  const ldRow = src.load4(src.binding(byKeys ? 'k' : 'q'));
+  const ldDot = src.load4(src.binding(byKeys ? 'q' : 'k'));
+  const ldv = withV ? src.load4(src.binding('v')) : '';
+  const st = withV ? src.store4(src.binding('out')) : '';
   const rs = [...Array(R).keys()];
   const us = [...Array(KB).keys()];
   const gs = [...Array(G).keys()];
+  const side: Side = byKeys
+    ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' }
+    : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
+  const rowBase = byKeys ? 'kv_row0' : 'q_row0';
+  const streamBase = byKeys ? 'q_row0' : 'kv_row0';
+  /** Mask/score arguments for row r and streamed entry u. */
+  const args = (r: number, u: number) => (byKeys ? `b, h, hk, t0 + e + ${u}, j${r}` : `b, h, hk, i${r}, t0 + e + ${u}`);
 
   const c = new Code();
   const g = k.geom;
@@ -64,8 +81,8 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   c.line(`let Hk = ${src.expr(g.Hk)};`);
   c.line(`let N = ${src.expr(g.N)};`);
   c.line(`let M = ${src.expr(g.M)};`);
-  c.line(`let RPW = ${s.rowsPerWorkgroup}; // queries per workgroup (${WG} invocations × ${R} rows)`);
-  c.line('let n_rb = (N + RPW - 1) / RPW;');
+  c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${byKeys ? 'keys' : 'queries'} per workgroup (${WG} invocations × ${R} rows)`);
+  c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
   c.line('let bh = wg / n_rb;');
   c.line('let r0 = (wg - bh * n_rb) * RPW;');
   c.line('let b = bh / H;');
@@ -75,50 +92,63 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   c.line('let kv_row0 = (b * Hk + hk) * M;');
   c.line(`let scale = ${src.expr(k.scale)};`);
   c.line('let lane = i32(sg_lane) % S;');
-  c.line('let lk = lane % KB; // the key of the block this lane loads');
+  c.line(`let lk = lane % KB; // the ${byKeys ? 'query' : 'key'} of the block this lane loads`);
   c.line('let lg = lane / KB; // the chunk group this lane loads');
   for (const r of rs) {
-    c.line(`let i${r} = r0 + lid + ${r * WG};`);
-    c.line(`let ok${r} = i${r} < N;`);
-    c.line(`var q${r} = array<vec4<f32>, ${DC * G}>();`);
-    c.line(`for (var c = 0; c < D4; c = c + 1) { q${r}[c] = ${ldq}(q_row0 + min(i${r}, N - 1), c); }`);
-    c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
-    c.line(`var m${r} = ${NEG};`);
-    c.line(`var l${r} = 0.0f;`);
+    c.line(`let ${side.row}${r} = r0 + lid + ${r * WG};`);
+    c.line(`let ok${r} = ${side.row}${r} < ${side.rows};`);
+    c.line(`var w${r} = array<vec4<f32>, ${DC * G}>(); // the row's ${byKeys ? 'key' : 'query'} vector`);
+    c.line(`for (var c = 0; c < D4; c = c + 1) { w${r}[c] = ${ldRow}(${rowBase} + min(${side.row}${r}, ${side.rows} - 1), c); }`);
+    if (withV) c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
+    if (k.kind !== 'colapply') {
+      c.line(`var m${r} = ${NEG};`);
+      c.line(`var l${r} = 0.0f;`);
+    }
   }
-  const side: Side = { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
-  streamLoops(c, src, k, false, side, k.keyRanges, () => {
+  const ranges = byKeys ? k.queryRanges : k.keyRanges;
+  streamLoops(c, src, k, byKeys, side, ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
-      c.line('let jl = kv_row0 + min(t0 + e + lk, M - 1); // the row this lane loads');
+      c.line(`let jl = ${streamBase} + min(t0 + e + lk, ${side.len} - 1); // the row this lane loads`);
       for (const r of rs) for (const u of us) c.line(`var s${r}_${u} = 0.0f;`);
       c.block(`for (var c = 0; c < ${DC}; c = c + 1)`, () => {
         c.line('let cc = c * G + lg;');
-        c.line(`let kv = select(vec4<f32>(0.0f), ${ldk}(jl, min(cc, D4 - 1)), cc < D4);`);
+        c.line(`let kv = select(vec4<f32>(0.0f), ${ldDot}(jl, min(cc, D4 - 1)), cc < D4);`);
         for (const gg of gs) {
           for (const u of us) {
             c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * KB + u}u);`);
-            for (const r of rs) c.line(`s${r}_${u} = s${r}_${u} + dot(q${r}[c * G + ${gg}], k${gg}_${u});`);
+            for (const r of rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[c * G + ${gg}], k${gg}_${u});`);
           }
         }
       });
+      if (k.kind === 'colapply') {
+        c.line(`let st = ld_stats(bh * M + min(t0 + e + lk, M - 1)); // (max, sum) of this lane's key column`);
+        for (const u of us) c.line(`let st${u} = subgroupBroadcast(st, ${u}u);`);
+      }
       for (const r of rs) {
         for (const u of us) {
           c.line(`var x${r}_${u} = ${NEG};`);
-          c.block(`if (e + ${u} < nt && ok${r} && (full || attn_mask(b, h, hk, i${r}, t0 + e + ${u})))`, () => {
-            c.line(`let y = attn_score(s${r}_${u} * scale, b, h, hk, i${r}, t0 + e + ${u});`);
+          c.block(`if (e + ${u} < nt && ok${r} && (full || attn_mask(${args(r, u)})))`, () => {
+            c.line(`let y = attn_score(s${r}_${u} * scale, ${args(r, u)});`);
             c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
           });
+        }
+        if (k.kind === 'colapply') {
+          for (const u of us) {
+            c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - st${u}.x) / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+          }
+          continue;
         }
         c.line(`let mb${r} = ${us.map((u) => `x${r}_${u}`).reduce((a, b2) => `max(${a}, ${b2})`)};`);
         c.block(`if (mb${r} > m${r})`, () => {
           c.line(`let corr = exp(m${r} - mb${r});`);
           c.line(`l${r} = l${r} * corr;`);
-          c.line(`for (var c = 0; c < ${DVC * G}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
+          if (withV) c.line(`for (var c = 0; c < ${DVC * G}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
           c.line(`m${r} = mb${r};`);
         });
         for (const u of us) c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
         c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
       }
+      if (!withV) return;
       c.block(`for (var c = 0; c < ${DVC}; c = c + 1)`, () => {
         c.line('let cc = c * G + lg;');
         c.line(`let vv = select(vec4<f32>(0.0f), ${ldv}(jl, min(cc, DV4 - 1)), cc < DV4);`);
@@ -135,8 +165,15 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   });
   for (const r of rs) {
     c.block(`if (ok${r})`, () => {
-      c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
-      c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c] * inv); }`);
+      if (k.kind === 'attend') {
+        c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
+        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c] * inv); }`);
+      } else if (k.kind === 'colapply') {
+        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c]); }`);
+      } else {
+        c.line(`stats[2 * (bh * M + j${r})] = m${r};`);
+        c.line(`stats[2 * (bh * M + j${r}) + 1] = l${r};`);
+      }
     });
   }
   src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);

@@ -40,8 +40,9 @@ export function scheduleLines(k: AttendKernel): string[] {
   const rowsAre = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
   const streamAre = rowsAre === 'keys' ? 'queries' : 'keys';
   return [
-    `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${rowsAre} row(s) = ${s.rowsPerWorkgroup} ${rowsAre}/workgroup;`,
-    `  ${streamAre} streamed in tiles of ${s.tile}, ${s.block} per step; ${s.workgroupBytes} B workgroup memory`,
+    `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${rowsAre === 'keys' ? 'key' : 'query'} row${s.rowsPerThread > 1 ? 's' : ''} = ${s.rowsPerWorkgroup} ${rowsAre}/workgroup;`,
+    `  ${streamAre} streamed in tiles of ${s.tile}, ${s.block} per step` +
+      (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast` : `; ${s.workgroupBytes} B workgroup memory`),
     `geometry: D = ${k.geom.D}, Dv = ${k.geom.Dv}`,
   ];
 }
