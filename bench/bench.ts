@@ -1,6 +1,8 @@
 // Benchmark: WebGPU fused vs. fusion-off vs. dense, per program and sequence length, plus
 // compile() time per sample. Run: scripts/with-display.sh npm run bench -- [--n 1024,2048]
 // [--programs dense,causal] [--repeat 3] [--webgl]. Writes bench/results/latest.json.
+// The dense rows also time tfjs-webgpu (matMul·softmax·matMul) on the same device, checked
+// against attnc's fused output.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,7 @@ import { executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
 import { compileBool } from '../runtime/reference/expr.js';
+import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HEAD = 'input q, k, v: f32[B, H, N, D]\n  dims B = 1, H = 8, N = 1024, D = 64';
@@ -100,11 +103,36 @@ type Row = {
   program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
   denseMs: number | null; webglMs: number | null | 'unavailable'; density: number | null; gflops: number | null;
   unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
+  /** tfjs-webgpu on the same device (dense only); 'wrong' when it disagrees with fused by > TFJS_TOL. */
+  tfjsMs: number | null | 'over limit' | 'wrong' | 'unavailable' | 'error'; tfjsOverFused: number | null;
+  tfjsMaxAbsDiff: number | null;
   error?: string;
 };
 
+const TFJS_TOL = 1e-3;
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+};
+
 async function main() {
+  // Publish Dawn's GPU object as navigator.gpu first, so attnc's getWebGPU() and tfjs share it.
+  let tfjsReason: string | null = null;
+  try { await shareNavigatorGpu(); } catch (e) { tfjsReason = e instanceof Error ? e.message.split('\n')[0]! : String(e); }
   const gpu = await getWebGPU();
+  let tfjs: TfjsAttention | null = null;
+  if (programs.includes('dense')) {
+    if (tfjsReason === null) {
+      try { tfjs = await initTfjs(gpu); } catch (e) { tfjsReason = e instanceof Error ? e.message.split('\n')[0]! : String(e); }
+    }
+    if (!tfjs) log(`tfjs: unavailable (${tfjsReason})`);
+    else log(`tfjs: tfjs-webgpu on the attnc device (${gpu.description}), maxStorageBufferBindingSize ${tfjs.maxBinding}`);
+  }
   const glOk = withWebGL && webglAvailable();
   if (withWebGL && !glOk) log('webgl: unavailable (no context; run under scripts/with-display.sh)');
 
@@ -133,6 +161,7 @@ async function main() {
       const row: Row = {
         program: name, N, fusedMs: null, unfusedMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
         unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
+        tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
       };
       try {
         const res = compile(prog.src, { path: `${name}.attn` });
@@ -144,6 +173,35 @@ async function main() {
         const fused = plan(true);
         row.fusedMs = await time('webgpu fused', () => executeWebGPU(fused, g, inputs, dims));
         if (name === 'dense') denseMs = row.fusedMs;
+        if (name === 'dense' && programs.includes('dense')) {
+          if (!tfjs) row.tfjsMs = 'unavailable';
+          else {
+            const shape = [dims.B ?? 1, dims.H ?? 1, N, dims.D ?? 1] as [number, number, number, number];
+            const scoreBytes = shape[0] * shape[1] * N * N * 4;
+            if (scoreBytes > tfjs.maxBinding) {
+              row.tfjsMs = 'over limit';
+              log(`  tfjs: over limit (scores ${scoreBytes} B > maxStorageBufferBindingSize ${tfjs.maxBinding})`);
+            } else {
+              const f32 = (n: string) => Float32Array.from(inputs[n]!.data);
+              const [q, k, v] = [f32('q'), f32('k'), f32('v')];
+              try {
+                const ref = await executeWebGPU(fused, g, inputs, dims);
+                row.tfjsMaxAbsDiff = maxAbsDiff(await tfjs.run(q, k, v, shape), ref.data);
+                if (row.tfjsMaxAbsDiff > TFJS_TOL) {
+                  row.tfjsMs = 'wrong';
+                  log(`  warning: tfjs differs from attnc fused by ${row.tfjsMaxAbsDiff} (> ${TFJS_TOL}) at N=${N}; not timed`);
+                } else {
+                  log(`  tfjs: max abs diff vs fused ${row.tfjsMaxAbsDiff.toExponential(2)}`);
+                  row.tfjsMs = await time('tfjs-webgpu', () => tfjs!.run(q, k, v, shape));
+                  row.tfjsOverFused = row.tfjsMs / row.fusedMs;
+                }
+              } catch (e) {
+                row.tfjsMs = 'error';
+                log(`  tfjs error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+              }
+            }
+          }
+        }
         const stats = attendStats(g, dims);
         if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
         else {
@@ -191,18 +249,23 @@ async function main() {
   // ---- table ----
   const fmt = (v: number | string | null | undefined, d = 2) =>
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
+  const withTfjs = programs.includes('dense');
   const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms', ...(withWebGL ? ['webgl ms'] : []),
-    'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal'];
+    ...(withTfjs ? ['tfjs ms', 'tfjs/fused'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
     : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.unfusedMs), fmt(r.denseMs),
       ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs)] : []),
+      ...(withTfjs ? [fmt(r.tfjsMs), fmt(r.tfjsOverFused)] : []),
       fmt(r.density, 4), fmt(r.gflops), fmt(r.unfusedOverFused), fmt(r.speedup), fmt(r.idealSpeedup),
       r.fractionOfIdeal === null ? '-' : (100 * r.fractionOfIdeal).toFixed(1) + '%']);
   const widths = header.map((h, c) => Math.max(h.length, ...body.filter((r) => r.length > 2).map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up; times are wall-clock ms around the` +
-    ` awaited execute (include upload + readback). GFLOP/s = 4·N·M·D·H·density / fused time.`);
+    ` awaited execute (include upload + readback). GFLOP/s = 4·N·M·D·H·density / fused time.` +
+    (withTfjs ? ` tfjs = tfjs-webgpu ${tfjs ? '' : '(unavailable) '}matMul·softmax·matMul on the same device` +
+      ` (upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL}).` : ''));
+  if (withTfjs && !tfjs) console.log(`tfjs: unavailable (${tfjsReason})`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of body) console.log(r.length > 3 ? line(r) : `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]}`);
@@ -212,7 +275,10 @@ async function main() {
   const outDir = join(root, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), JSON.stringify({
-    date: new Date().toISOString(), node: process.version, sizes, repeat, webgl: withWebGL, rows, compileTimes,
+    date: new Date().toISOString(), node: process.version, sizes, repeat, webgl: withWebGL,
+    tfjs: withTfjs ? (tfjs ? { available: true, backend: 'tfjs-webgpu 4.22.0 on the attnc device', tolerance: TFJS_TOL,
+      maxStorageBufferBindingSize: tfjs.maxBinding } : { available: false, reason: tfjsReason }) : null,
+    rows, compileTimes,
   }, null, 2) + '\n');
   log(`wrote ${join(outDir, 'latest.json')}`);
   process.exit(0);
