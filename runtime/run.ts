@@ -53,7 +53,7 @@ export async function run(
       return { output: await executeWebGPU(kernels, graph, inputs, dims), backend: 'webgpu', dims };
     }
     if (choice === 'webgpu') throw gpu;
-    notes.push(`no WebGPU adapter: ${firstLine(gpu.message)}`);
+    notes.push(firstSentence(gpu.message));
   }
   if (choice === 'webgl' || choice === 'auto') {
     const webgl = await import('./webgl/index.js');
@@ -67,6 +67,7 @@ export async function run(
   return { output, backend: 'reference', dims, note: notes.join('; ') || undefined };
 }
 
-function firstLine(s: string): string {
-  return s.split('\n')[0]!;
+/** The first sentence of an error message: the reason, without the how-to-fix. */
+function firstSentence(s: string): string {
+  return s.split(/(?<=\.)\s|\n/)[0]!.replace(/\.$/, '');
 }
