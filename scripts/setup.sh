@@ -4,12 +4,13 @@
 #    runs without a GPU. Bookworm's own Mesa 22.3 is rejected by Dawn.
 #  - Xvfb and the X/GL headers: headless-gl (WebGL through gpu.js) builds ANGLE at install
 #    and needs an X display to create a context.
+#  - Chromium: the browser tests run the same API on navigator.gpu and WebGL2 in a page.
 # System packages need root: run as root, or have sudo. Without either, the packages are
 # skipped with a note (attnc then falls back to the reference executor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(xvfb xauth libxi-dev libglu1-mesa-dev libglew-dev pkg-config libx11-dev libxext-dev)
+APT_PACKAGES=(xvfb xauth libxi-dev libglu1-mesa-dev libglew-dev pkg-config libx11-dev libxext-dev chromium)
 
 missing=0
 dpkg -s mesa-vulkan-drivers 2>/dev/null | grep -qE '^Version: (2[4-9]|[3-9][0-9])' || missing=1
