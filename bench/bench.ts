@@ -103,6 +103,8 @@ type Row = {
   program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
   denseMs: number | null; webglMs: number | null | 'unavailable'; density: number | null; gflops: number | null;
   unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
+  /** WebGL: dense webgl time / this program's webgl time, and that as a fraction of the ideal. */
+  webglSpeedup: number | null; webglFractionOfIdeal: number | null;
   /** tfjs-webgpu on the same device (dense only); 'wrong' when it disagrees with fused by > TFJS_TOL. */
   tfjsMs: number | null | 'over limit' | 'wrong' | 'unavailable' | 'error'; tfjsOverFused: number | null;
   tfjsMaxAbsDiff: number | null;
@@ -153,6 +155,7 @@ async function main() {
   const rows: Row[] = [];
   for (const N of sizes) {
     let denseMs: number | null = null;
+    let webglDenseMs: number | null = null;
     const order = ['dense', ...programs.filter((p) => p !== 'dense')];
     for (const name of order) {
       const prog = PROGRAMS[name]!;
@@ -160,6 +163,7 @@ async function main() {
       log(`[${name} N=${N}]`);
       const row: Row = {
         program: name, N, fusedMs: null, unfusedMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
+        webglSpeedup: null, webglFractionOfIdeal: null,
         unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
         tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
       };
@@ -209,6 +213,7 @@ async function main() {
           row.unfusedMs = await time('webgpu fusion-off', () => executeWebGPU(unfused, g, inputs, dims));
         }
         if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';
+        if (name === 'dense' && typeof row.webglMs === 'number') webglDenseMs = row.webglMs;
         const known = stats.every((s) => s.density !== null);
         // Density relative to one dense N × N attend (so agent's two small attends count as sparse).
         const full = 4 * (dims.B ?? 1) * (dims.H ?? 1) * N * N * (dims.D ?? 1);
@@ -222,6 +227,10 @@ async function main() {
         if (typeof row.unfusedMs === 'number') row.unfusedOverFused = row.unfusedMs / row.fusedMs;
         if (denseMs !== null) row.speedup = denseMs / row.fusedMs;
         if (row.speedup !== null && row.idealSpeedup !== null) row.fractionOfIdeal = row.speedup / row.idealSpeedup;
+        if (webglDenseMs !== null && typeof row.webglMs === 'number') {
+          row.webglSpeedup = webglDenseMs / row.webglMs;
+          if (row.idealSpeedup !== null) row.webglFractionOfIdeal = row.webglSpeedup / row.idealSpeedup;
+        }
       } catch (e) {
         row.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
         log(`  error: ${row.error}`);
@@ -250,12 +259,13 @@ async function main() {
   const fmt = (v: number | string | null | undefined, d = 2) =>
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
   const withTfjs = programs.includes('dense');
-  const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms', ...(withWebGL ? ['webgl ms'] : []),
+  const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
     ...(withTfjs ? ['tfjs ms', 'tfjs/fused'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
     : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.unfusedMs), fmt(r.denseMs),
-      ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs)] : []),
+      ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs), fmt(r.webglSpeedup),
+        r.webglFractionOfIdeal === null ? '-' : (100 * r.webglFractionOfIdeal).toFixed(1) + '%'] : []),
       ...(withTfjs ? [fmt(r.tfjsMs), fmt(r.tfjsOverFused)] : []),
       fmt(r.density, 4), fmt(r.gflops), fmt(r.unfusedOverFused), fmt(r.speedup), fmt(r.idealSpeedup),
       r.fractionOfIdeal === null ? '-' : (100 * r.fractionOfIdeal).toFixed(1) + '%']);
