@@ -1,0 +1,104 @@
+// Tensor operations (attend, pool, pool2d, clusters): operand ranks, the dims operands
+// must share, and the static shape of the result.
+
+import type { Arg, ElemType, Expr, ShapeDim, Type } from './ast.js';
+import type { BuiltinSpec } from './builtins.js';
+import type { CheckContext } from './checker-context.js';
+import { ERROR, showType } from './checker-types.js';
+
+/** The text of a tensor argument for messages: its name, else the parameter's name. */
+function argLabel(a: Arg | undefined, param: string): string {
+  return a && a.value.kind === 'name' ? a.value.name : param;
+}
+
+export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<string, Arg>, types: Map<string, Type>): Type {
+  const tensor = (p: string, rank: number): Extract<Type, { kind: 'tensor' }> | undefined => {
+    const t = types.get(p);
+    if (!t || t.kind !== 'tensor') return undefined;
+    if (t.shape.length !== rank) {
+      const a = args.get(p)!;
+      cx.error('AT404', [cx.text(a.value.span), rank, t.shape.length], a.value.span,
+        `\`${spec.name}\` takes ${p}: ${rank === 3 ? '[Hx, C, D]' : '[B, H, N, D]'}`);
+      return undefined;
+    }
+    return t;
+  };
+  const sizeDim = (p: string): ShapeDim => ({ text: dimText(cx, args.get(p)!.value) });
+  let ok = true;
+  const same = (code: 'AT402' | 'AT405', what: string, pa: string, ia: number, pb: string, ib: number,
+    ta: Extract<Type, { kind: 'tensor' }>, tb: Extract<Type, { kind: 'tensor' }>): void => {
+    const da = ta.shape[ia]!.text;
+    const db = tb.shape[ib]!.text;
+    if (da === db) return;
+    ok = false;
+    const la = argLabel(args.get(pa), pa);
+    const lb = argLabel(args.get(pb), pb);
+    const span = args.get(pb)!.value.span;
+    if (code === 'AT402') cx.error('AT402', [la, da, lb, db], span);
+    else cx.error('AT405', [`the ${what} of \`${la}\` and \`${lb}\``, da, db], span);
+  };
+
+  switch (spec.name) {
+    case 'attend': {
+      const q = tensor('q', 4);
+      const k = tensor('k', 4);
+      const v = tensor('v', 4);
+      if (!q || !k || !v) return ERROR;
+      for (const [p, t] of [['q', q], ['k', k], ['v', v]] as const) {
+        if (t.elem === 'i32') {
+          cx.error('AT508', ['attend', p, 'a float tensor', showType(t)], args.get(p)!.value.span);
+          ok = false;
+        }
+      }
+      same('AT405', 'batch', 'q', 0, 'k', 0, q, k);
+      same('AT402', '', 'q', 3, 'k', 3, q, k);
+      same('AT405', 'batch', 'k', 0, 'v', 0, k, v);
+      same('AT405', 'heads', 'k', 1, 'v', 1, k, v);
+      same('AT405', 'key length', 'k', 2, 'v', 2, k, v);
+      const h = Number(q.shape[1]!.text);
+      const hk = Number(k.shape[1]!.text);
+      if (Number.isInteger(h) && Number.isInteger(hk) && hk > 0 && h % hk !== 0) {
+        ok = false;
+        cx.error('AT405', [`the heads of \`${argLabel(args.get('q'), 'q')}\` and \`${argLabel(args.get('k'), 'k')}\``,
+          String(h), String(hk)], args.get('k')!.value.span, 'the query heads must be a multiple of the key/value heads');
+      }
+      if (!ok) return ERROR;
+      return { kind: 'tensor', elem: 'f32', shape: [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!] };
+    }
+    case 'pool': {
+      const x = tensor('x', 4);
+      if (!x) return ERROR;
+      return { kind: 'tensor', elem: 'f32', shape: [x.shape[0]!, x.shape[1]!, sizeDim('tokens'), x.shape[3]!] };
+    }
+    case 'pool2d': {
+      const x = tensor('x', 4);
+      if (!x) return ERROR;
+      const to = args.get('to')!.value;
+      if (to.kind !== 'list') return ERROR;
+      const [ph, pw] = to.items as [Expr, Expr];
+      const a = cx.fold(ph, true);
+      const b = cx.fold(pw, true);
+      const text = typeof a === 'number' && typeof b === 'number' ? String(a * b) : `${dimText(cx, ph)} * ${dimText(cx, pw)}`;
+      return { kind: 'tensor', elem: 'f32', shape: [x.shape[0]!, x.shape[1]!, { text }, x.shape[3]!] };
+    }
+    case 'clusters': {
+      const x = tensor('x', 4);
+      const c = tensor('centroids', 3);
+      if (!x || !c) return ERROR;
+      same('AT405', 'heads', 'x', 1, 'centroids', 0, x, c);
+      same('AT402', '', 'x', 3, 'centroids', 2, x, c);
+      if (!ok) return ERROR;
+      const elem: ElemType = 'i32';
+      return { kind: 'tensor', elem, shape: [x.shape[0]!, x.shape[1]!, x.shape[2]!] };
+    }
+    default:
+      return ERROR;
+  }
+}
+
+/** Canonical text of a size used as a dim: its constant value, a dim name, or its source. */
+export function dimText(cx: CheckContext, e: Expr): string {
+  const v = cx.fold(e, true);
+  if (typeof v === 'number') return String(v);
+  return cx.text(e.span);
+}
