@@ -34,7 +34,14 @@ export type KernelKind =
   | 'pv'
   | 'pool'
   | 'pool2d'
-  | 'clusters';
+  | 'clusters'
+  /**
+   * routing by permutation (compiler/passes/route.ts), pass 1 — per (b, head, cluster): a
+   * stable counting sort of the query and key positions by cluster id.
+   */
+  | 'route-sort'
+  /** routing by permutation, pass 2 — attention within each cluster, via the permutations. */
+  | 'route-attend';
 
 /** A device buffer: a graph tensor (input or intermediate) or a per-run scratch buffer. */
 export type BufferRef =
@@ -47,7 +54,9 @@ export type BindingRole =
   /** a tensor read by `load`s in mask/score (scalar view, indices clamped). */
   | 'lookup'
   | 'stats' | 'scores'
-  | 'x' | 'centroids';
+  | 'x' | 'centroids'
+  /** routing: cluster ids of the queries / keys, and the sort's scratch (ranges, permutations). */
+  | 'qids' | 'kids' | 'route';
 
 export interface Binding {
   /** WGSL identifier of the binding. */
@@ -95,6 +104,14 @@ export interface AttendSchedule {
   subgroupSize: number;
   /** Bytes of `var<workgroup>` memory the kernel declares. */
   workgroupBytes: number;
+  /**
+   * Dilation regrouping (fused `attend` with a 1-D `neighborhood` mask of dilation > 1,
+   * subgroup path): a row block holds queries of one dilation group g (i = g + dilation·i′)
+   * and streams only that group's keys (j = g + dilation·j′), keys j′ ∈ [i′ − reach,
+   * i′ + (causal ? 0 : reach)]. Absent: rows and keys in order. The mask is still
+   * evaluated per entry on mixed tiles.
+   */
+  regroup?: { dilation: number; reach: number; causal: boolean };
 }
 
 export interface SimpleSchedule {
@@ -203,7 +220,35 @@ export interface ClustersKernel extends KernelBase {
   schedule: SimpleSchedule | null;
 }
 
-export type Kernel = AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel;
+/**
+ * Routing by permutation: the layout of the `route` scratch buffer (i32 elements), for
+ * `B·H` query heads and `B·Hk` key heads over `C` clusters:
+ * `[q ranges: B·H·C × (start, count)] [k ranges: B·Hk·C × (start, count)]
+ *  [q permutation: B·H·N] [k permutation: B·Hk·M]`; a range is the cluster's slice of its
+ * head's permutation, which lists positions by cluster, ascending within each cluster.
+ */
+export interface RouteSortKernel extends KernelBase {
+  kind: 'route-sort';
+  geom: AttendGeometry;
+  /** Clusters (the query side's centroid count); key ids ≥ C match no query and are dropped. */
+  C: Expr;
+  schedule: SimpleSchedule | null;
+}
+
+export interface RouteAttendKernel extends KernelBase {
+  kind: 'route-attend';
+  geom: AttendGeometry;
+  C: Expr;
+  /** The mask's other conjuncts (the cluster equality removed), on the original i, j. */
+  extra: Expr;
+  /** `extra` implies j ≤ i: the key loop stops past the block's last query position. */
+  causal: boolean;
+  score: Expr;
+  scale: Expr;
+  schedule: AttendSchedule | null;
+}
+
+export type Kernel = AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel;
 export type KernelOf<K extends KernelKind> = Extract<Kernel, { kind: K }>;
 
 // ---- helpers shared by the passes, renderers and runtime ----
@@ -241,6 +286,12 @@ export function kernelExprs(k: Kernel): Expr[] {
       break;
     case 'clusters':
       out.push(k.B, k.H, k.N, k.C);
+      break;
+    case 'route-sort':
+      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M, k.C);
+      break;
+    case 'route-attend':
+      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M, k.C, k.extra, k.score, k.scale);
       break;
   }
   return out;

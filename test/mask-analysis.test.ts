@@ -63,17 +63,20 @@ for (const [name, make] of Object.entries(masks)) {
   test(`key ranges contain every allowed key: ${name}`, (t) => {
     t.notThrows(() => fc.assert(fc.property(
       fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 }),
-      fc.integer({ min: 0, max: 29 }), fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 29 }), fc.integer({ min: 0, max: 8 }),
       (a, b, qLo, qn) => {
         const n = 30;
         const mask = make(a, b);
         const ranges = keyRanges(mask);
         if (!ranges) return true;
-        const vars = { q_lo: qLo, q_hi: Math.min(qLo + qn, n) - 1 };
-        const bounds = ranges.map((r) => [evalExpr(r.lo, { vars, dims: { N: n } }), evalExpr(r.hi, { vars, dims: { N: n } })] as [number, number]);
+        // qn = 0: a single query (q_lo == q_hi), where NATTEN's ranges are exact.
+        const vars = { q_lo: qLo, q_hi: Math.min(qLo + Math.max(qn, 1), n) - 1 };
+        const at = (e: Expr) => evalExpr(e, { vars, dims: { N: n } }) as number;
+        const bounds = ranges.map((r) => [at(r.lo), at(r.hi), r.step ? at(r.step) : 1] as const);
+        const covered = (j: number) => bounds.some(([lo, hi, step]) => lo <= j && j <= hi && (j - lo) % step === 0);
         for (let i = vars.q_lo; i <= vars.q_hi; i++) {
           for (let j = 0; j < n; j++) {
-            if (allowed(mask, n, i, j) && !bounds.some(([lo, hi]) => lo <= j && j <= hi)) return false;
+            if (allowed(mask, n, i, j) && !covered(j)) return false;
           }
         }
         return true;
@@ -105,4 +108,18 @@ test('key ranges of banded patterns are closed forms in the query range', (t) =>
   const at = (e: Expr) => evalExpr(simplifyExpr(e), { vars: { q_lo: 1000, q_hi: 1063 } });
   t.deepEqual([at(r[0]!.lo), at(r[0]!.hi)], [745, 1063]);
   t.is(keyRanges(bin('eq', { op: 'index', ty: 'int', name: 'i' }, { op: 'load', ty: 'int', tensor: 0, idx: [] })), null);
+});
+
+test('a single query\'s neighborhood range holds exactly its k keys, one dilation group', (t) => {
+  for (const causal of [false, true]) {
+    const mask = pattern({ name: 'neighborhood', kernel: int(5), dilation: int(3), causal, length: N, keyLength: N });
+    const [r] = keyRanges(mask)!;
+    for (let i = 0; i < 40; i++) {
+      const at = (e: Expr) => evalExpr(e, { vars: { q_lo: i, q_hi: i }, dims: { N: 40 } }) as number;
+      const keys: number[] = [];
+      for (let j = at(r!.lo); j <= at(r!.hi); j += at(r!.step!)) keys.push(j);
+      const want = Array.from({ length: 40 }, (_, j) => j).filter((j) => allowed(mask, 40, i, j));
+      t.deepEqual(keys.filter((j) => j >= 0), want, `query ${i}, causal ${causal}`);
+    }
+  }
 });

@@ -192,6 +192,20 @@ test('neighborhood (kernel 5, dilation 2), non-causal and causal', async (t) => 
   await check(t, attendSrc({ mask: 'neighborhood(3, dilation: 2, causal: true)' }), qkv({ N: 23 }, 67));
 });
 
+test('a dilated neighborhood visits only its k keys per query, under both normalisations', async (t) => {
+  for (const normalize of ['keys', 'queries'] as const) {
+    for (const mask of ['neighborhood(5, dilation: 3)', 'neighborhood(4, dilation: 2, causal: true)']) {
+      const graph = attendSrc({ mask, normalize });
+      if (normalize === 'keys') {
+        const plan = planWebGL(graph, { B: 1, H: 2, Hk: 2, N: 31, M: 31, D: 16, Dv: 16 }, { strategy: 'fused' });
+        t.is(plan.kernels.length, 1);
+        t.true(plan.kernels[0]!.loopMaxIterations <= 5, `${mask}: ${plan.kernels[0]!.loopMaxIterations} keys per query`);
+      }
+      await check(t, graph, qkv({ N: 31 }, 79));
+    }
+  }
+});
+
 test('neighborhood2d on a 6×8 grid (kernel [3, 3], dilation [1, 2]) and a causal-row 5×5 grid', async (t) => {
   await check(t, attendSrc({ mask: 'neighborhood2d(6, 8, 3, dilation: [1, 2])' }), qkv({ N: 48, D: 32 }, 71));
   await check(t, attendSrc({ mask: 'neighborhood2d(5, 5, [3, 3], causal: [true, false])' }), qkv({ N: 25 }, 73));

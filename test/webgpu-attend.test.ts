@@ -76,6 +76,27 @@ for (const [name, mask] of Object.entries(masks)) {
   });
 }
 
+test('dilated neighborhood: queries and keys regrouped by dilation group (subgroup path)', async (t) => {
+  const { caps } = await getWebGPU();
+  const cases: [string, string, Record<string, number>][] = [
+    ['neighborhood(5, dilation: 3)', 'input q, k, v: f32[B, H, N, D]', { B: 1, H: 2, N: 100, D: 16 }],
+    ['neighborhood(3, dilation: 4, causal: true)', cross, { B: 2, H: 4, Hk: 2, N: 37, M: 37, D: 16, Dv: 24 }],
+    ['neighborhood(7, dilation: 2) && j != i + 2', 'input q, k, v: f32[B, H, N, D]', { B: 1, H: 1, N: 71, D: 8 }],
+    ['neighborhood(2, dilation: 6)', 'input q, k, v: f32[B, H, N, D]', { B: 1, H: 2, N: 13, D: 4 }],
+  ];
+  for (const [mask, decl, dims] of cases) {
+    const r = await checkGraph(t, graphOf(prog(`mask: ${mask}`, decl)), dims);
+    if (caps.subgroups) t.true(r.sources.some((x) => x.includes('let DIL =')), `${mask}: regrouped`);
+  }
+  // 2-D, dilation on both axes (not regrouped: evaluated per element on the band).
+  for (const mask of ['neighborhood2d(9, 11, 3, dilation: [2, 3])', 'neighborhood2d(8, 7, [3, 2], dilation: 2, causal: [true, false])']) {
+    const g = graphOf(prog(`mask: ${mask}`));
+    const N = mask.startsWith('neighborhood2d(9') ? 99 : 56;
+    await checkGraph(t, g, { B: 1, H: 2, N, D: 16 });
+    await checkGraph(t, g, { B: 1, H: 2, N, D: 16 }, { caps: { ...caps, subgroups: false } });
+  }
+});
+
 test('masks, unfused (second opinion)', async (t) => {
   for (const mask of ['neighborhood2d(9, 11, [3, 5], dilation: [2, 1], causal: [false, true])', 'halo(20, 5)', 'sink(2) && causal || sliding(7)']) {
     await checkGraph(t, graphOf(prog(`mask: ${mask}`)), { B: 1, H: 2, N: 99, D: 16 }, { fusion: false });

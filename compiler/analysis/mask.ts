@@ -13,7 +13,7 @@
 // exact closed forms where intervals would be too coarse.
 
 import {
-  bin, bool, E, int, select, some, variable, type Expr, type Pattern,
+  bin, bool, call, E, int, select, some, variable, type Expr, type Pattern,
 } from '../ir.js';
 import { simplifyExpr } from '../passes/simplify.js';
 
@@ -173,6 +173,12 @@ function less(x: Expr, y: Expr, orEqual: boolean): Truth {
 export interface KeyRange {
   lo: Expr;
   hi: Expr;
+  /**
+   * Only keys `lo + k·step` can be allowed (a dilation group). Absent: every key in
+   * [lo, hi]. Ignoring it is always sound; a per-query loop uses it to skip the keys of
+   * other dilation groups.
+   */
+  step?: Expr;
 }
 
 /** Above any sequence length: an upper bound the kernel clamps to M − 1. */
@@ -181,7 +187,11 @@ const MAX_RANGES = 3;
 
 export function keyRanges(mask: Expr): KeyRange[] | null {
   const r = ranges(mask);
-  return r && r.map((x) => ({ lo: simplifyExpr(x.lo), hi: simplifyExpr(x.hi) }));
+  return r && r.map((x) => ({
+    lo: simplifyExpr(x.lo),
+    hi: simplifyExpr(x.hi),
+    ...(x.step ? { step: simplifyExpr(x.step) } : {}),
+  }));
 }
 
 function ranges(e: Expr): KeyRange[] | null {
@@ -248,10 +258,34 @@ function patternRanges(p: Pattern): KeyRange[] | null {
     case 'sink': return [{ lo: zero, hi: sub(p.n, one) }];
     case 'global': return [{ lo: zero, hi: select(bin('lt', Q_LO, p.n), NO_LIMIT, sub(p.n, one)) }];
     case 'neighborhood': {
-      // Within a dilation group the shifted window spans at most k − 1 group steps on
-      // either side of the query, i.e. (k − 1)·d positions.
-      const reach = mul(sub(p.kernel, one), p.dilation);
-      return [{ lo: sub(Q_LO, reach), hi: p.causal ? Q_HI : add(Q_HI, reach) }];
+      // For a block of queries: within a dilation group the shifted window spans at most
+      // k − 1 group steps on either side of a query, i.e. (k − 1)·d positions. For a
+      // single query (q_lo == q_hi, as in a per-query loop) NATTEN's window is exact: the
+      // k keys g + d·j' of its group g, j' from its (shifted or clipped) window start.
+      const k = p.kernel;
+      const d = p.dilation;
+      const reach = mul(sub(k, one), d);
+      const g = mod(Q_LO, d);
+      const ig = div(Q_LO, d);
+      let first: Expr;
+      let last: Expr;
+      if (p.causal) {
+        first = E.max(add(sub(ig, k), one), zero);
+        last = ig;
+      } else {
+        const groupLength = div(sub(add(sub(p.length, g), d), one), d);
+        const wl = div(k, int(2));
+        const wr = sub(sub(k, one), wl);
+        const c = call('clamp', [ig, wl, sub(sub(groupLength, one), wr)], 'int');
+        first = sub(c, wl);
+        last = add(c, wr);
+      }
+      const single = E.eq(Q_LO, Q_HI);
+      return [{
+        lo: select(single, add(g, mul(d, first)), sub(Q_LO, reach)),
+        hi: select(single, add(g, mul(d, last)), p.causal ? Q_HI : add(Q_HI, reach)),
+        step: select(single, d, one),
+      }];
     }
     case 'neighborhood2d': {
       const w = p.width;

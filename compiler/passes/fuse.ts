@@ -30,6 +30,7 @@ import {
 } from '../kernel.js';
 import type { Pass, PassOptions } from '../pass.js';
 import { expandPattern } from '../patterns.js';
+import { routeKernels } from './route.js';
 import { mapExprs } from './util.js';
 
 export const fuse: Pass = {
@@ -185,6 +186,11 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specializ
   const scratch = (suffix: string, elems: Expr) => ({ kind: 'scratch' as const, id: `${n.id}.${suffix}`, elems });
   if (fusion) {
     if (n.normalize === 'keys') {
+      // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within (route.ts).
+      const routed = routeKernels(g, n, {
+        geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es),
+      });
+      if (routed) return routed;
       return [{
         ...base, kind: 'attend', name: kernelName(g, n, 'fused'), label: `${what}, fused online softmax`,
         bindings: [q, k, v, out, ...lookups], keyRanges: keyRanges(n.mask),

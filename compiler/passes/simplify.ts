@@ -78,6 +78,16 @@ export const RULES: Rule[] = [
       return undefined;
     },
   },
+  {
+    // x == x (and <=, >=) is true, x != x (and <, >) false, for a pure int x: a per-query
+    // kernel binds q_lo and q_hi to the same query, and its ranges collapse to one case.
+    name: 'compare-self',
+    apply: (e) => {
+      if (!(e.op === 'eq' || e.op === 'ne' || e.op === 'lt' || e.op === 'le' || e.op === 'gt' || e.op === 'ge')) return undefined;
+      if (e.a.ty !== 'int' || !pure(e.a) || JSON.stringify(e.a) !== JSON.stringify(e.b)) return undefined;
+      return bool(e.op === 'eq' || e.op === 'le' || e.op === 'ge');
+    },
+  },
   { name: 'not-not', apply: (e) => (e.op === 'not' && e.a.op === 'not' ? e.a.a : undefined) },
 ];
 

@@ -12,12 +12,18 @@
 //   the lanes of a subgroup load different vec4s of a block of 4 keys and share them with
 //   subgroupBroadcast, and each invocation owns several query rows (register blocking).
 //   About 7× the workgroup path on lavapipe (TOOLCHAIN.md).
+//   A fused attend whose mask is (or is a conjunction with) a 1-D `neighborhood` with a
+//   constant dilation d > 1 is regrouped (`schedule.regroup`): each row block holds queries
+//   of one dilation group g (i = g + d·i′) and streams only keys j = g + d·j′, so the other
+//   d − 1 groups' positions are never visited; blocks are one subgroup × 2 rows, since the
+//   band a block visits is its rows + 2·(kernel − 1) keys.
 
-import { int } from '../ir.js';
+import { int, type Expr, type Pattern } from '../ir.js';
 import {
   ceilDiv, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
 import type { DeviceCaps, Pass } from '../pass.js';
+import { scheduleRouteKernel } from './route.js';
 
 export const tile: Pass = {
   name: 'tile',
@@ -45,9 +51,13 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
       const schedule = attendSchedule(k, caps, wg);
       const { B, H, N, M } = k.geom;
       const rows = k.kind === 'colstats' || k.kind === 'scores' ? M : N;
+      const d = schedule.regroup?.dilation;
       out = {
         ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [],
-        workgroups: product([B, H, ceilDiv(rows, schedule.rowsPerWorkgroup)]),
+        // regrouped: one row block per (b, h, dilation group, block of the group's rows)
+        workgroups: d
+          ? product([B, H, int(d), ceilDiv(ceilDiv(rows, d), schedule.rowsPerWorkgroup)])
+          : product([B, H, ceilDiv(rows, schedule.rowsPerWorkgroup)]),
       };
       break;
     }
@@ -67,6 +77,10 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
       break;
     case 'clusters':
       out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
+      break;
+    // routing by permutation: scheduled in passes/route.ts
+    case 'route-sort': case 'route-attend':
+      out = scheduleRouteKernel(k, caps, wg);
       break;
   }
   return { ...out, uniforms: uniformDims(out) } as Kernel;
@@ -90,10 +104,39 @@ function subgroupSchedule(k: AttendKernel, caps: DeviceCaps): AttendSchedule | n
   const rows = vecs <= 64 ? 2 : 1;
   const wg = Math.min(32, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
   if (wg < S) return null;
+  const regroup = k.kind === 'attend' ? dilationRegroup(k.mask) : null;
+  if (regroup) {
+    // A dilated neighborhood sees a few keys per query: small row blocks (one subgroup of
+    // S invocations × 2 rows) keep the visited band, block + 2·reach keys, close to it.
+    return {
+      staging: 'subgroup', workgroupSize: S, rowsPerThread: 2, rowsPerWorkgroup: S * 2,
+      tile: 32, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0, regroup,
+    };
+  }
   return {
     staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
     tile: 32, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0,
   };
+}
+
+/**
+ * The dilation regrouping of a mask whose origin is a 1-D `neighborhood` pattern (the mask
+ * itself or a conjunct of it) with a constant dilation > 1 and constant kernel: the kernel
+ * then iterates queries and keys per dilation group (i = g + d·i′, j = g + d·j′), never
+ * visiting the other groups' positions. Null otherwise.
+ */
+export function dilationRegroup(mask: Expr): AttendSchedule['regroup'] | null {
+  const find = (e: Expr): Extract<Pattern, { name: 'neighborhood' }> | null => {
+    if (e.op === 'pattern') return e.origin.name === 'neighborhood' ? e.origin : null;
+    if (e.op === 'and') return find(e.a) ?? find(e.b);
+    return null;
+  };
+  const p = find(mask);
+  if (!p || p.dilation.op !== 'const' || p.kernel.op !== 'const') return null;
+  const d = Number(p.dilation.value);
+  const kern = Number(p.kernel.value);
+  if (!Number.isInteger(d) || d <= 1 || !Number.isInteger(kern) || kern < 1) return null;
+  return { dilation: d, reach: kern - 1, causal: p.causal };
 }
 
 /** Bytes of workgroup memory per streamed row of each kernel kind. */

@@ -10,7 +10,8 @@
 // host from the dims — never a silently truncated loop.
 
 import { keyRanges } from '../../compiler/analysis/mask.js';
-import { children, type Expr, type NodeOf } from '../../compiler/ir.js';
+import { children, rewrite, variable, type Expr, type NodeOf } from '../../compiler/ir.js';
+import { simplifyExpr } from '../../compiler/passes/simplify.js';
 import { evalSize } from '../../compiler/kernel.js';
 import type { IndexName } from '../../dsl/builtins.js';
 import { nodeBuffer, type PlanBuilder } from './builder.js';
@@ -47,6 +48,9 @@ export function attendGeometry(b: PlanBuilder, node: NodeOf<'attend'>): AttendGe
 export interface KeyRange {
   lo: Expr;
   hi: Expr;
+  /** Keys lo, lo + step, … (a dilation group); 1 for every key in [lo, hi]. */
+  step: number;
+  /** The most keys any query visits in this range. */
   width: number;
 }
 
@@ -55,9 +59,12 @@ export interface KeyRange {
  * range's widest trip count. null: no analysis (every key).
  */
 export function attendKeyRanges(b: PlanBuilder, node: NodeOf<'attend'>, N: number, M: number): KeyRange[] | null {
-  let rs: { lo: Expr; hi: Expr }[] | null;
+  let rs: { lo: Expr; hi: Expr; step?: Expr }[] | null;
   try {
-    rs = keyRanges(node.mask);
+    // One query per thread: q_lo and q_hi are the same query, which makes NATTEN's ranges
+    // exact (and strided by the dilation).
+    const one = (e: Expr) => simplifyExpr(rewrite(e, (x) => (x.op === 'var' && x.name === 'q_hi' ? variable('q_lo') : x)));
+    rs = keyRanges(node.mask)?.map((r) => ({ lo: one(r.lo), hi: one(r.hi), ...(r.step ? { step: one(r.step) } : {}) })) ?? null;
   } catch {
     rs = null;
   }
@@ -71,14 +78,18 @@ export function attendKeyRanges(b: PlanBuilder, node: NodeOf<'attend'>, N: numbe
   const out: KeyRange[] = [];
   try {
     for (const r of rs) {
-      let width = 0;
-      for (let i = 0; i < N; i++) {
-        const vars = { q_lo: i, q_hi: i };
-        const lo = Math.max(hostNumber(r.lo, b.dims, vars), 0);
-        const hi = Math.min(hostNumber(r.hi, b.dims, vars), M - 1);
-        width = Math.max(width, hi - lo + 1);
-      }
-      out.push({ ...r, width });
+      // A dilation step (one query's NATTEN window) is used when it is the only range, so
+      // that no key needs a membership test against a strided neighbour.
+      // The stride is kept only when no query's range starts below key 0 (true of NATTEN's
+      // exact windows), so the kernel needs no realignment after clamping.
+      const strided = r.step && rs.length === 1 ? hostNumber(r.step, b.dims, { q_lo: 0, q_hi: 0 }) : 1;
+      const bounds = Array.from({ length: N }, (_, i) => [
+        hostNumber(r.lo, b.dims, { q_lo: i, q_hi: i }),
+        Math.min(hostNumber(r.hi, b.dims, { q_lo: i, q_hi: i }), M - 1),
+      ] as const);
+      const step = strided > 1 && bounds.every(([lo]) => lo >= 0) ? strided : 1;
+      const width = Math.max(0, ...bounds.map(([lo, hi]) => Math.floor((hi - Math.max(lo, 0)) / step) + 1));
+      out.push({ lo: r.lo, hi: r.hi, step, width });
     }
   } catch {
     return null;
@@ -215,7 +226,8 @@ export function chunkHeadLine(chunk: WebGLChunk | null): string {
 export function rangeBounds(ranges: KeyRange[], env: ExprEnv, ind: string, withHi: boolean): string[] {
   const out: string[] = [];
   ranges.forEach((r, n) => {
-    out.push(`${ind}const lo${n} = Math.max(${renderExpr(r.lo, env)}, 0);`);
+    // A strided range starts at a key ≥ 0 already (see attendKeyRanges): no clamp to move it.
+    out.push(r.step === 1 ? `${ind}const lo${n} = Math.max(${renderExpr(r.lo, env)}, 0);` : `${ind}const lo${n} = ${renderExpr(r.lo, env)};`);
     if (withHi) out.push(`${ind}const hi${n} = Math.min(${renderExpr(r.hi, env)}, this.constants.M - 1);`);
   });
   return out;
@@ -245,7 +257,7 @@ export function keyLoops(ranges: KeyRange[] | null, env: ExprEnv, body: (ind: st
   const lines = rangeBounds(ranges, env, '  ', true);
   ranges.forEach((_r, n) => {
     const skip = Array.from({ length: n }, (_, s) => `(ij < lo${s} || ij > hi${s})`);
-    lines.push(`  for (let kj${n} = lo${n}; kj${n} <= hi${n}; kj${n}++) {`);
+    lines.push(`  for (let kj${n} = lo${n}; kj${n} <= hi${n}; kj${n} += ${_r.step}) {`);
     lines.push(`    const ij = kj${n};`);
     if (skip.length) {
       lines.push(`    if (${skip.join(' && ')}) {`);
@@ -275,7 +287,7 @@ export function slotLoops(ranges: KeyRange[] | null, env: ExprEnv, use: (ind: st
   const lines = rangeBounds(ranges, env, '  ', false);
   const offsets = slotOffsets(ranges);
   ranges.forEach((r, n) => {
-    lines.push(`  for (let t = 0; t < ${r.width}; t++) {`, ...read('    ', `${offsets[n]} + t`, `lo${n} + t`), '  }');
+    lines.push(`  for (let t = 0; t < ${r.width}; t++) {`, ...read('    ', `${offsets[n]} + t`, r.step === 1 ? `lo${n} + t` : `lo${n} + t * ${r.step}`), '  }');
   });
   return lines;
 }

@@ -49,9 +49,15 @@ export function emitQueriesScores(
     find.push(...rangeBounds(ranges, env, '    ', true));
     find.push('    let slot = -1.0;');
     const offsets = slotOffsets(ranges);
-    ranges.forEach((_r, n) => {
+    ranges.forEach((r, n) => {
       const first = n === 0 ? '' : 'slot < 0.0 && ';
-      find.push(`    if (${first}ij >= lo${n} && ij <= hi${n}) {`, `      slot = ${offsets[n]} + ij - lo${n};`, '    }');
+      if (r.step === 1) {
+        find.push(`    if (${first}ij >= lo${n} && ij <= hi${n}) {`, `      slot = ${offsets[n]} + ij - lo${n};`, '    }');
+      } else {
+        // A strided range holds every step-th key: ij belongs when it is on the stride.
+        const k = `Math.floor((ij - lo${n}) / ${r.step})`;
+        find.push(`    if (${first}ij >= lo${n} && ij <= hi${n} && ${k} * ${r.step} == ij - lo${n}) {`, `      slot = ${offsets[n]} + ${k};`, '    }');
+      }
     });
   }
   b.add(node, 'colstats', {

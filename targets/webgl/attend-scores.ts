@@ -76,7 +76,7 @@ export function emitScores(
     ranges.forEach((r, n) => {
       const skip = Array.from({ length: n }, (_, s) => `(ij < lo${s} || ij > hi${s})`);
       lines.push(`  if (tt >= ${offsets[n]} && tt < ${offsets[n]! + r.width}) {`);
-      lines.push(`    const ij = lo${n} + (tt - ${offsets[n]});`);
+      lines.push(`    const ij = lo${n} + (tt - ${offsets[n]})${r.step === 1 ? '' : ` * ${r.step}`};`);
       lines.push(...scoreBody('    ', [`ij <= hi${n}`, ...skip].join(' && ')));
       lines.push('  }');
     });

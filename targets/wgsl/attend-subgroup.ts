@@ -15,7 +15,12 @@
 // - Subgroup operations run in uniform control flow: every invocation takes part in every
 //   block (rows past N compute on clamped data and write nothing); only the per-entry
 //   mask/score work and the online-softmax updates are per row.
+// - Dilation regrouping (`schedule.regroup`, fused attend only): the workgroup index also
+//   picks a dilation group g; rows and streamed keys are in-group indices (position =
+//   g + d·index), key ranges are in-group, the tile predicates and the mask see positions.
 
+import { Q_HI, Q_LO } from '../../compiler/analysis/mask.js';
+import { bin, int } from '../../compiler/ir.js';
 import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
@@ -71,8 +76,16 @@ export function renderSubgroupAttend(k: AttendKernel): string {
     : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
   const rowBase = byKeys ? 'kv_row0' : 'q_row0';
   const streamBase = byKeys ? 'q_row0' : 'kv_row0';
+  const rg = s.regroup;
+  if (rg && k.kind !== 'attend') throw new Error(`internal: dilation regrouping is not implemented for ${k.kind} kernels`);
+  if (rg) {
+    side.rows = 'GL';
+    side.len = 'GL';
+  }
+  /** Row or streamed index → position: in a regrouped kernel, in-group index → g + d·index. */
+  const real = (x: string) => (rg ? `gq + DIL * (${x})` : x);
   /** Mask/score arguments for row r and streamed entry u. */
-  const args = (r: number, u: number) => (byKeys ? `b, h, hk, t0 + e + ${u}, j${r}` : `b, h, hk, i${r}, t0 + e + ${u}`);
+  const args = (r: number, u: number) => (byKeys ? `b, h, hk, t0 + e + ${u}, j${r}` : rg ? `b, h, hk, iq${r}, ${real(`t0 + e + ${u}`)}` : `b, h, hk, i${r}, t0 + e + ${u}`);
 
   const c = new Code();
   const g = k.geom;
@@ -82,9 +95,20 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   c.line(`let N = ${src.expr(g.N)};`);
   c.line(`let M = ${src.expr(g.M)};`);
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${byKeys ? 'keys' : 'queries'} per workgroup (${WG} invocations × ${R} rows)`);
-  c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
-  c.line('let bh = wg / n_rb;');
-  c.line('let r0 = (wg - bh * n_rb) * RPW;');
+  if (rg) {
+    c.line(`let DIL = ${rg.dilation}; // dilation: rows and keys regrouped by group g = position % DIL`);
+    c.line('let n_rb = ((N + DIL - 1) / DIL + RPW - 1) / RPW; // row blocks of the longest group');
+    c.line('let bhg = wg / n_rb; // (b·H + h)·DIL + g');
+    c.line('let r0 = (wg - bhg * n_rb) * RPW; // first in-group row');
+    c.line('let bh = bhg / DIL;');
+    c.line('let gq = bhg - bh * DIL;');
+    c.line('let GL = (N - gq + DIL - 1) / DIL; // positions in this group (N = M)');
+    c.line('if (r0 >= GL) { return; } // uniform: past the end of a shorter group');
+  } else {
+    c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
+    c.line('let bh = wg / n_rb;');
+    c.line('let r0 = (wg - bh * n_rb) * RPW;');
+  }
   c.line('let b = bh / H;');
   c.line('let h = bh - b * H;');
   c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
@@ -97,18 +121,21 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   for (const r of rs) {
     c.line(`let ${side.row}${r} = r0 + lid + ${r * WG};`);
     c.line(`let ok${r} = ${side.row}${r} < ${side.rows};`);
+    if (rg) c.line(`let iq${r} = ${real(`i${r}`)}; // the query's position`);
     c.line(`var w${r} = array<vec4<f32>, ${DC * G}>(); // the row's ${byKeys ? 'key' : 'query'} vector`);
-    c.line(`for (var c = 0; c < D4; c = c + 1) { w${r}[c] = ${ldRow}(${rowBase} + min(${side.row}${r}, ${side.rows} - 1), c); }`);
+    c.line(`for (var c = 0; c < D4; c = c + 1) { w${r}[c] = ${ldRow}(${rowBase} + ${real(`min(${side.row}${r}, ${side.rows} - 1)`)}, c); }`);
     if (withV) c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
     if (k.kind !== 'colapply') {
       c.line(`var m${r} = ${NEG};`);
       c.line(`var l${r} = 0.0f;`);
     }
   }
-  const ranges = byKeys ? k.queryRanges : k.keyRanges;
+  const ranges = rg
+    ? [{ lo: bin('sub', Q_LO, int(rg.reach)), hi: rg.causal ? Q_HI : bin('add', Q_HI, int(rg.reach)) }] // in-group
+    : byKeys ? k.queryRanges : k.keyRanges;
   streamLoops(c, src, k, byKeys, side, ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
-      c.line(`let jl = ${streamBase} + min(t0 + e + lk, ${side.len} - 1); // the row this lane loads`);
+      c.line(`let jl = ${streamBase} + ${real(`min(t0 + e + lk, ${side.len} - 1)`)}; // the row this lane loads`);
       for (const r of rs) for (const u of us) c.line(`var s${r}_${u} = 0.0f;`);
       c.block(`for (var c = 0; c < ${DC}; c = c + 1)`, () => {
         c.line('let cc = c * G + lg;');
@@ -162,12 +189,12 @@ export function renderSubgroupAttend(k: AttendKernel): string {
         }
       });
     });
-  });
+  }, real);
   for (const r of rs) {
     c.block(`if (ok${r})`, () => {
       if (k.kind === 'attend') {
         c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
-        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c] * inv); }`);
+        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + ${rg ? `iq${r}` : `i${r}`}, c, a${r}[c] * inv); }`);
       } else if (k.kind === 'colapply') {
         c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c]); }`);
       } else {

@@ -198,12 +198,15 @@ export function streamLoops(
   side: Side,
   ranges: AttendKernel['keyRanges'],
   body: () => void,
+  /** Row/streamed index (WGSL) → position, for the tile predicates (dilation regrouping). */
+  real: (x: string) => string = (x) => x,
 ): void {
   c.line(`let r_last = min(r0 + RPW, ${side.rows}) - 1;`);
   const rowVars = byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last' };
+  // Regrouped, the tile's positions lie in the box of its first and last positions: sound.
   const tileVars = byKeys
-    ? { k_lo: 'r0', k_hi: 'r_last', q_lo: 't0', q_hi: 't0 + nt - 1' }
-    : { q_lo: 'r0', q_hi: 'r_last', k_lo: 't0', k_hi: 't0 + nt - 1' };
+    ? { k_lo: real('r0'), k_hi: real('r_last'), q_lo: real('t0'), q_hi: real('t0 + nt - 1') }
+    : { q_lo: real('r0'), q_hi: real('r_last'), k_lo: real('t0'), k_hi: real('t0 + nt - 1') };
   const tileLoop = () => {
     c.block('for (var t0 = s_lo; t0 < s_hi; t0 = t0 + TILE)', () => {
       c.line('let nt = min(TILE, s_hi - t0);');

@@ -4,6 +4,7 @@
 import type { Kernel } from '../../compiler/kernel.js';
 import { renderAttendKernel, renderSoftmaxKernel } from './attend.js';
 import { renderClustersKernel, renderPool2dKernel, renderPoolKernel } from './ops.js';
+import { renderRouteAttendKernel, renderRouteSortKernel } from './route.js';
 
 export { renderExpr, nonNegative, clampedLinearIndex, HELPER_SOURCE } from './expr.js';
 
@@ -20,5 +21,9 @@ export function renderWgsl(kernel: Kernel): string {
       return renderPool2dKernel(kernel);
     case 'clusters':
       return renderClustersKernel(kernel);
+    case 'route-sort':
+      return renderRouteSortKernel(kernel);
+    case 'route-attend':
+      return renderRouteAttendKernel(kernel);
   }
 }

@@ -1,0 +1,305 @@
+// Routing by permutation → WGSL (the kernels of compiler/passes/route.ts).
+//
+// - route-sort: one invocation per (b, head, cluster), queries first then keys: two scans
+//   of the head's cluster ids in position order (count below/equal; then write the
+//   positions of this cluster, ascending) — a stable counting sort, no atomics, no barriers.
+// - route-attend: a workgroup per (b, h, cluster, block of the cluster's query slots).
+//   Query rows and key/value rows are gathered through the permutations; the online
+//   softmax is the fused kernel's (f32 running max and sum, one division at the end,
+//   scores ≤ −1e30 masked, a row with no allowed key exactly 0); results go to the
+//   original query rows. Subgroup staging (lanes load different vec4s of a block of 4
+//   gathered keys and share them by subgroupBroadcast, R query rows per invocation), or
+//   K/V tiles in workgroup memory (one row per invocation), or straight from storage.
+//
+// All reads of the `route` buffer in route-attend are at indices that depend only on the
+// workgroup index and uniforms (read-only storage), so loop bounds and barriers stay in
+// uniform control flow. Every `var` has an initializer (TOOLCHAIN.md: Tint → lavapipe).
+
+import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.js';
+import { Code } from './builder.js';
+import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+
+const isTrue = (k: RouteAttendKernel) => k.extra.op === 'const' && k.extra.value === true;
+
+/** `let` lines for the dims and the offsets of the route buffer's four regions. */
+function layoutLines(c: Code, src: KernelSource, k: RouteSortKernel | RouteAttendKernel): void {
+  const g = k.geom;
+  c.line(`let B = ${src.expr(g.B)};`);
+  c.line(`let H = ${src.expr(g.H)};`);
+  c.line(`let Hk = ${src.expr(g.Hk)};`);
+  c.line(`let N = ${src.expr(g.N)};`);
+  c.line(`let M = ${src.expr(g.M)};`);
+  c.line(`let C = ${src.expr(k.C)};`);
+  c.line('let QR0 = 0; // query ranges: (start, count) per (b, h, cluster)');
+  c.line('let KR0 = 2 * B * H * C; // key ranges: (start, count) per (b, hk, cluster)');
+  c.line('let QP0 = KR0 + 2 * B * Hk * C; // query permutation, per (b, h): N positions');
+  c.line('let KP0 = QP0 + B * H * N; // key permutation, per (b, hk): M positions');
+}
+
+export function renderRouteSortKernel(k: RouteSortKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  src.declare([
+    `schedule: one invocation per (b, head, cluster), queries then keys, ${s.workgroupSize} per workgroup;`,
+    '  two in-order scans of the head\'s cluster ids (stable counting sort)',
+  ]);
+  const c = new Code();
+  layoutLines(c, src, k);
+  c.line(`let t = wg * ${s.workgroupSize} + lid;`);
+  c.line('let nq = B * H * C;');
+  c.block('if (t < nq + B * Hk * C)', () => {
+    c.line('let is_q = t < nq;');
+    c.line('let u = select(t - nq, t, is_q); // (b·heads + head)·C + cluster');
+    c.line('let cl = u % C;');
+    c.line('let bh = u / C;');
+    c.line('let len = select(M, N, is_q);');
+    c.line('let ranges = select(KR0, QR0, is_q) + 2 * u;');
+    c.line('let ids0 = bh * len;');
+    c.line('var below = 0;');
+    c.line('var count = 0;');
+    c.block('for (var p = 0; p < len; p = p + 1)', () => {
+      c.line('var x = 0;');
+      c.line('if (is_q) { x = qids[ids0 + p]; } else { x = kids[ids0 + p]; }');
+      c.line('if (x >= 0 && x < cl) { below = below + 1; }');
+      c.line('if (x == cl) { count = count + 1; }');
+    });
+    c.line('route[ranges] = below;');
+    c.line('route[ranges + 1] = count;');
+    c.line('var w = select(KP0, QP0, is_q) + ids0 + below;');
+    c.block('for (var p = 0; p < len; p = p + 1)', () => {
+      c.line('var x = 0;');
+      c.line('if (is_q) { x = qids[ids0 + p]; } else { x = kids[ids0 + p]; }');
+      c.line('if (x == cl) { route[w] = p; w = w + 1; }');
+    });
+  });
+  src.entry(s.workgroupSize, c);
+  return src.toString();
+}
+
+export function renderRouteAttendKernel(k: RouteAttendKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  const sub = s.staging === 'subgroup';
+  src.declare([
+    `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} query row${s.rowsPerThread > 1 ? 's' : ''} = ${s.rowsPerWorkgroup} of one cluster's queries/workgroup;`,
+    sub
+      ? `  the cluster's keys gathered in blocks of ${s.block}, shared across ${s.subgroupSize} subgroup lanes by broadcast`
+      : `  the cluster's keys gathered in tiles of ${s.tile}; ${s.workgroupBytes} B workgroup memory`,
+    `geometry: D = ${k.geom.D}, Dv = ${k.geom.Dv}; ${k.causal ? 'causal: keys stop past the block\'s last query' : 'all of the cluster\'s keys'}`,
+  ]);
+  const mod = src.mod;
+  const D4 = Math.ceil(k.geom.D / 4);
+  const DV4 = Math.ceil(k.geom.Dv / 4);
+  const WG = s.workgroupSize;
+  mod.decls.push(`const D4 = ${D4}; // head dim ${k.geom.D} as vec4s`, `const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`, `const WG = ${WG};`);
+  const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
+  mod.functions.push(
+    `fn attn_extra(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.extra, vars)};\n}`,
+    `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
+  );
+  const maskCall = (args: string) => (isTrue(k) ? '' : ` && attn_extra(${args})`);
+  const ldq = src.load4(src.binding('q'));
+  const ldk = src.load4(src.binding('k'));
+  const ldv = src.load4(src.binding('v'));
+  const st = src.store4(src.binding('out'));
+
+  const c = new Code();
+  layoutLines(c, src, k);
+  c.line(`let RPW = ${s.rowsPerWorkgroup}; // query slots per workgroup`);
+  c.line('let nqb = (N + RPW - 1) / RPW; // blocks per cluster (upper bound)');
+  c.line('let blk = wg % nqb;');
+  c.line('let bhc = wg / nqb;');
+  c.line('let cl = bhc % C;');
+  c.line('let bh = bhc / C;');
+  c.line('let b = bh / H;');
+  c.line('let h = bh - b * H;');
+  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
+  c.line('let q_row0 = (b * H + h) * N;');
+  c.line('let kv_row0 = (b * Hk + hk) * M;');
+  // The cluster's ranges, read once and shared through workgroup memory:
+  // workgroupUniformLoad makes them provably uniform (loop bounds, early exit).
+  mod.decls.push('var<workgroup> wg_range: array<i32, 4>;');
+  c.block('if (lid == 0)', () => {
+    c.line('let bkc0 = ((b * Hk + hk) * C + cl);');
+    c.line('wg_range[0] = route[QR0 + 2 * bhc];');
+    c.line('wg_range[1] = route[QR0 + 2 * bhc + 1];');
+    c.line('wg_range[2] = route[KR0 + 2 * bkc0];');
+    c.line('wg_range[3] = route[KR0 + 2 * bkc0 + 1];');
+  });
+  c.line('let qn = workgroupUniformLoad(&wg_range[1]); // queries in this cluster');
+  c.line('let r0 = blk * RPW;');
+  c.line('if (r0 >= qn) { return; } // an empty block (the grid is an upper bound)');
+  c.line('let qp = QP0 + bh * N + workgroupUniformLoad(&wg_range[0]); // this cluster\'s query positions');
+  c.line('let bkc = (b * Hk + hk) * C + cl;');
+  c.line('let kn = workgroupUniformLoad(&wg_range[3]); // keys in this cluster');
+  c.line('let kp = KP0 + (b * Hk + hk) * M + workgroupUniformLoad(&wg_range[2]); // this cluster\'s key positions');
+  if (k.causal) {
+    c.line('// causal: positions ascend, so keep the keys up to the block\'s last query position');
+    c.line('// (a binary search by one invocation, shared through workgroup memory: uniform)');
+    mod.decls.push('var<workgroup> wg_nk: i32;');
+    c.block('if (lid == 0)', () => {
+      c.line('let i_last = route[qp + min(r0 + RPW, qn) - 1];');
+      c.line('var lo = 0;');
+      c.line('var hi = kn;');
+      c.block('loop', () => {
+        c.line('if (lo >= hi) { break; }');
+        c.line('let mid = (lo + hi) / 2;');
+        c.line('if (route[kp + mid] <= i_last) { lo = mid + 1; } else { hi = mid; }');
+      });
+      c.line('wg_nk = lo;');
+    });
+    c.line('let nk = workgroupUniformLoad(&wg_nk);');
+  } else {
+    c.line('let nk = kn;');
+  }
+  c.line(`let scale = ${src.expr(k.scale)};`);
+
+  if (sub) {
+    const S = s.subgroupSize;
+    const KB = s.block;
+    const R = s.rowsPerThread;
+    const G = S / KB;
+    const DC = Math.ceil(D4 / G);
+    const DVC = Math.ceil(DV4 / G);
+    mod.enables.add('subgroups');
+    mod.decls.push(`const S = ${S}; // subgroup lanes used`, `const KB = ${KB}; // keys per block`, `const G = ${G}; // vec4 chunks of one row loaded per lane step (S / KB)`);
+    const rs = [...Array(R).keys()];
+    const us = [...Array(KB).keys()];
+    const gs = [...Array(G).keys()];
+    c.line('let lane = i32(sg_lane) % S;');
+    c.line('let lk = lane % KB; // the key of the block this lane loads');
+    c.line('let lg = lane / KB; // the chunk group this lane loads');
+    for (const r of rs) {
+      c.line(`let s${r} = r0 + lid + ${r * WG};`);
+      c.line(`let ok${r} = s${r} < qn;`);
+      c.line(`let i${r} = route[qp + min(s${r}, qn - 1)]; // original query position`);
+      c.line(`var w${r} = array<vec4<f32>, ${DC * G}>();`);
+      c.line(`for (var c = 0; c < D4; c = c + 1) { w${r}[c] = ${ldq}(q_row0 + i${r}, c); }`);
+      c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
+      c.line(`var m${r} = ${NEG};`);
+      c.line(`var l${r} = 0.0f;`);
+    }
+    c.block('for (var e = 0; e < nk; e = e + KB)', () => {
+      c.line('let jl = route[kp + min(e + lk, nk - 1)]; // the original key position this lane loads');
+      c.line('let krow = kv_row0 + jl;');
+      for (const u of us) c.line(`let j${u} = subgroupBroadcast(jl, ${u}u);`);
+      for (const r of rs) for (const u of us) c.line(`var s${r}_${u} = 0.0f;`);
+      c.block(`for (var c = 0; c < ${DC}; c = c + 1)`, () => {
+        c.line('let cc = c * G + lg;');
+        c.line(`let kv = select(vec4<f32>(0.0f), ${ldk}(krow, min(cc, D4 - 1)), cc < D4);`);
+        for (const gg of gs) {
+          for (const u of us) {
+            c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * KB + u}u);`);
+            for (const r of rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[c * G + ${gg}], k${gg}_${u});`);
+          }
+        }
+      });
+      for (const r of rs) {
+        for (const u of us) {
+          const args = `b, h, hk, i${r}, j${u}`;
+          c.line(`var x${r}_${u} = ${NEG};`);
+          c.block(`if (e + ${u} < nk && ok${r}${maskCall(args)})`, () => {
+            c.line(`let y = attn_score(s${r}_${u} * scale, ${args});`);
+            c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
+          });
+        }
+        c.line(`let mb${r} = ${us.map((u) => `x${r}_${u}`).reduce((a, b2) => `max(${a}, ${b2})`)};`);
+        c.block(`if (mb${r} > m${r})`, () => {
+          c.line(`let corr = exp(m${r} - mb${r});`);
+          c.line(`l${r} = l${r} * corr;`);
+          c.line(`for (var c = 0; c < ${DVC * G}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
+          c.line(`m${r} = mb${r};`);
+        });
+        for (const u of us) c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
+        c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
+      }
+      c.block(`for (var c = 0; c < ${DVC}; c = c + 1)`, () => {
+        c.line('let cc = c * G + lg;');
+        c.line(`let vv = select(vec4<f32>(0.0f), ${ldv}(krow, min(cc, DV4 - 1)), cc < DV4);`);
+        for (const gg of gs) {
+          for (const u of us) c.line(`let v${gg}_${u} = subgroupBroadcast(vv, ${gg * KB + u}u);`);
+          for (const r of rs) {
+            c.line(`a${r}[c * G + ${gg}] = a${r}[c * G + ${gg}] + ${us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
+          }
+        }
+      });
+    });
+    for (const r of rs) {
+      c.block(`if (ok${r})`, () => {
+        c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
+        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c] * inv); }`);
+      });
+    }
+    src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
+    return src.toString();
+  }
+
+  // One query row per invocation; the cluster's keys in tiles (workgroup memory or storage).
+  const staged = s.staging === 'workgroup';
+  const TILE = s.tile;
+  mod.decls.push(`const TILE = ${TILE};`);
+  if (staged) {
+    mod.decls.push(
+      `var<workgroup> k_tile: array<vec4<f32>, ${TILE * D4}>;`,
+      `var<workgroup> v_tile: array<vec4<f32>, ${TILE * DV4}>;`,
+      `var<workgroup> j_tile: array<i32, ${TILE}>;`,
+    );
+  }
+  c.line('let s0 = r0 + lid;');
+  c.line('let ok = s0 < qn;');
+  c.line('let i = route[qp + min(s0, qn - 1)]; // original query position');
+  c.line('var qr = array<vec4<f32>, D4>();');
+  c.line(`for (var c = 0; c < D4; c = c + 1) { qr[c] = ${ldq}(q_row0 + i, c); }`);
+  c.line('var acc = array<vec4<f32>, DV4>();');
+  c.line(`var m_run = ${NEG};`);
+  c.line('var l_run = 0.0f;');
+  c.block('for (var t0 = 0; t0 < nk; t0 = t0 + TILE)', () => {
+    c.line('let nt = min(TILE, nk - t0);');
+    if (staged) {
+      c.line('workgroupBarrier();');
+      c.block('for (var x = lid; x < TILE * D4; x = x + WG)', () => {
+        c.line('let e = x / D4;');
+        c.line(`k_tile[x] = ${ldk}(kv_row0 + route[kp + min(t0 + e, nk - 1)], x - e * D4);`);
+      });
+      c.block('for (var x = lid; x < TILE * DV4; x = x + WG)', () => {
+        c.line('let e = x / DV4;');
+        c.line(`v_tile[x] = ${ldv}(kv_row0 + route[kp + min(t0 + e, nk - 1)], x - e * DV4);`);
+      });
+      c.line('for (var x = lid; x < TILE; x = x + WG) { j_tile[x] = route[kp + min(t0 + x, nk - 1)]; }');
+      c.line('workgroupBarrier();');
+    }
+    c.block('if (ok)', () => {
+      c.block('for (var e = 0; e < nt; e = e + 1)', () => {
+        c.line(staged ? 'let j = j_tile[e];' : 'let j = route[kp + t0 + e];');
+        const kAt = staged ? 'k_tile[e * D4 + c]' : `${ldk}(kv_row0 + j, c)`;
+        const vAt = staged ? 'v_tile[e * DV4 + c]' : `${ldv}(kv_row0 + j, c)`;
+        c.line(`var x0 = ${NEG};`);
+        c.block(`if (true${maskCall('b, h, hk, i, j')})`, () => {
+          c.line('var d0 = vec4<f32>(0.0f);');
+          c.line(`for (var c = 0; c < D4; c = c + 1) { d0 = d0 + qr[c] * ${kAt}; }`);
+          c.line('let y0 = attn_score((d0.x + d0.y + d0.z + d0.w) * scale, b, h, hk, i, j);');
+          c.line(`if (y0 > ${MASKED_BELOW}) { x0 = y0; }`);
+        });
+        c.block('if (x0 > m_run)', () => {
+          c.line('let corr = exp(m_run - x0);');
+          c.line('l_run = l_run * corr;');
+          c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
+          c.line('m_run = x0;');
+        });
+        c.block(`if (x0 > ${MASKED_BELOW})`, () => {
+          c.line('let p0 = exp(x0 - m_run);');
+          c.line('l_run = l_run + p0;');
+          c.line(`for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + p0 * ${vAt}; }`);
+        });
+      });
+    });
+  });
+  c.block('if (ok)', () => {
+    c.line('let inv = select(0.0f, 1.0f / l_run, l_run > 0.0f); // a row with no allowed key is exactly 0');
+    c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i, c, acc[c] * inv); }`);
+  });
+  src.entry(WG, c);
+  return src.toString();
+}
