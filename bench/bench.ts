@@ -7,13 +7,15 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compiler/compile.js';
-import type { Expr, Graph } from '../compiler/ir.js';
+import { some, type Expr, type Graph } from '../compiler/ir.js';
 import { buildKernels } from '../compiler/passes/fuse.js';
 import { scheduleKernel } from '../compiler/passes/tile.js';
 import { executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
 import { compileBool } from '../runtime/reference/expr.js';
+import { runReference } from '../runtime/reference/index.js';
+import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
 import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,40 +62,39 @@ const median = (xs: number[]) => {
 };
 const log = (s: string) => process.stderr.write(s + '\n');
 
-function readsTensor(e: Expr): boolean {
-  if (e.op === 'load') return true;
-  for (const v of Object.values(e)) {
-    if (v && typeof v === 'object') {
-      if (Array.isArray(v)) { if (v.some((x) => x && typeof x === 'object' && 'op' in x && readsTensor(x as Expr))) return true; }
-      else if ('op' in v && readsTensor(v as Expr)) return true;
-    }
-  }
-  return false;
-}
+const readsTensor = (e: Expr) => some(e, (x) => x.op === 'load');
 
-/** Per attend node: lengths, density (null when the mask reads tensors), and FLOPs at full density. */
-function attendStats(g: Graph, dims: Dims) {
+/**
+ * Per attend node: lengths, density and FLOPs at full density. A mask that reads tensors
+ * (routing's cluster ids) is evaluated on the values the reference executor computes for
+ * the nodes before it, over every head.
+ */
+function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
   const out: { L: number; M: number; density: number | null; flops: number; scoresBytes: number }[] = [];
   for (const n of g.nodes) {
     if (n.op !== 'attend') continue;
     const qs = shapeOf(g.nodes[n.q]!, dims), ks = shapeOf(g.nodes[n.k]!, dims);
     const [B, H, L, D] = qs as [number, number, number, number];
     const M = ks[2]!;
-    let density: number | null = null;
-    if (!readsTensor(n.mask)) {
-      const f = compileBool(n.mask, { dims, scope: 'mask', lengths: { N: L, M } });
-      const exact = L * M <= 1 << 20;
-      const si = exact ? L : Math.min(L, 200), sj = exact ? M : Math.min(M, 200);
-      let hit = 0;
+    const tensors = readsTensor(n.mask)
+      ? runReference({ ...g, nodes: g.nodes.slice(0, n.id), output: n.id - 1 }, inputs).values
+      : undefined;
+    const heads = tensors ? H : 1;
+    const f = compileBool(n.mask, { dims, scope: 'mask', lengths: { N: L, M }, tensors });
+    const exact = heads * L * M <= 1 << 20;
+    const si = exact ? L : Math.min(L, 200), sj = exact ? M : Math.min(M, 200);
+    let hit = 0;
+    for (let h = 0; h < heads; h++) {
+      const hk = Math.floor(h / (H / ks[1]!));
       for (let a = 0; a < si; a++) {
         const i = exact ? a : Math.floor(((a + 0.5) * L) / si);
         for (let c = 0; c < sj; c++) {
           const j = exact ? c : Math.floor(((c + 0.5) * M) / sj);
-          if (f({ b: 0, h: 0, hk: 0, i, j, s: NaN })) hit++;
+          if (f({ b: 0, h, hk, i, j, s: NaN })) hit++;
         }
       }
-      density = hit / (si * sj);
     }
+    const density = hit / (heads * si * sj);
     out.push({ L, M, density, flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4 });
   }
   return out;
@@ -110,6 +111,36 @@ type Row = {
   tfjsMaxAbsDiff: number | null;
   error?: string;
 };
+
+/**
+ * Routing inputs with C balanced clusters: random unit centroids per head, and each
+ * query/key a centroid (position i → cluster i mod C, keys in another order) plus noise
+ * small enough that its cluster is unambiguous.
+ */
+function balancedRoutingInputs(dims: Dims): Record<string, Tensor> {
+  const { B = 1, H = 1, N = 1, D = 1, C = 1 } = dims;
+  const rand = mulberry32(7);
+  const centroids = new Float32Array(H * C * D);
+  for (let r = 0; r < H * C; r++) {
+    const row = Array.from({ length: D }, () => rand() * 2 - 1);
+    const norm = Math.hypot(...row);
+    row.forEach((x, d) => (centroids[r * D + d] = x / norm));
+  }
+  const around = (cluster: (i: number) => number) => {
+    const x = new Float32Array(B * H * N * D);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < N; i++) {
+      const c = cluster(i);
+      for (let d = 0; d < D; d++) x[((b * H + h) * N + i) * D + d] = centroids[(h * C + c) * D + d]! + 0.05 * (rand() * 2 - 1);
+    }
+    return x;
+  };
+  return {
+    q: tensor([B, H, N, D], around((i) => i % C)),
+    k: tensor([B, H, N, D], around((i) => (i * 3 + 1) % C)),
+    v: uniformTensor([B, H, N, D], 3),
+    centroids: tensor([H, C, D], centroids),
+  };
+}
 
 const TFJS_TOL = 1e-3;
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -172,7 +203,7 @@ async function main() {
         if (!res.ok || !res.graph) throw new Error(res.diagnostics.map((d) => JSON.stringify(d)).join('\n'));
         const g = res.graph;
         const dims = resolveDims(g, { N });
-        const inputs = generateInputs(g, dims, 1);
+        const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
         const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps));
         const fused = plan(true);
         row.fusedMs = await time('webgpu fused', () => executeWebGPU(fused, g, inputs, dims));
@@ -206,7 +237,7 @@ async function main() {
             }
           }
         }
-        const stats = attendStats(g, dims);
+        const stats = attendStats(g, dims, inputs);
         if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
         else {
           const unfused = plan(false);
