@@ -199,6 +199,19 @@ async function compilePipeline(device: GPUDevice, layout: GPUBindGroupLayout, k:
   return pipeline;
 }
 
+/**
+ * The input as the device stores it: the caller's own array when it already has that type
+ * and an ordinary ArrayBuffer (no copy), else a converted copy (Dawn rejects, and can crash
+ * on, views of a SharedArrayBuffer).
+ */
+function deviceView<T extends Float32Array | Int32Array>(
+  data: Tensor['data'],
+  type: { new (src: ArrayLike<number>): T },
+): T {
+  if (data instanceof type && !(data.buffer instanceof SharedArrayBuffer)) return data as T;
+  return new type(data);
+}
+
 class Run {
   private readonly device: GPUDevice;
   private readonly st: DeviceState;
@@ -240,7 +253,7 @@ class Run {
     // Everything that can fail on the host is checked before any error scope is pushed.
     const uploads = [...this.inputNodes].map(([id, t]) => {
       const n = this.graph.nodes[id]!;
-      const data = n.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data);
+      const data = n.elem === 'i32' ? deviceView(t.data, Int32Array) : deviceView(t.data, Float32Array);
       if (data.byteLength > limit) throw new BufferLimitError(`input ${n.name}`, data.byteLength, limit);
       return { id, data };
     });
@@ -263,7 +276,7 @@ class Run {
       for (const { id, data } of uploads) {
         const buf = this.acquire(data.byteLength);
         // A plain ArrayBuffer-backed view (Dawn rejects SharedArrayBuffer).
-        if (data.byteLength) device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, 0, data.byteLength);
+        if (data.byteLength) device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
         this.nodeBuffers.set(id, { buffer: buf, bytes: data.byteLength });
       }
       const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
