@@ -13,7 +13,8 @@ import { scheduleKernel } from '../compiler/passes/tile.js';
 import { executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
-import { compileBool } from '../runtime/reference/expr.js';
+import { compileBool, evalExpr } from '../runtime/reference/expr.js';
+import { keyRanges } from '../compiler/analysis/mask.js';
 import { runReference } from '../runtime/reference/index.js';
 import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
 import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
@@ -81,20 +82,37 @@ function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
       : undefined;
     const heads = tensors ? H : 1;
     const f = compileBool(n.mask, { dims, scope: 'mask', lengths: { N: L, M }, tensors });
-    const exact = heads * L * M <= 1 << 20;
-    const si = exact ? L : Math.min(L, 200), sj = exact ? M : Math.min(M, 200);
+    // Exact: every query's allowed keys are counted within its key ranges (the mask
+    // analysis, one query at a time), so banded masks cost O(N · band), not O(N²).
+    // Masks without ranges at large N fall back to a strided sample of queries.
+    if (n.mask.op === 'const' && n.mask.value === true) {
+      out.push({ L, M, density: 1, flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4 });
+      continue;
+    }
+    const ranges = keyRanges(n.mask);
+    const sampled = !ranges && heads * L * M > 1 << 22;
+    const rows = sampled ? Math.min(L, 256) : L;
     let hit = 0;
     for (let h = 0; h < heads; h++) {
       const hk = Math.floor(h / (H / ks[1]!));
-      for (let a = 0; a < si; a++) {
-        const i = exact ? a : Math.floor(((a + 0.5) * L) / si);
-        for (let c = 0; c < sj; c++) {
-          const j = exact ? c : Math.floor(((c + 0.5) * M) / sj);
-          if (f({ b: 0, h, hk, i, j, s: NaN })) hit++;
+      for (let a = 0; a < rows; a++) {
+        const i = sampled ? Math.floor(((a + 0.5) * L) / rows) : a;
+        const vars = { q_lo: i, q_hi: i };
+        const spans = ranges
+          ? ranges.map((r) => [Math.max(0, evalExpr(r.lo, { vars, dims }) as number), Math.min(M - 1, evalExpr(r.hi, { vars, dims }) as number)])
+          : [[0, M - 1]];
+        // Overlapping ranges (a union) must not count a key twice.
+        const seen = spans.length > 1 ? new Set<number>() : null;
+        for (const [lo, hi] of spans) {
+          for (let j = lo!; j <= hi!; j++) {
+            if (seen?.has(j)) continue;
+            seen?.add(j);
+            if (f({ b: 0, h, hk, i, j, s: NaN })) hit++;
+          }
         }
       }
     }
-    const density = hit / (heads * si * sj);
+    const density = hit / (heads * rows * M);
     out.push({ L, M, density, flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4 });
   }
   return out;
