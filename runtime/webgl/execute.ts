@@ -74,6 +74,8 @@ function kernelFor(c: Compiled, k: WebGLKernel): GpuKernel {
       immutable: false,
       precision: 'single',
       tactic: 'precision',
+      // Four floats per RGBA texel: a quarter of the pixels to upload and read back.
+      optimizeFloatMemory: true,
       // integer division is exact through the target's own helpers; float `/` needs no patch
       fixIntegerDivisionAccuracy: false,
       nativeFunctions: nativeFunctions(k),

@@ -37,6 +37,7 @@ export interface GpuKernelSettings {
   tactic?: 'speed' | 'balanced' | 'precision';
   nativeFunctions?: { name: string; source: string }[];
   fixIntegerDivisionAccuracy?: boolean;
+  optimizeFloatMemory?: boolean;
   dynamicOutput?: boolean;
   dynamicArguments?: boolean;
 }

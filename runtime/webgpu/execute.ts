@@ -208,7 +208,9 @@ function deviceView<T extends Float32Array | Int32Array>(
   data: Tensor['data'],
   type: { new (src: ArrayLike<number>): T },
 ): T {
-  if (data instanceof type && !(data.buffer instanceof SharedArrayBuffer)) return data as T;
+  // SharedArrayBuffer is undefined in pages that are not cross-origin isolated.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer;
+  if (data instanceof type && !shared) return data as T;
   return new type(data);
 }
 
