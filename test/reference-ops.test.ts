@@ -172,7 +172,7 @@ test('int div/mod are floor division/modulo (Python)', (t) => {
 });
 
 test('int div/mod agree with a BigInt floor formulation (property)', (t) => {
-  fc.assert(
+  t.notThrows(() => fc.assert(
     fc.property(fc.integer({ min: -1e6, max: 1e6 }), fc.integer({ min: -1000, max: 1000 }).filter((x) => x !== 0), (a, b) => {
       const A = BigInt(a);
       const B = BigInt(b);
@@ -181,8 +181,7 @@ test('int div/mod agree with a BigInt floor formulation (property)', (t) => {
       const r = A - q * B;
       return floorDiv(a, b) === Number(q) && floorMod(a, b) === Number(r) && ev(bin('div', int(a), int(b))) === Number(q);
     }),
-  );
-  t.pass();
+  ));
 });
 
 test('int division and modulo by zero are errors', (t) => {

@@ -37,6 +37,5 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   read.unmap();
   buf.destroy();
   read.destroy();
-  for (let k = 0; k < n; k++) if (out[k] !== 2 * k + 1) return t.fail(`x[${k}] = ${out[k]}`);
-  t.pass();
+  t.deepEqual(Array.from(out), Array.from({ length: n }, (_, k) => 2 * k + 1));
 });
