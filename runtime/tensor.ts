@@ -65,19 +65,9 @@ export function zeros(shape: readonly number[], dtype: DType = 'f64'): Tensor {
   return { data, shape: [...shape] };
 }
 
-/** The element type of a tensor's data. */
-export function dtypeOf(t: Tensor): DType {
-  return t.data instanceof Float32Array ? 'f32' : t.data instanceof Int32Array ? 'i32' : 'f64';
-}
-
-/** Same values as float64 (a copy). */
-export function toFloat64(t: Tensor): Tensor {
-  return { data: Float64Array.from(t.data), shape: [...t.shape] };
-}
-
 /** Values rounded to float32 (a copy). */
 export function toFloat32(t: Tensor): Tensor {
-  return { data: Float32Array.from(t.data), shape: [...t.shape] };
+  return { data: new Float32Array(t.data), shape: [...t.shape] };
 }
 
 /** Element at a multi-index (no bounds check beyond the flat range). */
