@@ -1,0 +1,64 @@
+// The `run` contract on every GPU backend, as another tool would drive it: for every
+// sample, inputs written as .npy, `attnc run --backend <b> --inputs DIR --save DIR`, and
+// out.npy compared with the reference executor at the spec's tolerance.
+
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile } from '../compiler/compile.js';
+import { readNpy, writeNpy } from '../runtime/npy.js';
+import { executeReference } from '../runtime/reference/index.js';
+import { generateInputs, resolveDims } from '../runtime/shapes.js';
+
+const BIN = join(process.cwd(), 'bin', 'attnc.js');
+
+/** Small shapes that are not tile multiples; grids shrunk through params where a sample has one. */
+const SIZES: Record<string, { dims: string; params?: string }> = {
+  'agent2d.attn': { dims: 'N=64,H=2,D=16', params: 'height=8,width=8' },
+  'neighborhood2d.attn': { dims: 'N=48,H=2,D=16', params: 'height=6,width=8,kernel=3,dilation=2' },
+  'agent.attn': { dims: 'N=61,H=2,D=16' },
+  'gqa.attn': { dims: 'N=37,H=4,Hk=2,D=16' },
+  'routing.attn': { dims: 'N=45,H=2,D=16,C=4' },
+  'biased.attn': { dims: 'N=45,H=2,D=16,T=89' },
+};
+const DEFAULT = { dims: 'N=45,H=2,D=16' };
+
+function attnc(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8' }, (err, _stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+    });
+  });
+}
+
+const parse = (list: string | undefined) =>
+  Object.fromEntries((list ?? '').split(',').filter(Boolean).map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)]));
+
+for (const backend of ['webgpu', 'webgl'] as const) {
+  for (const sample of readdirSync('samples').filter((f) => f.endsWith('.attn')).sort()) {
+    test(`run --backend ${backend} --inputs --save: ${sample}`, async (t) => {
+      const { dims, params } = SIZES[sample] ?? DEFAULT;
+      const program = compile({ path: sample, text: readFileSync(join('samples', sample), 'utf8') }, { params: parse(params) });
+      t.true(program.ok);
+      const graph = program.graph!;
+      const inputs = generateInputs(graph, resolveDims(graph, parse(dims)), 5);
+      const dir = mkdtempSync(join(tmpdir(), 'attnc-'));
+      for (const [name, x] of Object.entries(inputs)) writeNpy(join(dir, `${name}.npy`), x);
+
+      const args = ['run', join('samples', sample), '--backend', backend, '--inputs', dir, '--save', dir];
+      const r = await attnc(params ? [...args, '--param', params] : args);
+      t.is(r.code, 0, r.stderr);
+
+      const got = readNpy(join(dir, 'out.npy'));
+      const want = executeReference(graph, inputs);
+      t.deepEqual(got.shape, want.shape);
+      let worst = 0;
+      want.data.forEach((w, k) => {
+        worst = Math.max(worst, Math.abs(got.data[k]! - w) / (1e-4 + 1e-4 * Math.abs(w)));
+      });
+      t.true(worst <= 1, `worst error ${worst.toFixed(3)}× the tolerance`);
+    });
+  }
+}
