@@ -127,6 +127,12 @@ type Row = {
   /** tfjs-webgpu on the same device (dense only); 'wrong' when it disagrees with fused by > TFJS_TOL. */
   tfjsMs: number | null | 'over limit' | 'wrong' | 'unavailable' | 'error'; tfjsOverFused: number | null;
   tfjsMaxAbsDiff: number | null;
+  /**
+   * GPU time (timestamp queries, beginning of the first compute pass to the end of the last;
+   * null without `timestamp-query`), and dense/this and % ideal computed from it.
+   */
+  fusedGpuMs: number | null; unfusedGpuMs: number | null; denseGpuMs: number | null;
+  gpuSpeedup: number | null; gpuFractionOfIdeal: number | null;
   error?: string;
 };
 
@@ -187,23 +193,35 @@ async function main() {
   const glOk = withWebGL && webglAvailable();
   if (withWebGL && !glOk) log('webgl: unavailable (no context; run under scripts/with-display.sh)');
 
+  /** Median wall-clock ms of `repeat` runs after a warm-up. */
   async function time(label: string, run: () => Promise<unknown>): Promise<number> {
+    return (await timeGpu(label, run)).ms;
+  }
+
+  /**
+   * Wall-clock and GPU medians: `run` gets a `timing` callback for executeWebGPU. The GPU
+   * median is null unless every timed run reported one (no `timestamp-query`: never).
+   */
+  async function timeGpu(label: string, run: (timing: (ms: number) => void) => Promise<unknown>) {
     log(`  ${label}: warm-up`);
-    await run();
+    await run(() => undefined);
     const ts: number[] = [];
+    const gpuTs: number[] = [];
     for (let r = 0; r < repeat; r++) {
       const t0 = performance.now();
-      await run();
+      await run((ms) => gpuTs.push(ms));
       ts.push(performance.now() - t0);
     }
-    const m = median(ts);
-    log(`  ${label}: ${m.toFixed(2)} ms (median of ${repeat})`);
-    return m;
+    const ms = median(ts);
+    const gpuMs = gpuTs.length === repeat ? median(gpuTs) : null;
+    log(`  ${label}: ${ms.toFixed(2)} ms wall, ${gpuMs === null ? 'no' : gpuMs.toFixed(2) + ' ms'} gpu (median of ${repeat})`);
+    return { ms, gpuMs };
   }
 
   const rows: Row[] = [];
   for (const N of sizes) {
     let denseMs: number | null = null;
+    let denseGpuMs: number | null = null;
     let webglDenseMs: number | null = null;
     const order = ['dense', ...programs.filter((p) => p !== 'dense')];
     for (const name of order) {
@@ -215,6 +233,7 @@ async function main() {
         webglSpeedup: null, webglFractionOfIdeal: null,
         unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
         tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
+        fusedGpuMs: null, unfusedGpuMs: null, denseGpuMs: null, gpuSpeedup: null, gpuFractionOfIdeal: null,
       };
       try {
         const res = compile(prog.src, { path: `${name}.attn` });
@@ -222,10 +241,11 @@ async function main() {
         const g = res.graph;
         const dims = resolveDims(g, { N });
         const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
-        const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps));
+        const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
         const fused = plan(true);
-        row.fusedMs = await time('webgpu fused', () => executeWebGPU(fused, g, inputs, dims));
-        if (name === 'dense') denseMs = row.fusedMs;
+        ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs } =
+          await timeGpu('webgpu fused', (timing) => executeWebGPU(fused, g, inputs, dims, { timing })));
+        if (name === 'dense') [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
         if (name === 'dense' && programs.includes('dense')) {
           if (!tfjs) row.tfjsMs = 'unavailable';
           else {
@@ -259,7 +279,8 @@ async function main() {
         if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
         else {
           const unfused = plan(false);
-          row.unfusedMs = await time('webgpu fusion-off', () => executeWebGPU(unfused, g, inputs, dims));
+          ({ ms: row.unfusedMs, gpuMs: row.unfusedGpuMs } =
+            await timeGpu('webgpu fusion-off', (timing) => executeWebGPU(unfused, g, inputs, dims, { timing })));
         }
         if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';
         if (name === 'dense' && typeof row.webglMs === 'number') webglDenseMs = row.webglMs;
@@ -276,6 +297,9 @@ async function main() {
         if (typeof row.unfusedMs === 'number') row.unfusedOverFused = row.unfusedMs / row.fusedMs;
         if (denseMs !== null) row.speedup = denseMs / row.fusedMs;
         if (row.speedup !== null && row.idealSpeedup !== null) row.fractionOfIdeal = row.speedup / row.idealSpeedup;
+        row.denseGpuMs = denseGpuMs;
+        if (denseGpuMs !== null && row.fusedGpuMs !== null) row.gpuSpeedup = denseGpuMs / row.fusedGpuMs;
+        if (row.gpuSpeedup !== null && row.idealSpeedup !== null) row.gpuFractionOfIdeal = row.gpuSpeedup / row.idealSpeedup;
         if (webglDenseMs !== null && typeof row.webglMs === 'number') {
           row.webglSpeedup = webglDenseMs / row.webglMs;
           if (row.idealSpeedup !== null) row.webglFractionOfIdeal = row.webglSpeedup / row.idealSpeedup;
@@ -308,20 +332,27 @@ async function main() {
   const fmt = (v: number | string | null | undefined, d = 2) =>
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
   const withTfjs = programs.includes('dense');
-  const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
-    ...(withTfjs ? ['tfjs ms', 'tfjs/fused'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal'];
+  const pct = (f: number | null) => (f === null ? '-' : (100 * f).toFixed(1) + '%');
+  const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms',
+    'fused gpu ms', 'fusion-off gpu ms', 'dense gpu ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
+    ...(withTfjs ? ['tfjs ms', 'tfjs/fused'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal',
+    'dense/this (gpu)', '% ideal (gpu)'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
     : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.unfusedMs), fmt(r.denseMs),
+      fmt(r.fusedGpuMs), fmt(r.unfusedGpuMs), fmt(r.denseGpuMs),
       ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs), fmt(r.webglSpeedup),
         r.webglFractionOfIdeal === null ? '-' : (100 * r.webglFractionOfIdeal).toFixed(1) + '%'] : []),
       ...(withTfjs ? [fmt(r.tfjsMs), fmt(r.tfjsOverFused)] : []),
       fmt(r.density, 4), fmt(r.gflops), fmt(r.unfusedOverFused), fmt(r.speedup), fmt(r.idealSpeedup),
-      r.fractionOfIdeal === null ? '-' : (100 * r.fractionOfIdeal).toFixed(1) + '%']);
+      pct(r.fractionOfIdeal), fmt(r.gpuSpeedup), pct(r.gpuFractionOfIdeal)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.filter((r) => r.length > 2).map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up; times are wall-clock ms around the` +
-    ` awaited execute (include upload + readback). GFLOP/s = 4·N·M·D·H·density / fused time.` +
+  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up. \`ms\` columns: wall-clock ms around the` +
+    ` awaited execute (include upload + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
+    ` first compute pass to the end of the last (kernels only; \`timestamp-query\`` +
+    ` ${gpu.timestamps ? 'granted' : 'not granted: shown as -'}). dense/this and % ideal: from wall-clock medians;` +
+    ` their (gpu) variants: from GPU medians. GFLOP/s = 4·N·M·D·H·density / fused wall-clock time.` +
     (withTfjs ? ` tfjs = tfjs-webgpu ${tfjs ? '' : '(unavailable) '}matMul·softmax·matMul on the same device` +
       ` (upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL}).` : ''));
   if (withTfjs && !tfjs) console.log(`tfjs: unavailable (${tfjsReason})`);
@@ -335,6 +366,8 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), JSON.stringify({
     date: new Date().toISOString(), node: process.version, sizes, repeat, webgl: withWebGL,
+    timing: { wallClock: 'ms around the awaited execute (upload + compute + readback)',
+      gpu: gpu.timestamps ? 'timestamp queries: beginning of the first compute pass to the end of the last' : null },
     tfjs: withTfjs ? (tfjs ? { available: true, backend: 'tfjs-webgpu 4.22.0 on the attnc device', tolerance: TFJS_TOL,
       maxStorageBufferBindingSize: tfjs.maxBinding } : { available: false, reason: tfjsReason }) : null,
     rows, compileTimes,

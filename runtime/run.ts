@@ -49,7 +49,7 @@ export async function run(
     ]);
     const gpu = await getWebGPU().catch((e: unknown) => e as Error);
     if (!(gpu instanceof Error)) {
-      const kernels = buildKernels(graph, { fusion: options.fusion ?? true }, dims).map((k) => scheduleKernel(k, gpu.caps));
+      const kernels = buildKernels(graph, { fusion: options.fusion ?? true }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
       return { output: await executeWebGPU(kernels, graph, inputs, dims), backend: 'webgpu', dims };
     }
     if (choice === 'webgpu') throw gpu;

@@ -3,6 +3,8 @@
 // schedules for other device limits — fused, and unfused where marked.
 import test from 'ava';
 import { DEFAULT_CAPS } from '../compiler/pass.js';
+import { buildKernels } from '../compiler/passes/fuse.js';
+import { LARGE_ROWS, scheduleKernel } from '../compiler/passes/tile.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
 import { checkGraph, graphOf } from './helpers/webgpu-check.js';
 
@@ -148,4 +150,36 @@ test('a dispatch over the per-dimension limit is folded into x·y', async (t) =>
   // The unfused row softmax dispatches B·H·N workgroups: 3·2·67 = 402 > 100.
   await checkGraph(t, g, { B: 3, H: 2, N: 67, D: 16 }, { fusion: false, maxWorkgroupsPerDimension: 100 });
   await checkGraph(t, g, { B: 3, H: 2, N: 67, D: 16 }, { fusion: true, maxWorkgroupsPerDimension: 5 });
+});
+
+test('the subgroup path with 4 rows per invocation (forced at a small odd shape): GQA, Dv ≠ D, fully-masked rows', async (t) => {
+  const { caps } = await getWebGPU();
+  if (!caps.subgroups) return t.pass('no subgroups on this device');
+  // N = 45 rows: not a multiple of 4 rows, nor of a workgroup's 128; M = 41 keys: not a
+  // multiple of the 4-key block; rows i ≥ 38 allow no key (exact zeros).
+  const dims = { B: 2, H: 4, Hk: 2, N: 45, M: 41, D: 16, Dv: 24 };
+  for (const norm of ['keys', 'queries']) {
+    const g = graphOf(prog(`mask: j > i + 2, normalize: ${norm}`, cross));
+    const r = await checkGraph(t, g, dims, { rowsPerThread: 4, expectZeros: true });
+    t.true(r.sources.some((x) => x.includes('× 4 rows')), `normalize: ${norm}: 4-row schedule`);
+  }
+});
+
+test('the subgroup path blocks 4 rows per invocation only for long bound query lengths', async (t) => {
+  const { caps } = await getWebGPU();
+  if (!caps.subgroups) return t.pass('no subgroups on this device');
+  const g = graphOf(prog(''));
+  const rows = (N: number, D = 64) => {
+    const dims = { B: 1, H: 8, N, D };
+    return buildKernels(g, { fusion: true }, dims).map((k) => scheduleKernel(k, caps, { dims }))
+      .map((k) => ('schedule' in k && k.schedule && 'rowsPerThread' in k.schedule ? k.schedule.rowsPerThread : 0));
+  };
+  t.deepEqual(rows(LARGE_ROWS * 2), [4]);
+  t.deepEqual(rows(LARGE_ROWS), [4]);
+  t.deepEqual(rows(LARGE_ROWS - 1), [2]);
+  t.deepEqual(rows(67), [2]);
+  t.deepEqual(rows(LARGE_ROWS * 2, 128), [2]); // D + Dv = 256: 4 rows would not fit in registers
+  // N not bound (compile time, or dims not given): 2 rows
+  const unbound = buildKernels(g, { fusion: true }, { D: 64 }).map((k) => scheduleKernel(k, caps, { dims: { D: 64 } }).schedule);
+  t.deepEqual(unbound.map((s) => (s && 'rowsPerThread' in s ? s.rowsPerThread : 0)), [2]);
 });

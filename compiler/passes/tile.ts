@@ -20,7 +20,7 @@
 
 import { int, type Expr, type Pattern } from '../ir.js';
 import {
-  ceilDiv, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
+  ceilDiv, evalSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
 import type { DeviceCaps, Pass } from '../pass.js';
 import { scheduleRouteKernel } from './route.js';
@@ -29,8 +29,20 @@ export const tile: Pass = {
   name: 'tile',
   summary: 'pick each kernel\'s schedule (tiles, workgroup size, staging) from head dims and device caps',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts.caps)) }),
+  run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts.caps, { dims: opts.dims })) }),
 };
+
+/** What a schedule may take into account beyond the kernel and the device. */
+export interface ScheduleHints {
+  /**
+   * Runtime dims the kernel will run with (e.g. the bound sequence lengths), when known:
+   * the subgroup path blocks 4 query rows per invocation only for long query sequences
+   * (`LARGE_ROWS`), where its longer first-dispatch compile pays off.
+   */
+  dims?: Record<string, number>;
+  /** Force the subgroup path's rows per invocation (tests: prove the 4-row path at small shapes). */
+  rowsPerThread?: number;
+}
 
 /**
  * Streamed entries per online-softmax step (unrolled in the source). 1 in the workgroup
@@ -43,12 +55,12 @@ const MAX_TILE = 64;
 /** Below this many rows per tile, staging is not worth its barriers. */
 const MIN_TILE = 4;
 
-export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
+export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints = {}): Kernel {
   const wg = Math.max(1, Math.min(64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
   let out: Kernel;
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv': {
-      const schedule = attendSchedule(k, caps, wg);
+      const schedule = attendSchedule(k, caps, wg, hints);
       const { B, H, N, M } = k.geom;
       const rows = k.kind === 'colstats' || k.kind === 'scores' ? M : N;
       const d = schedule.regroup?.dilation;
@@ -90,18 +102,40 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps): Kernel {
 const SUBGROUP_BLOCK = 4;
 
 /**
- * The subgroup path (fused kernels, where `subgroups` is granted): lanes share K/V
- * vec4s by broadcast; each invocation owns 2 query rows (1 for head dims over 128).
- * Measured on lavapipe at N = 2048, D = 64: 4 rows ran ~15% faster than 2 but took ~3×
- * as long to compile (~18 s vs ~5 s at the first dispatch: llvmpipe compiles then), so
- * 2 it is; the compiled shader is cached on disk by Mesa either way.
+ * Queries from which the fused attend's subgroup path blocks 4 rows per invocation
+ * instead of 2, when the runtime query count is known (`ScheduleHints.dims`).
  */
-function subgroupSchedule(k: AttendKernel, caps: DeviceCaps): AttendSchedule | null {
+export const LARGE_ROWS = 1024;
+
+/** The runtime query count of `k` under `dims`, or null when it is not bound. */
+function boundRows(k: AttendKernel, dims: Record<string, number> | undefined): number | null {
+  if (!dims) return null;
+  try {
+    return evalSize(k.geom.N, dims);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The subgroup path (fused kernels, where `subgroups` is granted): lanes share K/V
+ * vec4s by broadcast; each invocation owns 2 query rows (1 for head dims over 128), or 4
+ * in a fused attend whose bound query count is at least `LARGE_ROWS` with D + Dv ≤ 128.
+ * Measured on lavapipe at N = 2048, H = 8, D = 64 (same process, alternating): 4 rows ran
+ * ~10–20% faster than 2 but took 3–5× as long to compile at the first dispatch (~11–19 s vs
+ * ~4 s, llvmpipe compiles then), so small or unknown N keeps 2 rows; the compiled shader is
+ * cached on disk by Mesa either way. Tried at 4 rows without gain (within noise): unrolled
+ * chunk loops (~35 s compile), 8-key blocks, workgroups of 8/16/64, explicit fma, branchless
+ * score select.
+ */
+function subgroupSchedule(k: AttendKernel, caps: DeviceCaps, hints: ScheduleHints): AttendSchedule | null {
   if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
   let S = 1;
   while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
   const vecs = Math.ceil(k.geom.D / 4) + (k.kind === 'colstats' ? 0 : Math.ceil(k.geom.Dv / 4));
-  const rows = vecs <= 64 ? 2 : 1;
+  const n = boundRows(k, hints.dims);
+  const large = k.kind === 'attend' && vecs <= 32 && n !== null && n >= LARGE_ROWS; // measured for the fused attend only
+  const rows = hints.rowsPerThread ?? (vecs > 64 ? 1 : large ? 4 : 2);
   const wg = Math.min(32, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
   if (wg < S) return null;
   const regroup = k.kind === 'attend' ? dilationRegroup(k.mask) : null;
@@ -151,8 +185,8 @@ function bytesPerRow(k: AttendKernel): number {
   }
 }
 
-function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number): AttendSchedule {
-  const sub = subgroupSchedule(k, caps);
+function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number, hints: ScheduleHints): AttendSchedule {
+  const sub = subgroupSchedule(k, caps, hints);
   if (sub) return sub;
   const per = bytesPerRow(k);
   let tile = MAX_TILE;

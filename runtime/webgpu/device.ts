@@ -12,6 +12,8 @@ export interface WebGPU {
   /** `vendor architecture` of the adapter, e.g. `mesa llvmpipe`. */
   description: string;
   features: ReadonlySet<string>;
+  /** The device grants `timestamp-query`: runs can report GPU time (ExecuteOptions.timing). */
+  timestamps: boolean;
 }
 
 let current: Promise<WebGPU> | null = null;
@@ -64,6 +66,7 @@ export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
   for (const k of wanted) requiredLimits[k] = al[k];
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
@@ -92,5 +95,6 @@ export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
     caps,
     description: [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter',
     features,
+    timestamps: features.has('timestamp-query'),
   };
 }

@@ -7,7 +7,8 @@
 // Pipelines are cached by WGSL source text (which includes the specialisation), buffers are
 // pooled and reused across runs. Validation is never skipped: shader compilation messages
 // are checked for every new module, and error scopes surround pipeline creation and the
-// submit; a run with any error throws instead of returning data.
+// submit; a run with any error throws instead of returning data. With `timing` (and the
+// `timestamp-query` feature) the first and last passes also write timestamps (timing.ts).
 
 import type { Graph } from '../../compiler/ir.js';
 import {
@@ -20,6 +21,7 @@ import { renderWgsl } from '../../targets/wgsl/index.js';
 import type { Tensor } from '../tensor.js';
 import { getWebGPU, type WebGPU } from './device.js';
 import { BufferLimitError, InputError, ValidationError, WgslCompileError } from './errors.js';
+import { gpuMs, PassTimer, TIMESTAMP_BYTES } from './timing.js';
 
 export { getWebGPU } from './device.js';
 export * from './errors.js';
@@ -29,6 +31,13 @@ export interface ExecuteOptions {
   onKernel?: (kernel: Kernel, wgsl: string) => void;
   /** Fold dispatches at this many workgroups per dimension (at most the device's limit; for tests). */
   maxWorkgroupsPerDimension?: number;
+  /**
+   * Called once after a successful run with its GPU time in ms: from the beginning of the
+   * first compute pass to the end of the last (timestamp queries; no upload or readback).
+   * Never called when the device lacks `timestamp-query` (see `WebGPU.timestamps`), when the
+   * run dispatches nothing, or when the timestamps come back unordered.
+   */
+  timing?: (gpuMs: number) => void;
 }
 
 const SIZE_ALIGN = 16;
@@ -75,7 +84,7 @@ export function planFor(kernels: Kernel[], graph: Graph, dims: Record<string, nu
   );
   if (!stale) return kernels;
   const fusion = !kernels.some((k) => k.kind === 'scores');
-  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, caps));
+  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, caps, { dims }));
 }
 
 function size(e: Parameters<typeof evalSize>[0], dims: Record<string, number>, what: string): number {
@@ -269,6 +278,8 @@ class Run {
       return uni;
     });
     const folds = planned.map((p) => this.fold(p.workgroups, p.k.name));
+    const dispatched = planned.flatMap((p, i) => (p.workgroups > 0 ? [i] : []));
+    const timer = this.options.timing && this.gpu.timestamps && dispatched.length ? new PassTimer(device) : null;
 
     let scopes = 0;
     try {
@@ -295,7 +306,8 @@ class Run {
         });
         const bg = device.createBindGroup({ label: k.name, layout: layoutFor(device, this.st, k), entries });
         const [x, y] = folds[idx]!;
-        const pass = enc.beginComputePass({ label: k.name });
+        const timestampWrites = timer?.writes(idx === dispatched[0], idx === dispatched.at(-1));
+        const pass = enc.beginComputePass({ label: k.name, ...(timestampWrites ? { timestampWrites } : {}) });
         pass.setPipeline(pipelines[idx]!);
         pass.setBindGroup(0, bg);
         pass.dispatchWorkgroups(x, y);
@@ -304,16 +316,24 @@ class Run {
       const out = this.nodeBuffers.get(this.graph.output);
       if (!out) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
       const readBytes = Math.max(roundUp(out.bytes, 4), 4);
-      const read = device.createBuffer({ size: readBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      // The timestamps (if timed) ride behind the output in the same readback buffer.
+      const tsOffset = roundUp(readBytes, 8);
+      const read = device.createBuffer({
+        size: timer ? tsOffset + TIMESTAMP_BYTES : readBytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
       enc.copyBufferToBuffer(out.buffer, 0, read, 0, readBytes);
+      timer?.resolve(enc, read, tsOffset);
       device.queue.submit([enc.finish()]);
       const validation = device.popErrorScope();
       const oom = device.popErrorScope();
       scopes = 0;
       let mapped: ArrayBuffer;
+      let stamps: ArrayBuffer | null = null;
       try {
         await read.mapAsync(GPUMapMode.READ);
-        mapped = read.getMappedRange().slice(0, out.bytes);
+        mapped = read.getMappedRange(0, readBytes).slice(0, out.bytes);
+        if (timer) stamps = read.getMappedRange(tsOffset, TIMESTAMP_BYTES).slice(0);
         read.unmap();
       } finally {
         read.destroy();
@@ -321,6 +341,8 @@ class Run {
       const [verr, merr] = await Promise.all([validation, oom]);
       if (verr) throw new ValidationError(`running \`${this.graph.name}\``, verr.message);
       if (merr) throw new ValidationError(`allocating buffers for \`${this.graph.name}\` (out of memory)`, merr.message);
+      const ms = stamps ? gpuMs(stamps) : null;
+      if (ms !== null) this.options.timing?.(ms);
       const data = outNode.elem === 'i32' ? new Int32Array(mapped) : new Float32Array(mapped);
       return { data, shape: outShape };
     } finally {

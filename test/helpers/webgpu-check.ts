@@ -9,7 +9,7 @@ import type { Graph } from '../../compiler/ir.js';
 import type { Kernel } from '../../compiler/kernel.js';
 import type { DeviceCaps } from '../../compiler/pass.js';
 import { buildKernels } from '../../compiler/passes/fuse.js';
-import { scheduleKernel } from '../../compiler/passes/tile.js';
+import { scheduleKernel, type ScheduleHints } from '../../compiler/passes/tile.js';
 import { executeReference, generateInputs, resolveDims } from '../../runtime/reference/index.js';
 import type { Tensor } from '../../runtime/tensor.js';
 import { executeWebGPU, getWebGPU } from '../../runtime/webgpu/execute.js';
@@ -20,9 +20,11 @@ export function graphOf(source: string, params: Record<string, number | boolean>
   return r.graph;
 }
 
-export async function kernelsFor(graph: Graph, dims: Record<string, number>, fusion: boolean, caps?: DeviceCaps): Promise<Kernel[]> {
+export async function kernelsFor(
+  graph: Graph, dims: Record<string, number>, fusion: boolean, caps?: DeviceCaps, hints: ScheduleHints = {},
+): Promise<Kernel[]> {
   const c = caps ?? (await getWebGPU()).caps;
-  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, c));
+  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, c, { dims, ...hints }));
 }
 
 export interface Compared {
@@ -62,12 +64,14 @@ export async function checkGraph(
   opts: {
     fusion?: boolean; seed?: number; caps?: DeviceCaps; inputs?: Record<string, Tensor>; expectZeros?: boolean;
     maxWorkgroupsPerDimension?: number;
+    /** Force the subgroup path's rows per invocation (see ScheduleHints). */
+    rowsPerThread?: number;
   } = {},
 ): Promise<Compared> {
   const dims = resolveDims(graph, dimsOverride);
   const inputs = opts.inputs ?? generateInputs(graph, dims, opts.seed ?? 1);
   const fusion = opts.fusion ?? true;
-  const kernels = await kernelsFor(graph, dims, fusion, opts.caps);
+  const kernels = await kernelsFor(graph, dims, fusion, opts.caps, { rowsPerThread: opts.rowsPerThread });
   const sources: string[] = [];
   const out = await executeWebGPU(kernels, graph, inputs, dims, {
     onKernel: (_k, src) => sources.push(src),
