@@ -6,6 +6,7 @@ import type { CompileResult } from '../compiler/compile.js';
 import { AttncError } from '../dsl/diagnostics.js';
 import { executeReference } from './reference/index.js';
 import { bindDims } from './shapes.js';
+import { validateRun } from './validate.js';
 import { toFloat32, type Tensor } from './tensor.js';
 
 export type Backend = 'reference' | 'webgpu' | 'webgl';
@@ -42,6 +43,10 @@ export async function run(
   const dims = bindDims(graph, inputs);
   const choice = options.backend ?? 'auto';
   const notes: string[] = [];
+
+  // ... and the runtime sizes every kernel relies on (pool tokens, GQA heads, NATTEN's
+  // kernel · dilation ≤ L), with the reference executor's codes.
+  if (choice !== 'reference') validateRun(graph, inputs, dims);
 
   if (choice === 'webgpu' || choice === 'auto') {
     const [{ getWebGPU, executeWebGPU }, { buildKernels }, { scheduleKernel }] = await Promise.all([

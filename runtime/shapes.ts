@@ -7,7 +7,7 @@
 //   AT704 a dim bound to two sizes (naming both inputs and both sizes);
 //   AT705 a dim that no input binds and that has no default.
 
-import { dimsOf, type Expr, type Graph, type Node, type Pattern } from '../compiler/ir.js';
+import { children, dimsOf, type Expr, type Graph, type Node, type Pattern } from '../compiler/ir.js';
 import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { evalSizeExpr } from './reference/expr.js';
 import { inputSeed, intTensor, size, uniformTensor, type Tensor } from './tensor.js';
@@ -66,21 +66,13 @@ export function graphDims(graph: Graph): string[] {
   return [...set];
 }
 
-function visitPatterns(e: Expr, f: (p: Pattern) => void): void {
+/** Call `f` on every pattern origin in `e` (including patterns nested in pattern arguments). */
+export function visitPatterns(e: Expr, f: (p: Pattern) => void): void {
   if (e.op === 'pattern') {
     f(e.origin);
     for (const a of patternExprs(e.origin)) visitPatterns(a, f);
-    if (e.body) visitPatterns(e.body, f);
-    return;
   }
-  switch (e.op) {
-    case 'const': case 'index': case 'dim': case 'score': case 'var': return;
-    case 'neg': case 'not': visitPatterns(e.a, f); return;
-    case 'select': visitPatterns(e.c, f); visitPatterns(e.a, f); visitPatterns(e.b, f); return;
-    case 'call': e.args.forEach((a) => visitPatterns(a, f)); return;
-    case 'load': e.idx.forEach((a) => visitPatterns(a, f)); return;
-    default: visitPatterns(e.a, f); visitPatterns(e.b, f);
-  }
+  for (const c of children(e)) visitPatterns(c, f);
 }
 
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;

@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
@@ -62,3 +62,18 @@ for (const backend of ['webgpu', 'webgl'] as const) {
     });
   }
 }
+
+test('shapes that only disagree at run time are refused before any kernel, on every backend', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'attnc-'));
+  const file = join(dir, 'hd.attn');
+  writeFileSync(file, 'attention hd {\n  input q: f32[B, H, N, 64]\n  input k: f32[B, H, M, D]\n  input v: f32[B, H, L, Dv]\n' +
+    '  dims B = 1, H = 2, N = 8, M = 8, L = 8, D = 64, Dv = 16\n  return attend(q, k, v, mask: causal)\n}\n');
+  for (const backend of ['reference', 'webgpu', 'webgl']) {
+    const head = await attnc(['run', file, '--backend', backend, '--dims', 'D=32']);
+    t.is(head.code, 1, backend);
+    t.regex(head.stderr, /error\[AT402\]: head dims disagree: `q` has 64 but `k` has 32/, backend);
+    const len = await attnc(['run', file, '--backend', backend, '--dims', 'L=9']);
+    t.is(len.code, 1, backend);
+    t.regex(len.stderr, /error\[AT405\]: shapes disagree on the length of `k` and `v`: 8 vs 9/, backend);
+  }
+});

@@ -223,12 +223,12 @@ golden('q/k head dims disagree', `attention t {
 ]);
 
 golden('k/v lengths disagree', `attention t {
-  input q, k: f32[B, H, N, D]
-  input v: f32[B, H, M, D]
+  input q, k: f32[B, H, 8, D]
+  input v: f32[B, H, 16, D]
   return attend(q, k, v)
 }
 `, [
-    't.attn:4:23: error[AT405]: shapes disagree on the key length of `k` and `v`: N vs M',
+    't.attn:4:23: error[AT405]: shapes disagree on the key length of `k` and `v`: 8 vs 16',
     '4 |   return attend(q, k, v)',
     '  |                       ^',
 ]);
@@ -246,13 +246,13 @@ golden('query heads not a multiple of kv heads', `attention t {
 ]);
 
 golden('centroids head dim', `attention t {
-  input q, k, v: f32[B, H, N, D]
+  input q, k, v: f32[B, H, N, 64]
   input centroids: f32[H, C, 32]
   let cq = clusters(q, centroids)
   return attend(q, k, v, mask: cq[b, h, i] == j)
 }
 `, [
-    't.attn:4:24: error[AT402]: head dims disagree: `q` has D but `centroids` has 32',
+    't.attn:4:24: error[AT402]: head dims disagree: `q` has 64 but `centroids` has 32',
     '4 |   let cq = clusters(q, centroids)',
     '  |                        ^~~~~~~~~',
 ]);
@@ -689,3 +689,8 @@ golden('a let used before it is defined', def(`
     '  |                   ^',
     '  = hint: `a` is defined by a later `let`; move that `let` up',
 ]);
+
+test('dims with different names may agree at run time: not a static error', (t) => {
+  const text = 'attention t {\n  input q: f32[B, H, N, 64]\n  input k: f32[B, H, M, D]\n  input v: f32[B, H, L, Dv]\n  return attend(q, k, v)\n}\n';
+  t.deepEqual(check({ path: 't.attn', text }).diagnostics, []);
+});

@@ -12,7 +12,7 @@ import { nativeFunctions, nodeShapes, planWebGL, type PlanOptions, type WebGLBuf
 import type { Tensor } from '../tensor.js';
 import { WebGLError, WebGLKernelError } from './errors.js';
 import { destroyGPU, getGPU, type GpuKernel, type GpuTexture } from './gpujs.js';
-import { validateWebGL } from './validate.js';
+import { validateRun } from '../validate.js';
 
 export interface WebGLOptions extends PlanOptions {}
 
@@ -210,7 +210,7 @@ export async function executeWebGL(
   dims: Record<string, number>,
   options: WebGLOptions = {},
 ): Promise<Tensor> {
-  validateWebGL(graph, inputs, dims, nodeShapes(graph, dims));
+  validateRun(graph, inputs, dims);
   const c = compiled(graph, dims, options);
   const outNode = graph.nodes[graph.output]!;
   if (outNode.op === 'input') {

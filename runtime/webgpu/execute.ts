@@ -19,6 +19,7 @@ import { scheduleKernel } from '../../compiler/passes/tile.js';
 import type { DeviceCaps } from '../../compiler/pass.js';
 import { renderWgsl } from '../../targets/wgsl/index.js';
 import type { Tensor } from '../tensor.js';
+import { validateRun } from '../validate.js';
 import { getWebGPU, type WebGPU } from './device.js';
 import { BufferLimitError, InputError, ValidationError, WgslCompileError } from './errors.js';
 import { gpuMs, PassTimer, TIMESTAMP_BYTES } from './timing.js';
@@ -58,10 +59,10 @@ export async function executeWebGPU(
   dims: Record<string, number>,
   options: ExecuteOptions = {},
 ): Promise<Tensor> {
+  validateRun(graph, inputs, dims);
   const gpu = await getWebGPU();
   const plan = planFor(kernels, graph, dims, gpu.caps);
-  checkRuntimeShapes(graph, dims);
-  const inputNodes = checkInputs(graph, inputs, dims);
+  const inputNodes = new Map(graph.inputs.map((id) => [id, inputs[graph.nodes[id]!.name!]!] as const));
   const outNode = graph.nodes[graph.output]!;
   const outShape = outNode.shape.map((e) => size(e, dims, `the output of \`${graph.name}\``));
   if (outNode.op === 'input') {
@@ -94,51 +95,6 @@ function size(e: Parameters<typeof evalSize>[0], dims: Record<string, number>, w
     if (err instanceof SizeError) throw new InputError(`cannot size ${what}: ${err.message}`);
     throw err;
   }
-}
-
-/** Conditions the kernels rely on that only the runtime shapes can show. */
-function checkRuntimeShapes(g: Graph, dims: Record<string, number>): void {
-  for (const n of g.nodes) {
-    const sz = (e: Parameters<typeof evalSize>[0]) => size(e, dims, `%${n.id}`);
-    if (n.op === 'attend') {
-      const H = sz(g.nodes[n.q]!.shape[1]!);
-      const Hk = sz(g.nodes[n.k]!.shape[1]!);
-      if (Hk <= 0 || H % Hk !== 0) {
-        throw new InputError(`attend %${n.id}: q has ${H} heads, k has ${Hk}; the query heads must be a multiple of the key/value heads`);
-      }
-    } else if (n.op === 'pool') {
-      const N = sz(g.nodes[n.x]!.shape[2]!);
-      const t = sz(n.tokens);
-      if (!(t >= 1 && t <= N)) throw new InputError(`pool %${n.id}: tokens = ${t} must be in [1, ${N}] (the sequence length)`);
-    } else if (n.op === 'pool2d') {
-      const N = sz(g.nodes[n.x]!.shape[2]!);
-      const [gh, gw, ph, pw] = [sz(n.height), sz(n.width), sz(n.to[0]), sz(n.to[1])];
-      if (gh * gw !== N) throw new InputError(`pool2d %${n.id}: height·width = ${gh}·${gw} = ${gh * gw} but the sequence has ${N} tokens`);
-      if (!(ph >= 1 && ph <= gh && pw >= 1 && pw <= gw)) throw new InputError(`pool2d %${n.id}: to: [${ph}, ${pw}] must be within [1..${gh}, 1..${gw}]`);
-    }
-  }
-}
-
-function checkInputs(g: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>): Map<number, Tensor> {
-  const out = new Map<number, Tensor>();
-  for (const id of g.inputs) {
-    const n = g.nodes[id]!;
-    const name = n.name ?? `%${id}`;
-    const t = inputs[name];
-    if (!t) throw new InputError(`input ${name} is missing`);
-    if (t.shape.length !== n.shape.length) {
-      throw new InputError(`input ${name} has rank ${t.shape.length} (shape [${t.shape.join(', ')}]) but \`${g.name}\` declares rank ${n.shape.length}`);
-    }
-    n.shape.forEach((e, axis) => {
-      const want = size(e, dims, `input ${name}`);
-      if (t.shape[axis] !== want) {
-        const d = e.op === 'dim' ? `dim ${e.name} = ${want}` : `size ${want}`;
-        throw new InputError(`input ${name}: axis ${axis} has size ${t.shape[axis]} but ${d}`);
-      }
-    });
-    out.set(id, t);
-  }
-  return out;
 }
 
 // ---- per-device state: pipelines and pooled buffers ----

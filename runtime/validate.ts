@@ -1,18 +1,20 @@
-// Checks run before any WebGL kernel: the inputs fit their declared shapes under the bound
-// dims, and every operation's runtime sizes are valid (spec §2: shape errors are clear
-// runtime errors before any kernel runs). The messages and codes are the reference
-// executor's, so both backends report a bad program the same way.
+// Checks run before any kernel, on every GPU backend (run() calls them): the inputs fit
+// their declared shapes under the bound dims, and every operation's runtime sizes are
+// valid (spec §2: shape errors are clear runtime errors before any kernel runs). The
+// messages and codes are the reference executor's, so every backend reports a bad
+// program the same way.
 
-import type { Expr, Graph, Node, Pattern } from '../../compiler/ir.js';
-import { evalSize } from '../../compiler/kernel.js';
-import { AttncError, diag } from '../../dsl/diagnostics.js';
-import { patternRule } from '../reference/patterns.js';
-import type { Tensor } from '../tensor.js';
+import type { Expr, Graph, Node } from '../compiler/ir.js';
+import { AttncError, diag } from '../dsl/diagnostics.js';
+import { patternRule } from './reference/patterns.js';
+import { evalSize, shapeOf, visitPatterns } from './shapes.js';
+import type { Tensor } from './tensor.js';
 
 const nameOf = (g: Graph, id: number): string => g.nodes[id]?.name ?? `%${id}`;
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
-export function validateWebGL(graph: Graph, inputs: Readonly<Record<string, Tensor>>, dims: Record<string, number>, shapes: number[][]): void {
+export function validateRun(graph: Graph, inputs: Readonly<Record<string, Tensor>>, dims: Record<string, number>): void {
+  const shapes = graph.nodes.map((n) => shapeOf(n, dims));
   for (const id of graph.inputs) {
     const node = graph.nodes[id]!;
     const name = nameOf(graph, id);
@@ -84,21 +86,5 @@ function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shape
       visitPatterns(node.mask, (p) => patternRule(p, size, { N, M }, node.span));
       return;
     }
-  }
-}
-
-function visitPatterns(e: Expr, f: (p: Pattern) => void): void {
-  if (e.op === 'pattern') {
-    f(e.origin);
-    if (e.body) visitPatterns(e.body, f);
-    return;
-  }
-  switch (e.op) {
-    case 'const': case 'index': case 'dim': case 'score': case 'var': return;
-    case 'neg': case 'not': visitPatterns(e.a, f); return;
-    case 'select': visitPatterns(e.c, f); visitPatterns(e.a, f); visitPatterns(e.b, f); return;
-    case 'call': e.args.forEach((a) => visitPatterns(a, f)); return;
-    case 'load': e.idx.forEach((a) => visitPatterns(a, f)); return;
-    default: visitPatterns(e.a, f); visitPatterns(e.b, f);
   }
 }
