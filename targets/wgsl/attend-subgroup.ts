@@ -20,7 +20,7 @@
 //   g + d·index), key ranges are in-group, the tile predicates and the mask see positions.
 
 import { Q_HI, Q_LO } from '../../compiler/analysis/mask.js';
-import { bin, int } from '../../compiler/ir.js';
+import { call, E, int, variable } from '../../compiler/ir.js';
 import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
@@ -130,9 +130,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
       c.line(`var l${r} = 0.0f;`);
     }
   }
-  const ranges = rg
-    ? [{ lo: bin('sub', Q_LO, int(rg.reach)), hi: rg.causal ? Q_HI : bin('add', Q_HI, int(rg.reach)) }] // in-group
-    : byKeys ? k.queryRanges : k.keyRanges;
+  const ranges = rg ? [regroupedKeyRange(rg)] : byKeys ? k.queryRanges : k.keyRanges;
   streamLoops(c, src, k, byKeys, side, ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
       c.line(`let jl = ${streamBase} + ${real(`min(t0 + e + lk, ${side.len} - 1)`)}; // the row this lane loads`);
@@ -205,4 +203,20 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   }
   src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
   return src.toString();
+}
+
+/**
+ * Keys (in-group indices) that in-group queries [q_lo, q_hi] can see. NATTEN's window
+ * centre c(i') = clamp(i', wl, GL − 1 − wr) is monotone in i', so the block sees exactly
+ * [c(q_lo) − wl, c(q_hi) + wr] (non-causal: the block plus k − 1 keys, not 2(k − 1));
+ * causal windows are clipped, [q_lo − (k − 1), q_hi]. `group_len` is the group's length
+ * (the kernel's `GL`).
+ */
+function regroupedKeyRange(rg: NonNullable<NonNullable<AttendKernel['schedule']>['regroup']>) {
+  const k = rg.reach + 1;
+  if (rg.causal) return { lo: E.sub(Q_LO, int(rg.reach)), hi: Q_HI };
+  const wl = Math.floor(k / 2);
+  const wr = k - 1 - wl;
+  const centre = (i: typeof Q_LO) => call('clamp', [i, int(wl), E.sub(variable('group_len'), int(1 + wr))], 'int');
+  return { lo: E.sub(centre(Q_LO), int(wl)), hi: E.add(centre(Q_HI), int(wr)) };
 }

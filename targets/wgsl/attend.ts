@@ -202,7 +202,8 @@ export function streamLoops(
   real: (x: string) => string = (x) => x,
 ): void {
   c.line(`let r_last = min(r0 + RPW, ${side.rows}) - 1;`);
-  const rowVars = byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last' };
+  // `GL` is a let of regrouped kernels only, and only their ranges read it.
+  const rowVars = byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last', group_len: 'GL' };
   // Regrouped, the tile's positions lie in the box of its first and last positions: sound.
   const tileVars = byKeys
     ? { k_lo: real('r0'), k_hi: real('r_last'), q_lo: real('t0'), q_hi: real('t0 + nt - 1') }

@@ -17,7 +17,8 @@ export const NEG = '(-3.0e38f)';
 export const MASKED_BELOW = '-1.0e30f';
 
 /** Tile bounds of the mask analysis (inclusive). */
-export type TileVar = 'q_lo' | 'q_hi' | 'k_lo' | 'k_hi';
+/** Tile bounds, and `group_len`: the length of a regrouped kernel's dilation group. */
+export type TileVar = 'q_lo' | 'q_hi' | 'k_lo' | 'k_hi' | 'group_len';
 
 export class KernelSource {
   readonly mod = new WgslModule((h) => HELPER_SOURCE[h as Helper] ?? extraHelpers.get(h) ?? '');
