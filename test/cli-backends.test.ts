@@ -11,6 +11,7 @@ import { compile } from '../compiler/compile.js';
 import { readNpy, writeNpy } from '../runtime/npy.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
+import { worstError } from './helpers/tolerance.js';
 
 const BIN = join(process.cwd(), 'bin', 'attnc.js');
 
@@ -54,11 +55,8 @@ for (const backend of ['webgpu', 'webgl'] as const) {
       const got = readNpy(join(dir, 'out.npy'));
       const want = executeReference(graph, inputs);
       t.deepEqual(got.shape, want.shape);
-      let worst = 0;
-      want.data.forEach((w, k) => {
-        worst = Math.max(worst, Math.abs(got.data[k]! - w) / (1e-4 + 1e-4 * Math.abs(w)));
-      });
-      t.true(worst <= 1, `worst error ${worst.toFixed(3)}× the tolerance`);
+      const { ratio } = worstError(got, want);
+      t.true(ratio <= 1, `worst error ${ratio.toFixed(3)}× the tolerance`);
     });
   }
 }

@@ -10,6 +10,7 @@
 // Without one they fail: `npm test` provides one through scripts/with-display.sh.
 
 import test, { type ExecutionContext } from 'ava';
+import { close } from './helpers/tolerance.js';
 import { compile } from '../compiler/compile.js';
 import type { Graph } from '../compiler/ir.js';
 import { bindDims, executeReference } from '../runtime/reference/index.js';
@@ -21,30 +22,9 @@ import { attendGraph, bin, causal, load, h, i, j, s as sIdx, int } from './helpe
 const available = webglAvailable();
 if (!available) throw new Error('no WebGL context (run under `xvfb-run -a`)');
 
-
 const STRATEGIES: AttendStrategy[] = ['fused', 'scores'];
 
 /** |out − ref| ≤ atol + rtol·|ref| elementwise; reports the worst element. */
-function close(t: ExecutionContext, got: Tensor, want: Tensor, atol = 1e-4, rtol = 1e-4): void {
-  t.deepEqual(got.shape, want.shape, 'shape');
-  t.is(got.data.length, want.data.length, 'length');
-  let worst = -Infinity;
-  let at = -1;
-  let ratio = 0; // worst |out − ref| / tolerance, logged (ava --verbose shows it)
-  for (let k = 0; k < want.data.length; k++) {
-    const g = got.data[k]!;
-    const w = want.data[k]!;
-    const tol = atol + rtol * Math.abs(w);
-    ratio = Math.max(ratio, Math.abs(g - w) / tol);
-    const excess = Math.abs(g - w) - tol;
-    if (!(excess <= worst) || Number.isNaN(g)) {
-      worst = Number.isNaN(g) ? Infinity : excess;
-      at = k;
-    }
-  }
-  t.log(`worst error: ${(ratio * 100).toFixed(2)}% of the tolerance`);
-  t.true(worst <= 0, `element ${at}: got ${got.data[at]}, want ${want.data[at]} (over the tolerance by ${worst})`);
-}
 
 interface Sizes {
   B?: number;

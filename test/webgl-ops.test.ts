@@ -7,6 +7,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
+import { close } from './helpers/tolerance.js';
 import { compile } from '../compiler/compile.js';
 import type { Graph } from '../compiler/ir.js';
 import { AttncError } from '../dsl/diagnostics.js';
@@ -18,27 +19,6 @@ import { hostNumber, planWebGL, renderExpr, type ExprEnv, type Helper } from '..
 
 const available = webglAvailable();
 if (!available) throw new Error('no WebGL context (run under `xvfb-run -a`)');
-
-
-function close(t: ExecutionContext, got: Tensor, want: Tensor, atol = 1e-4, rtol = 1e-4): void {
-  t.deepEqual(got.shape, want.shape, 'shape');
-  let worst = -Infinity;
-  let at = -1;
-  let ratio = 0; // worst |out − ref| / tolerance, logged (ava --verbose shows it)
-  for (let k = 0; k < want.data.length; k++) {
-    const g = got.data[k]!;
-    const w = want.data[k]!;
-    const tol = atol + rtol * Math.abs(w);
-    ratio = Math.max(ratio, Math.abs(g - w) / tol);
-    const excess = Math.abs(g - w) - tol;
-    if (!(excess <= worst) || Number.isNaN(g)) {
-      worst = Number.isNaN(g) ? Infinity : excess;
-      at = k;
-    }
-  }
-  t.log(`worst error: ${(ratio * 100).toFixed(2)}% of the tolerance`);
-  t.true(worst <= 0, `element ${at}: got ${got.data[at]}, want ${want.data[at]} (over the tolerance by ${worst})`);
-}
 
 function program(source: string, params: Record<string, number | boolean> = {}): Graph {
   const r = compile(source, { params });
