@@ -24,7 +24,8 @@ import { call, E, int, variable } from '../../compiler/ir.js';
 import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
-import { scheduleLines, streamLoops, type Side } from './attend.js';
+import { headLines, scheduleLines, streamLoops, type Side } from './attend.js';
+import { blockAccumulateV, blockDots, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
 export function renderSubgroupAttend(k: AttendKernel): string {
   const s = k.schedule!;
@@ -71,6 +72,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   const rs = [...Array(R).keys()];
   const us = [...Array(KB).keys()];
   const gs = [...Array(G).keys()];
+  const unroll: Unroll = { rs, us, gs, DC, DVC };
   const side: Side = byKeys
     ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' }
     : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
@@ -109,11 +111,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
     c.line('let bh = wg / n_rb;');
     c.line('let r0 = (wg - bh * n_rb) * RPW;');
   }
-  c.line('let b = bh / H;');
-  c.line('let h = bh - b * H;');
-  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
-  c.line('let q_row0 = (b * H + h) * N;');
-  c.line('let kv_row0 = (b * Hk + hk) * M;');
+  headLines(c);
   c.line(`let scale = ${src.expr(k.scale)};`);
   c.line('let lane = i32(sg_lane) % S;');
   c.line(`let lk = lane % KB; // the ${byKeys ? 'query' : 'key'} of the block this lane loads`);
@@ -134,17 +132,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   streamLoops(c, src, k, byKeys, side, ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
       c.line(`let jl = ${streamBase} + ${real(`min(t0 + e + lk, ${side.len} - 1)`)}; // the row this lane loads`);
-      for (const r of rs) for (const u of us) c.line(`var s${r}_${u} = 0.0f;`);
-      c.block(`for (var c = 0; c < ${DC}; c = c + 1)`, () => {
-        c.line('let cc = c * G + lg;');
-        c.line(`let kv = select(vec4<f32>(0.0f), ${ldDot}(jl, min(cc, D4 - 1)), cc < D4);`);
-        for (const gg of gs) {
-          for (const u of us) {
-            c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * KB + u}u);`);
-            for (const r of rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[c * G + ${gg}], k${gg}_${u});`);
-          }
-        }
-      });
+      blockDots(c, unroll, (chunk) => `${ldDot}(jl, ${chunk})`);
       if (k.kind === 'colapply') {
         c.line(`let st = ld_stats(bh * M + min(t0 + e + lk, M - 1)); // (max, sum) of this lane's key column`);
         for (const u of us) c.line(`let st${u} = subgroupBroadcast(st, ${u}u);`);
@@ -163,29 +151,10 @@ export function renderSubgroupAttend(k: AttendKernel): string {
           }
           continue;
         }
-        c.line(`let mb${r} = ${us.map((u) => `x${r}_${u}`).reduce((a, b2) => `max(${a}, ${b2})`)};`);
-        c.block(`if (mb${r} > m${r})`, () => {
-          c.line(`let corr = exp(m${r} - mb${r});`);
-          c.line(`l${r} = l${r} * corr;`);
-          if (withV) c.line(`for (var c = 0; c < ${DVC * G}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
-          c.line(`m${r} = mb${r};`);
-        });
-        for (const u of us) c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
-        c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
+        onlineSoftmaxStep(c, unroll, r, withV);
       }
       if (!withV) return;
-      c.block(`for (var c = 0; c < ${DVC}; c = c + 1)`, () => {
-        c.line('let cc = c * G + lg;');
-        c.line(`let vv = select(vec4<f32>(0.0f), ${ldv}(jl, min(cc, DV4 - 1)), cc < DV4);`);
-        for (const gg of gs) {
-          for (const u of us) {
-            c.line(`let v${gg}_${u} = subgroupBroadcast(vv, ${gg * KB + u}u);`);
-          }
-          for (const r of rs) {
-            c.line(`a${r}[c * G + ${gg}] = a${r}[c * G + ${gg}] + ${us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
-          }
-        }
-      });
+      blockAccumulateV(c, unroll, (chunk) => `${ldv}(jl, ${chunk})`);
     });
   }, real);
   for (const r of rs) {

@@ -35,6 +35,18 @@ export interface Side {
   len: string;
 }
 
+/**
+ * From `bh` (the flat b·H + h of this workgroup's rows): the batch, the query head, the
+ * key/value head it reads (GQA, in place) and the first rows of its Q and K/V.
+ */
+export function headLines(c: Code): void {
+  c.line('let b = bh / H;');
+  c.line('let h = bh - b * H;');
+  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
+  c.line('let q_row0 = (b * H + h) * N;');
+  c.line('let kv_row0 = (b * Hk + hk) * M;');
+}
+
 export function scheduleLines(k: AttendKernel): string[] {
   const s = k.schedule!;
   const rowsAre = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
@@ -117,11 +129,7 @@ export function renderAttendKernel(k: AttendKernel): string {
   c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
   c.line('let bh = wg / n_rb;');
   c.line('let r0 = (wg - bh * n_rb) * RPW;');
-  c.line('let b = bh / H;');
-  c.line('let h = bh - b * H;');
-  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
-  c.line('let q_row0 = (b * H + h) * N;');
-  c.line('let kv_row0 = (b * Hk + hk) * M;');
+  headLines(c);
   c.line(`let ${side.row} = r0 + lid;`);
   c.line(`let row_ok = ${side.row} < ${side.rows};`);
   c.line(`let rc = min(${side.row}, ${side.rows} - 1);`);

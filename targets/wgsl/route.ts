@@ -18,6 +18,8 @@
 import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+import { headLines } from './attend.js';
+import { blockAccumulateV, blockDots, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
 const isTrue = (k: RouteAttendKernel) => k.extra.op === 'const' && k.extra.value === true;
 
@@ -113,11 +115,7 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
   c.line('let bhc = wg / nqb;');
   c.line('let cl = bhc % C;');
   c.line('let bh = bhc / C;');
-  c.line('let b = bh / H;');
-  c.line('let h = bh - b * H;');
-  c.line('let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place');
-  c.line('let q_row0 = (b * H + h) * N;');
-  c.line('let kv_row0 = (b * Hk + hk) * M;');
+  headLines(c);
   // The cluster's ranges, read once and shared through workgroup memory:
   // workgroupUniformLoad makes them provably uniform (loop bounds, early exit).
   mod.decls.push('var<workgroup> wg_range: array<i32, 4>;');
@@ -168,6 +166,7 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
     const rs = [...Array(R).keys()];
     const us = [...Array(KB).keys()];
     const gs = [...Array(G).keys()];
+    const unroll: Unroll = { rs, us, gs, DC, DVC };
     c.line('let lane = i32(sg_lane) % S;');
     c.line('let lk = lane % KB; // the key of the block this lane loads');
     c.line('let lg = lane / KB; // the chunk group this lane loads');
@@ -185,17 +184,7 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
       c.line('let jl = route[kp + min(e + lk, nk - 1)]; // the original key position this lane loads');
       c.line('let krow = kv_row0 + jl;');
       for (const u of us) c.line(`let j${u} = subgroupBroadcast(jl, ${u}u);`);
-      for (const r of rs) for (const u of us) c.line(`var s${r}_${u} = 0.0f;`);
-      c.block(`for (var c = 0; c < ${DC}; c = c + 1)`, () => {
-        c.line('let cc = c * G + lg;');
-        c.line(`let kv = select(vec4<f32>(0.0f), ${ldk}(krow, min(cc, D4 - 1)), cc < D4);`);
-        for (const gg of gs) {
-          for (const u of us) {
-            c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * KB + u}u);`);
-            for (const r of rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[c * G + ${gg}], k${gg}_${u});`);
-          }
-        }
-      });
+      blockDots(c, unroll, (chunk) => `${ldk}(krow, ${chunk})`);
       for (const r of rs) {
         for (const u of us) {
           const args = `b, h, hk, i${r}, j${u}`;
@@ -205,26 +194,9 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
             c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
           });
         }
-        c.line(`let mb${r} = ${us.map((u) => `x${r}_${u}`).reduce((a, b2) => `max(${a}, ${b2})`)};`);
-        c.block(`if (mb${r} > m${r})`, () => {
-          c.line(`let corr = exp(m${r} - mb${r});`);
-          c.line(`l${r} = l${r} * corr;`);
-          c.line(`for (var c = 0; c < ${DVC * G}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
-          c.line(`m${r} = mb${r};`);
-        });
-        for (const u of us) c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
-        c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
+        onlineSoftmaxStep(c, unroll, r, true);
       }
-      c.block(`for (var c = 0; c < ${DVC}; c = c + 1)`, () => {
-        c.line('let cc = c * G + lg;');
-        c.line(`let vv = select(vec4<f32>(0.0f), ${ldv}(krow, min(cc, DV4 - 1)), cc < DV4);`);
-        for (const gg of gs) {
-          for (const u of us) c.line(`let v${gg}_${u} = subgroupBroadcast(vv, ${gg * KB + u}u);`);
-          for (const r of rs) {
-            c.line(`a${r}[c * G + ${gg}] = a${r}[c * G + ${gg}] + ${us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
-          }
-        }
-      });
+      blockAccumulateV(c, unroll, (chunk) => `${ldv}(krow, ${chunk})`);
     });
     for (const r of rs) {
       c.block(`if (ok${r})`, () => {
