@@ -1,4 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
+import { qkv as qkvOf, type Sizes } from './helpers/qkv.js';
 import type { Expr } from '../compiler/ir.js';
 import { AttncError } from '../dsl/diagnostics.js';
 import { executeReference, runReference } from '../runtime/reference/index.js';
@@ -55,27 +56,8 @@ function close(t: ExecutionContext, got: ArrayLike<number>, want: ArrayLike<numb
   t.true(worst <= tol, `worst relative error ${worst} at element ${at}: got ${got[at]}, want ${want[at]}`);
 }
 
-interface Sizes {
-  B?: number;
-  H?: number;
-  Hk?: number;
-  N: number;
-  M?: number;
-  D?: number;
-  Dv?: number;
-}
-
-function qkv(sz: Sizes, seed = 1): { q: Tensor; k: Tensor; v: Tensor } {
-  const { B = 1, H = 2, N, D = 4 } = sz;
-  const Hk = sz.Hk ?? H;
-  const M = sz.M ?? N;
-  const Dv = sz.Dv ?? D;
-  return {
-    q: uniformTensor([B, H, N, D], seed),
-    k: uniformTensor([B, Hk, M, D], seed + 1),
-    v: uniformTensor([B, Hk, M, Dv], seed + 2),
-  };
-}
+/** Small head dims (4) by default: the brute force is O(N·M·D). */
+const qkv = (sz: Sizes, seed = 1) => qkvOf(sz, seed, 4);
 
 /** Run `graph` on q, k, v (+ extra inputs) and compare with the brute-force formulation. */
 function check(

@@ -11,6 +11,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { close } from './helpers/tolerance.js';
+import { qkv } from './helpers/qkv.js';
 import { compile } from '../compiler/compile.js';
 import type { Graph } from '../compiler/ir.js';
 import { bindDims, executeReference } from '../runtime/reference/index.js';
@@ -23,30 +24,6 @@ const available = webglAvailable();
 if (!available) throw new Error('no WebGL context (run under `xvfb-run -a`)');
 
 const STRATEGIES: AttendStrategy[] = ['fused', 'scores'];
-
-/** |out − ref| ≤ atol + rtol·|ref| elementwise; reports the worst element. */
-
-interface Sizes {
-  B?: number;
-  H?: number;
-  Hk?: number;
-  N: number;
-  M?: number;
-  D?: number;
-  Dv?: number;
-}
-
-function qkv(sz: Sizes, seed = 1): Record<string, Tensor> {
-  const { B = 1, H = 2, N, D = 16 } = sz;
-  const Hk = sz.Hk ?? H;
-  const M = sz.M ?? N;
-  const Dv = sz.Dv ?? D;
-  return {
-    q: uniformTensor([B, H, N, D], seed),
-    k: uniformTensor([B, Hk, M, D], seed + 1),
-    v: uniformTensor([B, Hk, M, Dv], seed + 2),
-  };
-}
 
 /** Run on WebGL with each strategy and compare with the reference. Returns the outputs. */
 async function check(
