@@ -24,7 +24,7 @@ import { call, E, int, variable } from '../../compiler/ir.js';
 import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
-import { headLines, scheduleLines, streamLoops, type Side } from './attend.js';
+import { geometryLines, headLines, scheduleLines, streamLoops, type Side } from './attend.js';
 import { blockAccumulateV, blockDots, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
 export function renderSubgroupAttend(k: AttendKernel): string {
@@ -91,11 +91,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
 
   const c = new Code();
   const g = k.geom;
-  c.line(`let B = ${src.expr(g.B)};`);
-  c.line(`let H = ${src.expr(g.H)};`);
-  c.line(`let Hk = ${src.expr(g.Hk)};`);
-  c.line(`let N = ${src.expr(g.N)};`);
-  c.line(`let M = ${src.expr(g.M)};`);
+  geometryLines(c, src, g);
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${byKeys ? 'keys' : 'queries'} per workgroup (${WG} invocations × ${R} rows)`);
   if (rg) {
     c.line(`let DIL = ${rg.dilation}; // dilation: rows and keys regrouped by group g = position % DIL`);

@@ -17,7 +17,7 @@
 // in a loop body only once: TOOLCHAIN.md).
 
 import type { Expr } from '../../compiler/ir.js';
-import type { AttendKernel, SoftmaxKernel } from '../../compiler/kernel.js';
+import type { AttendGeometry, AttendKernel, SoftmaxKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { renderSubgroupAttend } from './attend-subgroup.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
@@ -33,6 +33,15 @@ export interface Side {
   /** Row count / streamed count (WGSL). */
   rows: string;
   len: string;
+}
+
+/** The attention's runtime sizes as lets: batch, query heads, K/V heads, query and key lengths. */
+export function geometryLines(c: Code, src: KernelSource, g: AttendGeometry): void {
+  c.line(`let B = ${src.expr(g.B)};`);
+  c.line(`let H = ${src.expr(g.H)};`);
+  c.line(`let Hk = ${src.expr(g.Hk)};`);
+  c.line(`let N = ${src.expr(g.N)};`);
+  c.line(`let M = ${src.expr(g.M)};`);
 }
 
 /**
@@ -120,11 +129,7 @@ export function renderAttendKernel(k: AttendKernel): string {
 
   const c = new Code();
   const g = k.geom;
-  c.line(`let B = ${src.expr(g.B)};`);
-  c.line(`let H = ${src.expr(g.H)};`);
-  c.line(`let Hk = ${src.expr(g.Hk)};`);
-  c.line(`let N = ${src.expr(g.N)};`);
-  c.line(`let M = ${src.expr(g.M)};`);
+  geometryLines(c, src, g);
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${side.row === 'i' ? 'queries' : 'keys'} per workgroup`);
   c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
   c.line('let bh = wg / n_rb;');

@@ -18,7 +18,7 @@
 import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
-import { headLines } from './attend.js';
+import { geometryLines, headLines } from './attend.js';
 import { blockAccumulateV, blockDots, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
 const isTrue = (k: RouteAttendKernel) => k.extra.op === 'const' && k.extra.value === true;
@@ -26,11 +26,7 @@ const isTrue = (k: RouteAttendKernel) => k.extra.op === 'const' && k.extra.value
 /** `let` lines for the dims and the offsets of the route buffer's four regions. */
 function layoutLines(c: Code, src: KernelSource, k: RouteSortKernel | RouteAttendKernel): void {
   const g = k.geom;
-  c.line(`let B = ${src.expr(g.B)};`);
-  c.line(`let H = ${src.expr(g.H)};`);
-  c.line(`let Hk = ${src.expr(g.Hk)};`);
-  c.line(`let N = ${src.expr(g.N)};`);
-  c.line(`let M = ${src.expr(g.M)};`);
+  geometryLines(c, src, g);
   c.line(`let C = ${src.expr(k.C)};`);
   c.line('let QR0 = 0; // query ranges: (start, count) per (b, h, cluster)');
   c.line('let KR0 = 2 * B * H * C; // key ranges: (start, count) per (b, hk, cluster)');
