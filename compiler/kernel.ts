@@ -15,7 +15,7 @@
 // compiled program serves every B, H, Hk, N, M.
 
 import type { Expr } from './ir.js';
-import { bin, int, dimsOf, some } from './ir.js';
+import { bin, int, dimsOf } from './ir.js';
 import { applyBinary, applyCall } from './scalar.js';
 
 /** What a kernel computes. */
@@ -302,11 +302,6 @@ export function uniformDims(k: Kernel): string[] {
   const s = new Set<string>();
   for (const e of kernelExprs(k)) dimsOf(e, s);
   return [...s].sort();
-}
-
-/** True when the kernel still holds a pattern without its expansion. */
-export function hasUnexpandedPattern(e: Expr): boolean {
-  return some(e, (x) => x.op === 'pattern' && !x.body);
 }
 
 export class SizeError extends Error {}
