@@ -124,9 +124,10 @@ function boundRows(k: AttendKernel, dims: Record<string, number> | undefined): n
  * Measured on lavapipe at N = 2048, H = 8, D = 64 (same process, alternating): 4 rows ran
  * ~10–20% faster than 2 but took 3–5× as long to compile at the first dispatch (~11–19 s vs
  * ~4 s, llvmpipe compiles then), so small or unknown N keeps 2 rows; the compiled shader is
- * cached on disk by Mesa either way. Tried at 4 rows without gain (within noise): unrolled
- * chunk loops (~35 s compile), 8-key blocks, workgroups of 8/16/64, explicit fma, branchless
- * score select.
+ * cached on disk by Mesa either way. The head-dim chunk loops are unrolled in the source
+ * (subgroup-steps.ts): ~1.35× faster at 4 rows, same first-dispatch compile (~10 s). Tried
+ * at 4 rows without gain (within noise): 8-key blocks, workgroups of 8/16/64, explicit fma,
+ * branchless score select, an unconditional online-softmax rescale (slower).
  */
 function subgroupSchedule(k: AttendKernel, caps: DeviceCaps, hints: ScheduleHints): AttendSchedule | null {
   if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;

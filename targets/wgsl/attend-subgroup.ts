@@ -72,7 +72,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   const rs = [...Array(R).keys()];
   const us = [...Array(KB).keys()];
   const gs = [...Array(G).keys()];
-  const unroll: Unroll = { rs, us, gs, DC, DVC };
+  const unroll: Unroll = { rs, us, gs, D4, DV4, DC, DVC };
   const side: Side = byKeys
     ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' }
     : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };

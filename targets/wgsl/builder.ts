@@ -17,9 +17,9 @@ export class Code {
     return this;
   }
 
-  /** `head {` … `}` with the body indented one level. */
+  /** `head {` … `}` with the body indented one level (a bare `{` scope when head is empty). */
   block(head: string, body: () => void): this {
-    this.line(`${head} {`);
+    this.line(head ? `${head} {` : '{');
     this.depth++;
     body();
     this.depth--;

@@ -162,7 +162,7 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
     const rs = [...Array(R).keys()];
     const us = [...Array(KB).keys()];
     const gs = [...Array(G).keys()];
-    const unroll: Unroll = { rs, us, gs, DC, DVC };
+    const unroll: Unroll = { rs, us, gs, D4, DV4, DC, DVC };
     c.line('let lane = i32(sg_lane) % S;');
     c.line('let lk = lane % KB; // the key of the block this lane loads');
     c.line('let lg = lane / KB; // the chunk group this lane loads');

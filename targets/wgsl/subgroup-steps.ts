@@ -12,7 +12,9 @@ export interface Unroll {
   rs: number[];
   us: number[];
   gs: number[];
-  /** Loop trips over the head dims, in chunks of G vec4s (⌈D4 / G⌉, ⌈DV4 / G⌉). */
+  /** The head dims in vec4s, and the chunk steps over them (⌈D4 / G⌉, ⌈DV4 / G⌉). */
+  D4: number;
+  DV4: number;
   DC: number;
   DVC: number;
 }
@@ -23,16 +25,37 @@ export interface Unroll {
  */
 export function blockDots(c: Code, x: Unroll, load: (chunk: string) => string): void {
   for (const r of x.rs) for (const u of x.us) c.line(`var s${r}_${u} = 0.0f;`);
-  c.block(`for (var c = 0; c < ${x.DC}; c = c + 1)`, () => {
-    c.line('let cc = c * G + lg;');
-    c.line(`let kv = select(vec4<f32>(0.0f), ${load('min(cc, D4 - 1)')}, cc < D4);`);
+  unrolledChunks(c, x.DC, x.gs.length, [x.D4, 'D4'], 'kv', load, (cc) => {
     for (const gg of x.gs) {
       for (const u of x.us) {
         c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * (x.us.length) + u}u);`);
-        for (const r of x.rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[c * G + ${gg}], k${gg}_${u});`);
+        for (const r of x.rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[${cc * x.gs.length + gg}], k${gg}_${u});`);
       }
     }
   });
+}
+
+/**
+ * The head-dim loop of a block step, unrolled: chunk c of every lane is `c·G + lg`, and
+ * with constant c every index into the rows' private arrays (w, a) is constant, so the
+ * arrays live in registers. (A loop over c indexes them dynamically, and llvmpipe then
+ * keeps them in scratch memory: ~1.3× slower.) Only a chunk that can run past the head
+ * dim (`dim4` vec4s) is guarded.
+ */
+function unrolledChunks(
+  c: Code, trips: number, G: number, [dim4, dim4Name]: [number, string], name: string,
+  load: (chunk: string) => string, body: (chunk: number) => void,
+): void {
+  for (let cc = 0; cc < trips; cc++) {
+    c.block('', () => {
+      c.line(`let cc = ${cc * G} + lg;`);
+      const guarded = (cc + 1) * G > dim4;
+      c.line(guarded
+        ? `let ${name} = select(vec4<f32>(0.0f), ${load(`min(cc, ${dim4Name} - 1)`)}, cc < ${dim4Name});`
+        : `let ${name} = ${load('cc')};`);
+      body(cc);
+    });
+  }
 }
 
 /**
@@ -55,13 +78,12 @@ export function onlineSoftmaxStep(c: Code, x: Unroll, r: number, withV: boolean)
 
 /** `a<r> += Σ_u p<r>_<u> · v_u`: each lane loads chunk `c·G + lg` of V row `lk` with `load(chunk)`. */
 export function blockAccumulateV(c: Code, x: Unroll, load: (chunk: string) => string): void {
-  c.block(`for (var c = 0; c < ${x.DVC}; c = c + 1)`, () => {
-    c.line('let cc = c * G + lg;');
-    c.line(`let vv = select(vec4<f32>(0.0f), ${load('min(cc, DV4 - 1)')}, cc < DV4);`);
+  unrolledChunks(c, x.DVC, x.gs.length, [x.DV4, 'DV4'], 'vv', load, (cc) => {
     for (const gg of x.gs) {
       for (const u of x.us) c.line(`let v${gg}_${u} = subgroupBroadcast(vv, ${gg * x.us.length + u}u);`);
       for (const r of x.rs) {
-        c.line(`a${r}[c * G + ${gg}] = a${r}[c * G + ${gg}] + ${x.us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
+        const a = `a${r}[${cc * x.gs.length + gg}]`;
+        c.line(`${a} = ${a} + ${x.us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
       }
     }
   });
