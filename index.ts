@@ -8,6 +8,7 @@ export { compile, type CompileOptions, type CompileResult } from './compiler/com
 export { printGraph } from './compiler/print.js';
 export { PIPELINE } from './compiler/pipeline.js';
 export type { Graph, Expr } from './compiler/ir.js';
-export { run, type RunOptions, type RunResult, type Backend, type BackendChoice } from './runtime/run.js';
+export { run, bind, type RunOptions, type RunResult, type Backend, type BackendChoice } from './runtime/run.js';
+export type { BoundProgram } from './runtime/webgpu/execute.js';
 export { readNpy, writeNpy, encodeNpy, decodeNpy } from './runtime/npy.js';
 export { tensor, type Tensor } from './runtime/tensor.js';

@@ -10,7 +10,8 @@ import { compile } from '../compiler/compile.js';
 import { some, type Expr, type Graph } from '../compiler/ir.js';
 import { buildKernels } from '../compiler/passes/fuse.js';
 import { scheduleKernel } from '../compiler/passes/tile.js';
-import { executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
+import { bindWebGPU, executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
+import type { Kernel } from '../compiler/kernel.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
 import { compileBool, evalExpr } from '../runtime/reference/expr.js';
@@ -119,7 +120,14 @@ function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
 }
 
 type Row = {
+  /**
+   * fusedMs, unfusedMs, denseMs, tfjsMs: wall-clock medians of one run on inputs already on
+   * the device (attnc: BoundProgram.dispatch; tfjs: tensors uploaded once), from submit to
+   * the device finishing. fusedEndToEndMs / tfjsEndToEndMs: the whole call — upload,
+   * compute, readback — as run() does it.
+   */
   program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
+  fusedEndToEndMs: number | null; tfjsEndToEndMs: number | null;
   denseMs: number | null; webglMs: number | null | 'unavailable'; density: number | null; gflops: number | null;
   unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
   /** WebGL: dense webgl time / this program's webgl time, and that as a fraction of the ideal. */
@@ -195,27 +203,39 @@ async function main() {
 
   /** Median wall-clock ms of `repeat` runs after a warm-up. */
   async function time(label: string, run: () => Promise<unknown>): Promise<number> {
-    return (await timeGpu(label, run)).ms;
+    return (await timeGpu(label, async () => { await run(); return null; })).ms;
   }
 
   /**
-   * Wall-clock and GPU medians: `run` gets a `timing` callback for executeWebGPU. The GPU
-   * median is null unless every timed run reported one (no `timestamp-query`: never).
+   * Wall-clock and GPU medians of `repeat` runs after a warm-up; `run` resolves to its GPU
+   * ms (BoundProgram.dispatch). The GPU median is null unless every run reported one (no
+   * `timestamp-query`: never).
    */
-  async function timeGpu(label: string, run: (timing: (ms: number) => void) => Promise<unknown>) {
+  async function timeGpu(label: string, run: () => Promise<number | null>) {
     log(`  ${label}: warm-up`);
-    await run(() => undefined);
+    await run();
     const ts: number[] = [];
     const gpuTs: number[] = [];
     for (let r = 0; r < repeat; r++) {
       const t0 = performance.now();
-      await run((ms) => gpuTs.push(ms));
+      const gpuMs = await run();
       ts.push(performance.now() - t0);
+      if (gpuMs !== null) gpuTs.push(gpuMs);
     }
     const ms = median(ts);
     const gpuMs = gpuTs.length === repeat ? median(gpuTs) : null;
     log(`  ${label}: ${ms.toFixed(2)} ms wall, ${gpuMs === null ? 'no' : gpuMs.toFixed(2) + ' ms'} gpu (median of ${repeat})`);
     return { ms, gpuMs };
+  }
+
+  /** timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing. */
+  async function timeBound(label: string, kernels: Kernel[], g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
+    const bound = await bindWebGPU(kernels, g, inputs, dims);
+    try {
+      return await timeGpu(label, () => bound.dispatch());
+    } finally {
+      bound.release();
+    }
   }
 
   const rows: Row[] = [];
@@ -229,7 +249,7 @@ async function main() {
       if (prog.only && !prog.only.includes(N)) continue;
       log(`[${name} N=${N}]`);
       const row: Row = {
-        program: name, N, fusedMs: null, unfusedMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
+        program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
         webglSpeedup: null, webglFractionOfIdeal: null,
         unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
         tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
@@ -243,8 +263,8 @@ async function main() {
         const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
         const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
         const fused = plan(true);
-        ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs } =
-          await timeGpu('webgpu fused', (timing) => executeWebGPU(fused, g, inputs, dims, { timing })));
+        ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs } = await timeBound('webgpu fused', fused, g, inputs, dims));
+        row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(fused, g, inputs, dims));
         if (name === 'dense') [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
         if (name === 'dense' && programs.includes('dense')) {
           if (!tfjs) row.tfjsMs = 'unavailable';
@@ -265,8 +285,14 @@ async function main() {
                   log(`  warning: tfjs differs from attnc fused by ${row.tfjsMaxAbsDiff} (> ${TFJS_TOL}) at N=${N}; not timed`);
                 } else {
                   log(`  tfjs: max abs diff vs fused ${row.tfjsMaxAbsDiff.toExponential(2)}`);
-                  row.tfjsMs = await time('tfjs-webgpu', () => tfjs!.run(q, k, v, shape));
+                  const resident = tfjs.resident(q, k, v, shape);
+                  try {
+                    row.tfjsMs = await time('tfjs-webgpu', () => resident.dispatch());
+                  } finally {
+                    resident.dispose();
+                  }
                   row.tfjsOverFused = row.tfjsMs / row.fusedMs;
+                  row.tfjsEndToEndMs = await time('tfjs-webgpu, end to end', () => tfjs!.run(q, k, v, shape));
                 }
               } catch (e) {
                 row.tfjsMs = 'error';
@@ -279,8 +305,7 @@ async function main() {
         if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
         else {
           const unfused = plan(false);
-          ({ ms: row.unfusedMs, gpuMs: row.unfusedGpuMs } =
-            await timeGpu('webgpu fusion-off', (timing) => executeWebGPU(unfused, g, inputs, dims, { timing })));
+          ({ ms: row.unfusedMs, gpuMs: row.unfusedGpuMs } = await timeBound('webgpu fusion-off', unfused, g, inputs, dims));
         }
         if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';
         if (name === 'dense' && typeof row.webglMs === 'number') webglDenseMs = row.webglMs;
@@ -333,28 +358,29 @@ async function main() {
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
   const withTfjs = programs.includes('dense');
   const pct = (f: number | null) => (f === null ? '-' : (100 * f).toFixed(1) + '%');
-  const header = ['program', 'N', 'fused ms', 'fusion-off ms', 'dense ms',
+  const header = ['program', 'N', 'fused ms', 'fused e2e ms', 'fusion-off ms', 'dense ms',
     'fused gpu ms', 'fusion-off gpu ms', 'dense gpu ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
-    ...(withTfjs ? ['tfjs ms', 'tfjs/fused'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal',
+    ...(withTfjs ? ['tfjs ms', 'tfjs/fused', 'tfjs e2e ms'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal',
     'dense/this (gpu)', '% ideal (gpu)'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
-    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.unfusedMs), fmt(r.denseMs),
+    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.fusedEndToEndMs), fmt(r.unfusedMs), fmt(r.denseMs),
       fmt(r.fusedGpuMs), fmt(r.unfusedGpuMs), fmt(r.denseGpuMs),
       ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs), fmt(r.webglSpeedup),
         r.webglFractionOfIdeal === null ? '-' : (100 * r.webglFractionOfIdeal).toFixed(1) + '%'] : []),
-      ...(withTfjs ? [fmt(r.tfjsMs), fmt(r.tfjsOverFused)] : []),
+      ...(withTfjs ? [fmt(r.tfjsMs), fmt(r.tfjsOverFused), fmt(r.tfjsEndToEndMs)] : []),
       fmt(r.density, 4), fmt(r.gflops), fmt(r.unfusedOverFused), fmt(r.speedup), fmt(r.idealSpeedup),
       pct(r.fractionOfIdeal), fmt(r.gpuSpeedup), pct(r.gpuFractionOfIdeal)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.filter((r) => r.length > 2).map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up. \`ms\` columns: wall-clock ms around the` +
-    ` awaited execute (include upload + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
+  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up. \`ms\` columns: wall-clock ms of one` +
+    ` run on inputs already on the device (submit to the device finishing; no upload, no readback). \`e2e ms\`: the` +
+    ` whole call as run() makes it (upload + compute + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
     ` first compute pass to the end of the last (kernels only; \`timestamp-query\`` +
     ` ${gpu.timestamps ? 'granted' : 'not granted: shown as -'}). dense/this and % ideal: from wall-clock medians;` +
     ` their (gpu) variants: from GPU medians. GFLOP/s = 4·N·M·D·H·density / fused wall-clock time.` +
     (withTfjs ? ` tfjs = tfjs-webgpu ${tfjs ? '' : '(unavailable) '}matMul·softmax·matMul on the same device` +
-      ` (upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL}).` : ''));
+      ` (tensors uploaded once; e2e: upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL}).` : ''));
   if (withTfjs && !tfjs) console.log(`tfjs: unavailable (${tfjsReason})`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -366,7 +392,8 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), JSON.stringify({
     date: new Date().toISOString(), node: process.version, sizes, repeat, webgl: withWebGL,
-    timing: { wallClock: 'ms around the awaited execute (upload + compute + readback)',
+    timing: { wallClock: 'ms of one run on resident inputs: submit to the device finishing (BoundProgram.dispatch)',
+      endToEnd: 'ms around the awaited executeWebGPU (upload + compute + readback)',
       gpu: gpu.timestamps ? 'timestamp queries: beginning of the first compute pass to the end of the last' : null },
     tfjs: withTfjs ? (tfjs ? { available: true, backend: 'tfjs-webgpu 4.22.0 on the attnc device', tolerance: TFJS_TOL,
       maxStorageBufferBindingSize: tfjs.maxBinding } : { available: false, reason: tfjsReason }) : null,

@@ -30,6 +30,14 @@ export interface TfjsAttention {
   maxBinding: number;
   /** Wall-clock run: upload q, k, v, compute, read back; disposes every tensor. */
   run(q: Float32Array, k: Float32Array, v: Float32Array, shape: [number, number, number, number]): Promise<Float32Array>;
+  /**
+   * q, k, v uploaded once: `dispatch` computes the attention on them and waits until the
+   * device has finished (no readback), like attnc's BoundProgram.dispatch; `dispose` frees them.
+   */
+  resident(q: Float32Array, k: Float32Array, v: Float32Array, shape: [number, number, number, number]): {
+    dispatch(): Promise<void>;
+    dispose(): void;
+  };
 }
 
 const BACKEND = 'webgpu';
@@ -51,6 +59,10 @@ export async function initTfjs(gpu: WebGPU): Promise<TfjsAttention> {
   tf.registerBackend(BACKEND, () => new WebGPUBackend(gpu.device, gpu.adapter.info), 10);
   if (!(await tf.setBackend(BACKEND))) throw new Error(`tf.setBackend('${BACKEND}') failed`);
   await tf.ready();
+  const backend = tf.backend() as InstanceType<TfWebGPU['WebGPUBackend']>;
+  const attention = (q: import('@tensorflow/tfjs-core').Tensor4D, k: import('@tensorflow/tfjs-core').Tensor4D,
+    v: import('@tensorflow/tfjs-core').Tensor4D, scale: number) =>
+    tf.tidy(() => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v));
   return {
     maxBinding: gpu.device.limits.maxStorageBufferBindingSize,
     async run(qd, kd, vd, shape) {
@@ -58,12 +70,30 @@ export async function initTfjs(gpu: WebGPU): Promise<TfjsAttention> {
       const q = tf.tensor4d(qd, shape), k = tf.tensor4d(kd, shape), v = tf.tensor4d(vd, shape);
       let out: import('@tensorflow/tfjs-core').Tensor | undefined;
       try {
-        out = tf.tidy(() => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), scale)), v));
+        out = attention(q, k, v, scale);
         return (await out.data()) as Float32Array;
       } finally {
         tf.dispose([q, k, v]);
         out?.dispose();
       }
+    },
+    resident(qd, kd, vd, shape) {
+      const scale = 1 / Math.sqrt(shape[3]);
+      const inputs = [qd, kd, vd].map((d) => tf.tensor4d(d, shape)) as [
+        import('@tensorflow/tfjs-core').Tensor4D, import('@tensorflow/tfjs-core').Tensor4D, import('@tensorflow/tfjs-core').Tensor4D];
+      return {
+        async dispatch() {
+          const out = attention(...inputs, scale);
+          // tfjs batches its passes: end the open one and submit (as its own readback does),
+          // then wait for the device.
+          backend.ensureCommandEncoderReady();
+          backend.endComputePassEncoder();
+          backend.submitQueue();
+          await gpu.device.queue.onSubmittedWorkDone();
+          out.dispose();
+        },
+        dispose: () => tf.dispose(inputs),
+      };
     },
   };
 }

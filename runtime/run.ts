@@ -3,6 +3,8 @@
 // else the reference executor — and says which, and why, in the result.
 
 import type { CompileResult } from '../compiler/compile.js';
+import type { Graph } from '../compiler/ir.js';
+import type { BoundProgram } from './webgpu/execute.js';
 import { AttncError } from '../dsl/diagnostics.js';
 import { executeReference } from './reference/index.js';
 import { bindDims } from './shapes.js';
@@ -49,13 +51,15 @@ export async function run(
   if (choice !== 'reference') validateRun(graph, inputs, dims);
 
   if (choice === 'webgpu' || choice === 'auto') {
-    const [{ getWebGPU, executeWebGPU }, { buildKernels }, { scheduleKernel }] = await Promise.all([
-      import('./webgpu/execute.js'), import('../compiler/passes/fuse.js'), import('../compiler/passes/tile.js'),
-    ]);
+    const { getWebGPU } = await import('./webgpu/execute.js');
     const gpu = await getWebGPU().catch((e: unknown) => e as Error);
     if (!(gpu instanceof Error)) {
-      const kernels = buildKernels(graph, { fusion: options.fusion ?? true }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
-      return { output: await executeWebGPU(kernels, graph, inputs, dims), backend: 'webgpu', dims };
+      const bound = await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true);
+      try {
+        return { output: await bound.read(), backend: 'webgpu', dims };
+      } finally {
+        bound.release();
+      }
     }
     if (choice === 'webgpu') throw gpu;
     notes.push(firstSentence(gpu.message));
@@ -70,6 +74,34 @@ export async function run(
   const ref = executeReference(graph, inputs);
   const output = ref.data instanceof Int32Array ? ref : toFloat32(ref);
   return { output, backend: 'reference', dims, note: notes.join('; ') || undefined };
+}
+
+/**
+ * WebGPU only: upload `inputs` once and keep them on the device, so the program's kernels
+ * can run again and again on them — `dispatch()` runs and waits (resolving to the GPU time
+ * in ms where the device grants `timestamp-query`), `read()` runs and reads the output
+ * back, `release()` gives the buffers back. For repeated calls and for timing kernels
+ * without the host↔device transfers. Throws the same errors as `run`.
+ */
+export async function bind(
+  program: CompileResult,
+  inputs: Record<string, Tensor>,
+  options: Pick<RunOptions, 'fusion'> = {},
+): Promise<BoundProgram & { dims: Record<string, number> }> {
+  if (!program.ok || !program.graph) throw new AttncError(program.diagnostics);
+  const graph = program.graph;
+  const dims = bindDims(graph, inputs);
+  validateRun(graph, inputs, dims);
+  return Object.assign(await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true), { dims });
+}
+
+async function bindOnWebGPU(graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>, fusion: boolean): Promise<BoundProgram> {
+  const [{ getWebGPU, bindWebGPU }, { buildKernels }, { scheduleKernel }] = await Promise.all([
+    import('./webgpu/execute.js'), import('../compiler/passes/fuse.js'), import('../compiler/passes/tile.js'),
+  ]);
+  const gpu = await getWebGPU();
+  const kernels = buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
+  return bindWebGPU(kernels, graph, inputs, dims);
 }
 
 /** The first sentence of an error message: the reason, without the how-to-fix. */

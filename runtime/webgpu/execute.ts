@@ -1,13 +1,14 @@
 // Execute a program's kernels on a WebGPU device.
 //
-// One run = upload the inputs, dispatch every kernel in order in ONE command encoder (one
-// compute pass per kernel), copy the output into a mappable buffer, submit once, read back
-// once. Uniform blocks carry the runtime dims; workgroup counts come from the kernel IR's
+// Binding a program (bindWebGPU) uploads the inputs and makes the buffers, uniforms and bind
+// groups once; each run then dispatches every kernel in order in ONE command encoder (one
+// compute pass per kernel), optionally copies the output into a mappable buffer, submits
+// once and reads back once. executeWebGPU = bind, read, release. Uniform blocks carry the runtime dims; workgroup counts come from the kernel IR's
 // expressions and are folded into x·y when they exceed maxComputeWorkgroupsPerDimension.
 // Pipelines are cached by WGSL source text (which includes the specialisation), buffers are
 // pooled and reused across runs. Validation is never skipped: shader compilation messages
-// are checked for every new module, and error scopes surround pipeline creation and the
-// submit; a run with any error throws instead of returning data. With `timing` (and the
+// are checked for every new module, and error scopes surround pipeline creation, the
+// uploads and every submit; a run with any error throws instead of returning data. With `timing` (and the
 // `timestamp-query` feature) the first and last passes also write timestamps (timing.ts).
 
 import type { Graph } from '../../compiler/ir.js';
@@ -59,6 +60,41 @@ export async function executeWebGPU(
   dims: Record<string, number>,
   options: ExecuteOptions = {},
 ): Promise<Tensor> {
+  const bound = await bindWebGPU(kernels, graph, inputs, dims, options);
+  try {
+    return await bound.read();
+  } finally {
+    bound.release();
+  }
+}
+
+/**
+ * A program bound to its inputs on the device: the inputs are uploaded once, the
+ * intermediate and output buffers, uniforms and bind groups made once, and every
+ * `dispatch` or `read` runs all the kernels again on what is resident. For repeated calls
+ * on the same inputs and for benchmarks that time the kernels, not the transfers.
+ */
+export interface BoundProgram {
+  /**
+   * Run every kernel and wait until the device has finished (no readback). Resolves to the
+   * GPU time in ms (`ExecuteOptions.timing`'s measure) when the device grants
+   * `timestamp-query`, else null.
+   */
+  dispatch(): Promise<number | null>;
+  /** Run every kernel and read the output back (calls `ExecuteOptions.timing` when timed). */
+  read(): Promise<Tensor>;
+  /** Give the buffers back to the device's pool; the program cannot run after this. */
+  release(): void;
+}
+
+/** Upload `inputs` and prepare `kernels` for repeated runs (see BoundProgram). */
+export async function bindWebGPU(
+  kernels: Kernel[],
+  graph: Graph,
+  inputs: Record<string, Tensor>,
+  dims: Record<string, number>,
+  options: ExecuteOptions = {},
+): Promise<BoundProgram> {
   validateRun(graph, inputs, dims);
   const gpu = await getWebGPU();
   const plan = planFor(kernels, graph, dims, gpu.caps);
@@ -66,10 +102,19 @@ export async function executeWebGPU(
   const outNode = graph.nodes[graph.output]!;
   const outShape = outNode.shape.map((e) => size(e, dims, `the output of \`${graph.name}\``));
   if (outNode.op === 'input') {
+    // The program returns one of its inputs: nothing runs on the device.
     const t = inputs[outNode.name!]!;
-    return { data: outNode.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data), shape: outShape };
+    const copy = () => ({ data: outNode.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data), shape: outShape });
+    return { dispatch: async () => null, read: async () => copy(), release: () => undefined };
   }
-  return new Run(gpu, graph, plan, inputNodes, dims, options).execute(outShape);
+  const run = new Run(gpu, graph, plan, inputNodes, dims, options, outShape);
+  try {
+    await run.prepare();
+  } catch (e) {
+    run.release();
+    throw e;
+  }
+  return run;
 }
 
 /** The kernels actually run for these shapes on a device with `caps` (re-planned if needed). */
@@ -179,12 +224,23 @@ function deviceView<T extends Float32Array | Int32Array>(
   return new type(data);
 }
 
-class Run {
+/** Per-kernel state made once per binding: what `dispatch` encodes. */
+interface Prepared {
+  kernel: Kernel;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  /** Workgroups per dimension (folded into x·y past the device's limit). */
+  grid: [number, number];
+}
+
+class Run implements BoundProgram {
   private readonly device: GPUDevice;
   private readonly st: DeviceState;
   private readonly held: GPUBuffer[] = [];
   private readonly nodeBuffers = new Map<number, { buffer: GPUBuffer; bytes: number }>();
   private readonly scratch = new Map<string, { buffer: GPUBuffer; bytes: number }>();
+  private passes: Prepared[] = [];
+  private released = false;
 
   constructor(
     private readonly gpu: WebGPU,
@@ -193,15 +249,19 @@ class Run {
     private readonly inputNodes: Map<number, Tensor>,
     private readonly dims: Record<string, number>,
     private readonly options: ExecuteOptions,
+    private readonly outShape: number[],
   ) {
     this.device = gpu.device;
     this.st = stateOf(gpu.device);
   }
 
-  async execute(outShape: number[]): Promise<Tensor> {
+  /**
+   * Sizes and limits, pipelines, uploads, uniforms and bind groups. Everything that can
+   * fail on the host is checked before anything is allocated or an error scope pushed.
+   */
+  async prepare(): Promise<void> {
     const { device } = this;
     const limit = this.gpu.caps.maxStorageBufferBindingSize;
-    // Sizes and limits first: nothing is allocated for a run that cannot fit.
     const planned = this.kernels.map((k) => {
       const bindings = k.bindings.map((b) => {
         const bytes = this.bytesOf(b);
@@ -215,9 +275,6 @@ class Run {
       this.options.onKernel?.(p.k, p.wgsl);
       return this.pipeline(p.k, p.wgsl);
     }));
-
-    const outNode = this.graph.nodes[this.graph.output]!;
-    // Everything that can fail on the host is checked before any error scope is pushed.
     const uploads = [...this.inputNodes].map(([id, t]) => {
       const n = this.graph.nodes[id]!;
       const data = n.elem === 'i32' ? deviceView(t.data, Int32Array) : deviceView(t.data, Float32Array);
@@ -233,22 +290,15 @@ class Run {
       });
       return uni;
     });
-    const folds = planned.map((p) => this.fold(p.workgroups, p.k.name));
-    const dispatched = planned.flatMap((p, i) => (p.workgroups > 0 ? [i] : []));
-    const timer = this.options.timing && this.gpu.timestamps && dispatched.length ? new PassTimer(device) : null;
+    const grids = planned.map((p) => this.fold(p.workgroups, p.k.name));
 
-    let scopes = 0;
-    try {
-      device.pushErrorScope('out-of-memory');
-      device.pushErrorScope('validation');
-      scopes = 2;
+    await this.scoped('uploading the inputs of', () => {
       for (const { id, data } of uploads) {
         const buf = this.acquire(data.byteLength);
         // A plain ArrayBuffer-backed view (Dawn rejects SharedArrayBuffer).
         if (data.byteLength) device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
         this.nodeBuffers.set(id, { buffer: buf, bytes: data.byteLength });
       }
-      const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
       planned.forEach((p, idx) => {
         const { k } = p;
         const buffers = k.bindings.map((b, i) => this.bufferOf(b, p.bindings[i]!));
@@ -260,50 +310,98 @@ class Run {
         buffers.forEach(({ buffer, bytes }, i) => {
           entries.push({ binding: i + 1, resource: { buffer, offset: 0, size: Math.max(roundUp(bytes, SIZE_ALIGN), SIZE_ALIGN) } });
         });
-        const bg = device.createBindGroup({ label: k.name, layout: layoutFor(device, this.st, k), entries });
-        const [x, y] = folds[idx]!;
-        const timestampWrites = timer?.writes(idx === dispatched[0], idx === dispatched.at(-1));
-        const pass = enc.beginComputePass({ label: k.name, ...(timestampWrites ? { timestampWrites } : {}) });
-        pass.setPipeline(pipelines[idx]!);
-        pass.setBindGroup(0, bg);
-        pass.dispatchWorkgroups(x, y);
+        const bindGroup = device.createBindGroup({ label: k.name, layout: layoutFor(device, this.st, k), entries });
+        this.passes.push({ kernel: k, pipeline: pipelines[idx]!, bindGroup, grid: grids[idx]! });
+      });
+      if (!this.nodeBuffers.has(this.graph.output)) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
+    });
+  }
+
+  async dispatch(): Promise<number | null> {
+    const { ms } = await this.submit(false, this.gpu.timestamps);
+    return ms;
+  }
+
+  async read(): Promise<Tensor> {
+    const { ms, data } = await this.submit(true, !!this.options.timing && this.gpu.timestamps);
+    if (ms !== null) this.options.timing?.(ms);
+    const outNode = this.graph.nodes[this.graph.output]!;
+    return { data: outNode.elem === 'i32' ? new Int32Array(data!) : new Float32Array(data!), shape: this.outShape };
+  }
+
+  release(): void {
+    this.released = true;
+    this.passes = [];
+    this.releaseAll();
+  }
+
+  /**
+   * One submit: every kernel in order in one command encoder (one compute pass each), the
+   * output copied into a mappable buffer when `read`, the timestamps resolved behind it
+   * when `timed`; waits for the device, and returns the output bytes and GPU ms.
+   */
+  private async submit(read: boolean, timed: boolean): Promise<{ data?: ArrayBuffer; ms: number | null }> {
+    if (this.released) throw new Error('this bound program was released');
+    const { device } = this;
+    const timer = timed && this.passes.length ? new PassTimer(device) : null;
+    const out = this.nodeBuffers.get(this.graph.output)!;
+    const readBytes = read ? Math.max(roundUp(out.bytes, 4), 4) : 0;
+    // The timestamps (if timed) ride behind the output in the same readback buffer.
+    const tsOffset = roundUp(readBytes, 8);
+    const size = timer ? tsOffset + TIMESTAMP_BYTES : readBytes;
+    let staging: GPUBuffer | null = null;
+    await this.scoped('running', () => {
+      const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
+      this.passes.forEach((p, idx) => {
+        const timestampWrites = timer?.writes(idx === 0, idx === this.passes.length - 1);
+        const pass = enc.beginComputePass({ label: p.kernel.name, ...(timestampWrites ? { timestampWrites } : {}) });
+        pass.setPipeline(p.pipeline);
+        pass.setBindGroup(0, p.bindGroup);
+        pass.dispatchWorkgroups(...p.grid);
         pass.end();
       });
-      const out = this.nodeBuffers.get(this.graph.output);
-      if (!out) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
-      const readBytes = Math.max(roundUp(out.bytes, 4), 4);
-      // The timestamps (if timed) ride behind the output in the same readback buffer.
-      const tsOffset = roundUp(readBytes, 8);
-      const read = device.createBuffer({
-        size: timer ? tsOffset + TIMESTAMP_BYTES : readBytes,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      enc.copyBufferToBuffer(out.buffer, 0, read, 0, readBytes);
-      timer?.resolve(enc, read, tsOffset);
+      if (size) staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      if (read) enc.copyBufferToBuffer(out.buffer, 0, staging!, 0, readBytes);
+      if (timer) timer.resolve(enc, staging!, tsOffset);
       device.queue.submit([enc.finish()]);
-      const validation = device.popErrorScope();
-      const oom = device.popErrorScope();
-      scopes = 0;
-      let mapped: ArrayBuffer;
-      let stamps: ArrayBuffer | null = null;
-      try {
-        await read.mapAsync(GPUMapMode.READ);
-        mapped = read.getMappedRange(0, readBytes).slice(0, out.bytes);
-        if (timer) stamps = read.getMappedRange(tsOffset, TIMESTAMP_BYTES).slice(0);
-        read.unmap();
-      } finally {
-        read.destroy();
-      }
-      const [verr, merr] = await Promise.all([validation, oom]);
-      if (verr) throw new ValidationError(`running \`${this.graph.name}\``, verr.message);
-      if (merr) throw new ValidationError(`allocating buffers for \`${this.graph.name}\` (out of memory)`, merr.message);
-      const ms = stamps ? gpuMs(stamps) : null;
-      if (ms !== null) this.options.timing?.(ms);
-      const data = outNode.elem === 'i32' ? new Int32Array(mapped) : new Float32Array(mapped);
-      return { data, shape: outShape };
+    }, async () => {
+      if (staging) await (staging as GPUBuffer).mapAsync(GPUMapMode.READ);
+      else await device.queue.onSubmittedWorkDone();
+    });
+    if (!staging) return { ms: null };
+    const buf = staging as GPUBuffer;
+    try {
+      const data = read ? buf.getMappedRange(0, readBytes).slice(0, out.bytes) : undefined;
+      const ms = timer ? gpuMs(buf.getMappedRange(tsOffset, TIMESTAMP_BYTES).slice(0)) : null;
+      buf.unmap();
+      return { data, ms };
     } finally {
-      while (scopes-- > 0) void device.popErrorScope().catch(() => undefined);
-      this.releaseAll();
+      buf.destroy();
+    }
+  }
+
+  /**
+   * `encode` inside validation and out-of-memory error scopes, then `wait` (for the device);
+   * throws if either scope caught an error, naming `what` this program was doing.
+   */
+  private async scoped(what: string, encode: () => void, wait: () => Promise<void> = async () => undefined): Promise<void> {
+    const { device } = this;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    try {
+      encode();
+    } catch (e) {
+      for (let i = 0; i < 2; i++) void device.popErrorScope().catch(() => undefined);
+      throw e;
+    }
+    const validation = device.popErrorScope();
+    const oom = device.popErrorScope();
+    try {
+      await wait();
+    } finally {
+      const [verr, merr] = await Promise.all([validation, oom]);
+      if (verr) throw new ValidationError(`${what} \`${this.graph.name}\``, verr.message);
+      if (merr) throw new ValidationError(`allocating buffers for \`${this.graph.name}\` (out of memory)`, merr.message);
     }
   }
 
