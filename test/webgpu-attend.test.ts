@@ -165,6 +165,24 @@ test('the subgroup path with 4 rows per invocation (forced at a small odd shape)
   }
 });
 
+test('slot guards: each row slot skips the key blocks outside its own band (4 rows, banded masks)', async (t) => {
+  const { caps } = await getWebGPU();
+  if (!caps.subgroups) return t.pass('no subgroups on this device');
+  // One key range per row block and 4 row slots: slots see different parts of the band,
+  // the last slots run past N, and causal rows near the end of a shorter M see no key.
+  const cases: [string, string, Record<string, number>][] = [
+    ['mask: sliding(5)', 'input q, k, v: f32[B, H, N, D]', { B: 1, H: 2, N: 150, D: 16 }],
+    ['mask: causal', cross, { B: 1, H: 4, Hk: 2, N: 70, M: 61, D: 16, Dv: 8 }],
+    ['mask: window(3)', 'input q, k, v: f32[B, H, N, D]', { B: 2, H: 1, N: 133, D: 8 }],
+    ['mask: neighborhood(5, dilation: 3)', 'input q, k, v: f32[B, H, N, D]', { B: 1, H: 2, N: 200, D: 16 }],
+    ['mask: neighborhood(4, dilation: 2, causal: true)', 'input q, k, v: f32[B, H, N, D]', { B: 1, H: 1, N: 97, D: 8 }],
+  ];
+  for (const [body, decl, dims] of cases) {
+    const r = await checkGraph(t, graphOf(prog(body, decl)), dims, { rowsPerThread: 4 });
+    t.true(r.sources.some((x) => x.includes('let act3 =')), `${body}: slot guards`);
+  }
+});
+
 test('the subgroup path blocks 4 rows per invocation only for long bound query lengths', async (t) => {
   const { caps } = await getWebGPU();
   if (!caps.subgroups) return t.pass('no subgroups on this device');

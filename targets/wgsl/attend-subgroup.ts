@@ -25,7 +25,7 @@ import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
 import { geometryLines, headLines, scheduleLines, streamLoops, type Side } from './attend.js';
-import { blockAccumulateV, blockDots, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
+import { blockAccumulateV, blockDots, declareWeights, forSlot, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
 export function renderSubgroupAttend(k: AttendKernel): string {
   const s = k.schedule!;
@@ -125,29 +125,46 @@ export function renderSubgroupAttend(k: AttendKernel): string {
     }
   }
   const ranges = rg ? [regroupedKeyRange(rg)] : byKeys ? k.queryRanges : k.keyRanges;
+  // Slot guards (a fused attend with one key range and several row slots): each slot's
+  // own key range, from the same closed form over the slot's rows, so a slot skips the
+  // blocks of the row block's range that none of its rows can see.
+  const range = k.kind === 'attend' && R > 1 && ranges?.length === 1 ? ranges[0]! : null;
+  if (range) {
+    unroll.active = rs.map((r) => `act${r}`);
+    for (const r of rs) {
+      const first = `r0 + ${r * WG}`;
+      const slotVars = { q_lo: first, q_hi: `min(${first} + ${WG - 1}, ${side.rows} - 1)`, group_len: 'GL' };
+      c.line(`let klo${r} = select(1, ${src.expr(range.lo, slotVars)}, ${first} < ${side.rows}); // slot ${r}'s keys (none past the end)`);
+      c.line(`let khi${r} = select(0, ${src.expr(range.hi, slotVars)}, ${first} < ${side.rows});`);
+    }
+  }
   streamLoops(c, src, k, byKeys, side, ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
+      if (range) for (const r of rs) c.line(`let act${r} = t0 + e <= khi${r} && t0 + e + KB - 1 >= klo${r};`);
       c.line(`let jl = ${streamBase} + ${real(`min(t0 + e + lk, ${side.len} - 1)`)}; // the row this lane loads`);
       blockDots(c, unroll, (chunk) => `${ldDot}(jl, ${chunk})`);
       if (k.kind === 'colapply') {
         c.line(`let st = ld_stats(bh * M + min(t0 + e + lk, M - 1)); // (max, sum) of this lane's key column`);
         for (const u of us) c.line(`let st${u} = subgroupBroadcast(st, ${u}u);`);
       }
+      declareWeights(c, unroll);
       for (const r of rs) {
-        for (const u of us) {
-          c.line(`var x${r}_${u} = ${NEG};`);
-          c.block(`if (e + ${u} < nt && ok${r} && (full || attn_mask(${args(r, u)})))`, () => {
-            c.line(`let y = attn_score(s${r}_${u} * scale, ${args(r, u)});`);
-            c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
-          });
-        }
-        if (k.kind === 'colapply') {
+        forSlot(c, unroll, r, () => {
           for (const u of us) {
-            c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - st${u}.x) / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+            c.line(`var x${r}_${u} = ${NEG};`);
+            c.block(`if (e + ${u} < nt && ok${r} && (full || attn_mask(${args(r, u)})))`, () => {
+              c.line(`let y = attn_score(s${r}_${u} * scale, ${args(r, u)});`);
+              c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
+            });
           }
-          continue;
-        }
-        onlineSoftmaxStep(c, unroll, r, withV);
+          if (k.kind === 'colapply') {
+            for (const u of us) {
+              c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - st${u}.x) / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+            }
+            return;
+          }
+          onlineSoftmaxStep(c, unroll, r, withV);
+        });
       }
       if (!withV) return;
       blockAccumulateV(c, unroll, (chunk) => `${ldv}(jl, ${chunk})`);

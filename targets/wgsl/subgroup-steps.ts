@@ -17,6 +17,20 @@ export interface Unroll {
   DV4: number;
   DC: number;
   DVC: number;
+  /**
+   * Per row slot r (the rows `r0 + lid + r·WG`), a WGSL bool, uniform across the
+   * workgroup, that is false when no streamed entry of the current block can be allowed for
+   * any of the slot's rows: the slot's dot products, softmax step and V accumulation are
+   * then skipped (a uniform branch, so the work is really saved). Absent: every slot works.
+   */
+  active?: string[];
+}
+
+/** `body` for row slot r, inside `if (active_r)` when the unrolling has slot guards. */
+export function forSlot(c: Code, x: Unroll, r: number, body: () => void): void {
+  const act = x.active?.[r];
+  if (act) c.block(`if (${act})`, body);
+  else body();
 }
 
 /**
@@ -27,9 +41,19 @@ export function blockDots(c: Code, x: Unroll, load: (chunk: string) => string): 
   for (const r of x.rs) for (const u of x.us) c.line(`var s${r}_${u} = 0.0f;`);
   unrolledChunks(c, x.DC, x.gs.length, [x.D4, 'D4'], 'kv', load, (cc) => {
     for (const gg of x.gs) {
-      for (const u of x.us) {
-        c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * (x.us.length) + u}u);`);
-        for (const r of x.rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[${cc * x.gs.length + gg}], k${gg}_${u});`);
+      if (!x.active) {
+        // Unguarded: one broadcast live at a time.
+        for (const u of x.us) {
+          c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * (x.us.length) + u}u);`);
+          for (const r of x.rs) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[${cc * x.gs.length + gg}], k${gg}_${u});`);
+        }
+        continue;
+      }
+      for (const u of x.us) c.line(`let k${gg}_${u} = subgroupBroadcast(kv, ${gg * (x.us.length) + u}u);`);
+      for (const r of x.rs) {
+        forSlot(c, x, r, () => {
+          for (const u of x.us) c.line(`s${r}_${u} = s${r}_${u} + dot(w${r}[${cc * x.gs.length + gg}], k${gg}_${u});`);
+        });
       }
     }
   });
@@ -61,7 +85,7 @@ function unrolledChunks(
 /**
  * Fold row r's block of scores `x<r>_<u>` into its running max `m<r>` and sum `l<r>`
  * (rescaling the accumulator `a<r>` when the max grows, if `withV`), leaving the block's
- * weights in `p<r>_<u>`.
+ * weights in `p<r>_<u>` (declared here, or by `declareWeights` before a slot guard).
  */
 export function onlineSoftmaxStep(c: Code, x: Unroll, r: number, withV: boolean): void {
   const { us } = x;
@@ -72,7 +96,9 @@ export function onlineSoftmaxStep(c: Code, x: Unroll, r: number, withV: boolean)
     if (withV) c.line(`for (var c = 0; c < ${x.DVC * x.gs.length}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
     c.line(`m${r} = mb${r};`);
   });
-  for (const u of us) c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
+  // With slot guards this runs inside `if (active_r)`: the weights are declared before it.
+  const decl = x.active ? '' : 'let ';
+  for (const u of us) c.line(`${decl}p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
   c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
 }
 
@@ -83,8 +109,13 @@ export function blockAccumulateV(c: Code, x: Unroll, load: (chunk: string) => st
       for (const u of x.us) c.line(`let v${gg}_${u} = subgroupBroadcast(vv, ${gg * x.us.length + u}u);`);
       for (const r of x.rs) {
         const a = `a${r}[${cc * x.gs.length + gg}]`;
-        c.line(`${a} = ${a} + ${x.us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`);
+        forSlot(c, x, r, () => c.line(`${a} = ${a} + ${x.us.map((u) => `p${r}_${u} * v${gg}_${u}`).join(' + ')};`));
       }
     }
   });
+}
+
+/** With slot guards, the block's weights `p<r>_<u>` outlive the guarded softmax steps. */
+export function declareWeights(c: Code, x: Unroll): void {
+  if (x.active) for (const r of x.rs) for (const u of x.us) c.line(`var p${r}_${u} = 0.0f;`);
 }
