@@ -120,7 +120,12 @@ const gqaNames = { q: 'q', k: 'k', qc: 'qcent', kc: 'kcent' };
 async function variants(t: ExecutionContext, g: Graph, dims: Record<string, number>, inputs: Record<string, Tensor>, expectZeros = false) {
   const { caps } = await getWebGPU();
   const sub = await checkGraph(t, g, dims, { inputs, expectZeros });
-  if (caps.subgroups) t.true(sub.sources.some((x) => x.includes('subgroupBroadcast') && x.includes('route_attend')));
+  if (caps.subgroups) {
+    t.true(sub.sources.some((x) => x.includes('subgroupBroadcast') && x.includes('route_attend')));
+    // 4 rows per invocation (long sequences): with causal, 4 row slots each with its own key count.
+    const four = await checkGraph(t, g, dims, { inputs, expectZeros, rowsPerThread: 4 });
+    t.true(four.sources.some((x) => x.includes('× 4 query rows') && x.includes('route_attend')));
+  }
   const wg = await checkGraph(t, g, dims, { inputs, expectZeros, caps: { ...caps, subgroups: false } });
   t.true(wg.sources.some((x) => x.includes('workgroupBarrier') && x.includes('route_attend')));
   const tiny = { ...caps, subgroups: false, maxWorkgroupStorageSize: 256, maxInvocationsPerWorkgroup: 32, maxWorkgroupSizeX: 32 };

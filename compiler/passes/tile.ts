@@ -92,7 +92,7 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
       break;
     // routing by permutation: scheduled in passes/route.ts
     case 'route-sort': case 'route-attend':
-      out = scheduleRouteKernel(k, caps, wg);
+      out = scheduleRouteKernel(k, caps, wg, (boundRows(k, hints.dims) ?? 0) >= LARGE_ROWS, hints.rowsPerThread);
       break;
   }
   return { ...out, uniforms: uniformDims(out) } as Kernel;
@@ -108,7 +108,7 @@ const SUBGROUP_BLOCK = 4;
 export const LARGE_ROWS = 1024;
 
 /** The runtime query count of `k` under `dims`, or null when it is not bound. */
-function boundRows(k: AttendKernel, dims: Record<string, number> | undefined): number | null {
+function boundRows(k: { geom: { N: AttendKernel['geom']['N'] } }, dims: Record<string, number> | undefined): number | null {
   if (!dims) return null;
   try {
     return evalSize(k.geom.N, dims);

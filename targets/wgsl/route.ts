@@ -19,7 +19,7 @@ import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.j
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG } from './common.js';
 import { geometryLines, headLines } from './attend.js';
-import { blockAccumulateV, blockDots, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
+import { blockAccumulateV, blockDots, declareWeights, forSlot, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
 const isTrue = (k: RouteAttendKernel) => k.extra.op === 'const' && k.extra.value === true;
 
@@ -129,22 +129,29 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
   c.line('let bkc = (b * Hk + hk) * C + cl;');
   c.line('let kn = workgroupUniformLoad(&wg_range[3]); // keys in this cluster');
   c.line('let kp = KP0 + (b * Hk + hk) * M + workgroupUniformLoad(&wg_range[2]); // this cluster\'s key positions');
+  // With subgroup staging, each of the R row slots (WG query slots each) keeps its own key
+  // count, and skips the key blocks past it (slot guards, as the fused attend's).
+  const slots = k.causal && sub ? s.rowsPerThread : 1;
   if (k.causal) {
-    c.line('// causal: positions ascend, so keep the keys up to the block\'s last query position');
-    c.line('// (a binary search by one invocation, shared through workgroup memory: uniform)');
-    mod.decls.push('var<workgroup> wg_nk: i32;');
-    c.block('if (lid == 0)', () => {
-      c.line('let i_last = route[qp + min(r0 + RPW, qn) - 1];');
+    c.line('// causal: positions ascend, so keep the keys up to the last query position of the block');
+    c.line(`// (of each of its ${slots} row slot${slots > 1 ? 's' : ''}: a binary search by one invocation each, shared`);
+    c.line('// through workgroup memory: uniform)');
+    mod.decls.push(`var<workgroup> wg_nk: array<i32, ${slots}>;`);
+    c.line(`let slot_rows = ${slots > 1 ? 'WG' : 'RPW'};`);
+    c.block(`if (lid < ${slots})`, () => {
+      c.line('let first = r0 + lid * slot_rows;');
+      c.line('let i_last = route[qp + clamp(first + slot_rows, 1, qn) - 1];');
       c.line('var lo = 0;');
-      c.line('var hi = kn;');
+      c.line('var hi = select(0, kn, first < qn); // a slot past the cluster\'s queries sees nothing');
       c.block('loop', () => {
         c.line('if (lo >= hi) { break; }');
         c.line('let mid = (lo + hi) / 2;');
         c.line('if (route[kp + mid] <= i_last) { lo = mid + 1; } else { hi = mid; }');
       });
-      c.line('wg_nk = lo;');
+      c.line('wg_nk[lid] = lo;');
     });
-    c.line('let nk = workgroupUniformLoad(&wg_nk);');
+    for (let r = 0; r < slots; r++) c.line(`let nk${r} = workgroupUniformLoad(&wg_nk[${r}]);`);
+    c.line(`let nk = ${[...Array(slots).keys()].map((r) => `nk${r}`).reduce((a, b) => `max(${a}, ${b})`)};`);
   } else {
     c.line('let nk = kn;');
   }
@@ -162,7 +169,7 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
     const rs = [...Array(R).keys()];
     const us = [...Array(KB).keys()];
     const gs = [...Array(G).keys()];
-    const unroll: Unroll = { rs, us, gs, D4, DV4, DC, DVC };
+    const unroll: Unroll = { rs, us, gs, D4, DV4, DC, DVC, ...(slots > 1 ? { active: rs.map((r) => `act${r}`) } : {}) };
     c.line('let lane = i32(sg_lane) % S;');
     c.line('let lk = lane % KB; // the key of the block this lane loads');
     c.line('let lg = lane / KB; // the chunk group this lane loads');
@@ -177,20 +184,24 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
       c.line(`var l${r} = 0.0f;`);
     }
     c.block('for (var e = 0; e < nk; e = e + KB)', () => {
+      if (slots > 1) for (const r of rs) c.line(`let act${r} = e < nk${r};`);
       c.line('let jl = route[kp + min(e + lk, nk - 1)]; // the original key position this lane loads');
       c.line('let krow = kv_row0 + jl;');
       for (const u of us) c.line(`let j${u} = subgroupBroadcast(jl, ${u}u);`);
       blockDots(c, unroll, (chunk) => `${ldk}(krow, ${chunk})`);
+      declareWeights(c, unroll);
       for (const r of rs) {
-        for (const u of us) {
-          const args = `b, h, hk, i${r}, j${u}`;
-          c.line(`var x${r}_${u} = ${NEG};`);
-          c.block(`if (e + ${u} < nk && ok${r}${maskCall(args)})`, () => {
-            c.line(`let y = attn_score(s${r}_${u} * scale, ${args});`);
-            c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
-          });
-        }
-        onlineSoftmaxStep(c, unroll, r, true);
+        forSlot(c, unroll, r, () => {
+          for (const u of us) {
+            const args = `b, h, hk, i${r}, j${u}`;
+            c.line(`var x${r}_${u} = ${NEG};`);
+            c.block(`if (e + ${u} < nk && ok${r}${maskCall(args)})`, () => {
+              c.line(`let y = attn_score(s${r}_${u} * scale, ${args});`);
+              c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
+            });
+          }
+          onlineSoftmaxStep(c, unroll, r, true);
+        });
       }
       blockAccumulateV(c, unroll, (chunk) => `${ldv}(krow, ${chunk})`);
     });
