@@ -132,7 +132,10 @@ type Row = {
   unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
   /** WebGL: dense webgl time / this program's webgl time, and that as a fraction of the ideal. */
   webglSpeedup: number | null; webglFractionOfIdeal: number | null;
-  /** tfjs-webgpu on the same device (dense only); 'wrong' when it disagrees with fused by > TFJS_TOL. */
+  /**
+   * tfjs-webgpu on the same device (dense only); 'wrong' when it disagrees with fused by >
+   * TFJS_TOL. Timed interleaved with the fused run; tfjsOverFused is the median per-pair ratio.
+   */
   tfjsMs: number | null | 'over limit' | 'wrong' | 'unavailable' | 'error'; tfjsOverFused: number | null;
   tfjsMaxAbsDiff: number | null;
   /**
@@ -228,6 +231,29 @@ async function main() {
     return { ms, gpuMs };
   }
 
+  /**
+   * Two runs alternated (a, b, a, b, …) after a warm-up of each: the medians of each and
+   * the median of the per-pair ratios a/b, robust to the machine's load drifting.
+   */
+  async function timePair(labelA: string, runA: () => Promise<unknown>, labelB: string, runB: () => Promise<unknown>) {
+    log(`  ${labelA} / ${labelB}: warm-up`);
+    await runA();
+    await runB();
+    const ta: number[] = [];
+    const tb: number[] = [];
+    for (let r = 0; r < Math.max(repeat, 5); r++) {
+      let t0 = performance.now();
+      await runA();
+      ta.push(performance.now() - t0);
+      t0 = performance.now();
+      await runB();
+      tb.push(performance.now() - t0);
+    }
+    const ratio = median(ta.map((a, i) => a / tb[i]!));
+    log(`  ${labelA}: ${median(ta).toFixed(2)} ms, ${labelB}: ${median(tb).toFixed(2)} ms, interleaved; ratio ${ratio.toFixed(2)} (median of ${ta.length} pairs)`);
+    return { a: median(ta), b: median(tb), ratio };
+  }
+
   /** timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing. */
   async function timeBound(label: string, kernels: Kernel[], g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
     const bound = await bindWebGPU(kernels, g, inputs, dims);
@@ -285,13 +311,18 @@ async function main() {
                   log(`  warning: tfjs differs from attnc fused by ${row.tfjsMaxAbsDiff} (> ${TFJS_TOL}) at N=${N}; not timed`);
                 } else {
                   log(`  tfjs: max abs diff vs fused ${row.tfjsMaxAbsDiff.toExponential(2)}`);
+                  // Interleaved with attnc's fused run, so both see the same machine: the
+                  // ratio is the median of the per-pair ratios.
                   const resident = tfjs.resident(q, k, v, shape);
+                  const bound = await bindWebGPU(fused, g, inputs, dims);
                   try {
-                    row.tfjsMs = await time('tfjs-webgpu', () => resident.dispatch());
+                    const pair = await timePair('tfjs-webgpu', () => resident.dispatch(), 'webgpu fused', () => bound.dispatch());
+                    row.tfjsMs = pair.a;
+                    row.tfjsOverFused = pair.ratio;
                   } finally {
                     resident.dispose();
+                    bound.release();
                   }
-                  row.tfjsOverFused = row.tfjsMs / row.fusedMs;
                   row.tfjsEndToEndMs = await time('tfjs-webgpu, end to end', () => tfjs!.run(q, k, v, shape));
                 }
               } catch (e) {
@@ -380,7 +411,8 @@ async function main() {
     ` ${gpu.timestamps ? 'granted' : 'not granted: shown as -'}). dense/this and % ideal: from wall-clock medians;` +
     ` their (gpu) variants: from GPU medians. GFLOP/s = 4·N·M·D·H·density / fused wall-clock time.` +
     (withTfjs ? ` tfjs = tfjs-webgpu ${tfjs ? '' : '(unavailable) '}matMul·softmax·matMul on the same device` +
-      ` (tensors uploaded once; e2e: upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL}).` : ''));
+      ` (tensors uploaded once; e2e: upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL});` +
+      ` timed alternating with the fused run, tfjs/fused = median of the per-pair ratios.` : ''));
   if (withTfjs && !tfjs) console.log(`tfjs: unavailable (${tfjsReason})`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));

@@ -23,7 +23,7 @@ import { Q_HI, Q_LO } from '../../compiler/analysis/mask.js';
 import { call, E, int, variable } from '../../compiler/ir.js';
 import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
-import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
 import { geometryLines, headLines, scheduleLines, streamLoops, type Side } from './attend.js';
 import { blockAccumulateV, blockDots, declareWeights, forSlot, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
@@ -159,7 +159,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
           }
           if (k.kind === 'colapply') {
             for (const u of us) {
-              c.line(`let p${r}_${u} = select(0.0f, exp(x${r}_${u} - st${u}.x) / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+              c.line(`let p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - st${u}.x`)} / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
             }
             return;
           }

@@ -20,7 +20,7 @@ import type { Expr } from '../../compiler/ir.js';
 import type { AttendGeometry, AttendKernel, SoftmaxKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { renderSubgroupAttend } from './attend-subgroup.js';
-import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
 
 function isFalse(e: Expr): boolean {
   return e.op === 'const' && e.value === false;
@@ -302,13 +302,13 @@ function blockStep(
     case 'attend':
       c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
       c.block('if (mb > m_run)', () => {
-        c.line('let corr = exp(m_run - mb);');
+        c.line(`let corr = ${softmaxExp(`m_run - mb`)};`);
         c.line('l_run = l_run * corr;');
         c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
         c.line('m_run = mb;');
       });
       c.block(`if (mb > ${MASKED_BELOW})`, () => {
-        for (const u of us) c.line(`let p${u} = select(0.0f, exp(x${u} - m_run), x${u} > ${MASKED_BELOW});`);
+        for (const u of us) c.line(`let p${u} = select(0.0f, ${softmaxExp(`x${u} - m_run`)}, x${u} > ${MASKED_BELOW});`);
         c.line(`l_run = l_run + ${us.map((u) => `p${u}`).join(' + ')};`);
         accumulate();
       });
@@ -316,11 +316,11 @@ function blockStep(
     case 'colstats':
       c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
       c.block('if (mb > m_run)', () => {
-        c.line('l_run = l_run * exp(m_run - mb);');
+        c.line(`l_run = l_run * ${softmaxExp(`m_run - mb`)};`);
         c.line('m_run = mb;');
       });
       c.block(`if (mb > ${MASKED_BELOW})`, () => {
-        c.line(`l_run = l_run + ${us.map((u) => `select(0.0f, exp(x${u} - m_run), x${u} > ${MASKED_BELOW})`).join(' + ')};`);
+        c.line(`l_run = l_run + ${us.map((u) => `select(0.0f, ${softmaxExp(`x${u} - m_run`)}, x${u} > ${MASKED_BELOW})`).join(' + ')};`);
       });
       break;
     case 'colapply':
@@ -328,7 +328,7 @@ function blockStep(
       c.block(`if (mb > ${MASKED_BELOW})`, () => {
         for (const u of us) {
           c.line(`let st${u} = ${statAt(`e + ${u}`)};`);
-          c.line(`let p${u} = select(0.0f, exp(x${u} - st${u}.x) / st${u}.y, x${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+          c.line(`let p${u} = select(0.0f, ${softmaxExp(`x${u} - st${u}.x`)} / st${u}.y, x${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
         }
         accumulate();
       });
@@ -376,11 +376,11 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
     c.line('let mx = red[0];');
     c.line('workgroupBarrier();');
     c.line('part = 0.0f;');
-    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; if (x > ${MASKED_BELOW}) { part = part + exp(x - mx); } }`);
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; if (x > ${MASKED_BELOW}) { part = part + ${softmaxExp(`x - mx`)}; } }`);
     reduce('red[lid] + red[lid + w]');
     c.line('let l = red[0];');
     c.line('let inv = select(0.0f, 1.0f / l, l > 0.0f);');
-    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; scores[base + j] = select(0.0f, exp(x - mx) * inv, x > ${MASKED_BELOW}); }`);
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; scores[base + j] = select(0.0f, ${softmaxExp(`x - mx`)} * inv, x > ${MASKED_BELOW}); }`);
   } else {
     c.line(`let col = wg * ${WG} + lid; // (b·H + h)·M + j`);
     c.block('if (col < B * H * M)', () => {
@@ -390,9 +390,9 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
       c.line(`var mx = ${NEG};`);
       c.line('for (var i = 0; i < N; i = i + 1) { mx = max(mx, scores[base + i * M]); }');
       c.line('var l = 0.0f;');
-      c.line(`for (var i = 0; i < N; i = i + 1) { let x = scores[base + i * M]; if (x > ${MASKED_BELOW}) { l = l + exp(x - mx); } }`);
+      c.line(`for (var i = 0; i < N; i = i + 1) { let x = scores[base + i * M]; if (x > ${MASKED_BELOW}) { l = l + ${softmaxExp(`x - mx`)}; } }`);
       c.line('let inv = select(0.0f, 1.0f / l, l > 0.0f);');
-      c.line(`for (var i = 0; i < N; i = i + 1) { let x = scores[base + i * M]; scores[base + i * M] = select(0.0f, exp(x - mx) * inv, x > ${MASKED_BELOW}); }`);
+      c.line(`for (var i = 0; i < N; i = i + 1) { let x = scores[base + i * M]; scores[base + i * M] = select(0.0f, ${softmaxExp(`x - mx`)} * inv, x > ${MASKED_BELOW}); }`);
     });
   }
   src.entry(WG, c);

@@ -17,7 +17,7 @@
 
 import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
-import { KernelSource, MASKED_BELOW, NEG } from './common.js';
+import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
 import { geometryLines, headLines } from './attend.js';
 import { blockAccumulateV, blockDots, declareWeights, forSlot, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
 
@@ -262,13 +262,13 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
           c.line(`if (y0 > ${MASKED_BELOW}) { x0 = y0; }`);
         });
         c.block('if (x0 > m_run)', () => {
-          c.line('let corr = exp(m_run - x0);');
+          c.line(`let corr = ${softmaxExp(`m_run - x0`)};`);
           c.line('l_run = l_run * corr;');
           c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
           c.line('m_run = x0;');
         });
         c.block(`if (x0 > ${MASKED_BELOW})`, () => {
-          c.line('let p0 = exp(x0 - m_run);');
+          c.line(`let p0 = ${softmaxExp(`x0 - m_run`)};`);
           c.line('l_run = l_run + p0;');
           c.line(`for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + p0 * ${vAt}; }`);
         });

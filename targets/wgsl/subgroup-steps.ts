@@ -4,7 +4,7 @@
 // and adds the block's weighted V rows. One emitter per step, so both kernels stay alike.
 
 import type { Code } from './builder.js';
-import { MASKED_BELOW } from './common.js';
+import { MASKED_BELOW, softmaxExp } from './common.js';
 
 /** The unrolling of a subgroup kernel: R rows per invocation, KB streamed rows per block, G lane groups. */
 export interface Unroll {
@@ -91,14 +91,14 @@ export function onlineSoftmaxStep(c: Code, x: Unroll, r: number, withV: boolean)
   const { us } = x;
   c.line(`let mb${r} = ${us.map((u) => `x${r}_${u}`).reduce((a, b) => `max(${a}, ${b})`)};`);
   c.block(`if (mb${r} > m${r})`, () => {
-    c.line(`let corr = exp(m${r} - mb${r});`);
+    c.line(`let corr = ${softmaxExp(`m${r} - mb${r}`)};`);
     c.line(`l${r} = l${r} * corr;`);
     if (withV) c.line(`for (var c = 0; c < ${x.DVC * x.gs.length}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
     c.line(`m${r} = mb${r};`);
   });
   // With slot guards this runs inside `if (active_r)`: the weights are declared before it.
   const decl = x.active ? '' : 'let ';
-  for (const u of us) c.line(`${decl}p${r}_${u} = select(0.0f, exp(x${r}_${u} - m${r}), x${r}_${u} > ${MASKED_BELOW});`);
+  for (const u of us) c.line(`${decl}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - m${r}`)}, x${r}_${u} > ${MASKED_BELOW});`);
   c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
 }
 
