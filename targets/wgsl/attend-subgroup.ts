@@ -125,22 +125,27 @@ export function renderSubgroupAttend(k: AttendKernel): string {
     }
   }
   const ranges = rg ? [regroupedKeyRange(rg)] : byKeys ? k.queryRanges : k.keyRanges;
-  // Slot guards (a fused attend with one key range and several row slots): each slot's
-  // own key range, from the same closed form over the slot's rows, so a slot skips the
-  // blocks of the row block's range that none of its rows can see.
-  const range = k.kind === 'attend' && R > 1 && ranges?.length === 1 ? ranges[0]! : null;
-  if (range) {
+  // Slot guards (several row slots): each slot's own streamed range — with one key range,
+  // the same closed form over the slot's query rows; else everything — and none for a
+  // slot past the last row. A slot skips the blocks outside its range. Beyond the
+  // saved work, the per-slot branches alone make the kernel ~1.25× faster on lavapipe
+  // (dense, N = 2048, always-true guards, measured alternating): LLVM then keeps each
+  // slot's dot products together instead of interleaving all rows' and spilling.
+  const guarded = R > 1;
+  const range = guarded && !byKeys && ranges?.length === 1 ? ranges[0]! : null;
+  if (guarded) {
     unroll.active = rs.map((r) => `act${r}`);
     for (const r of rs) {
       const first = `r0 + ${r * WG}`;
       const slotVars = { q_lo: first, q_hi: `min(${first} + ${WG - 1}, ${side.rows} - 1)`, group_len: 'GL' };
-      c.line(`let klo${r} = select(1, ${src.expr(range.lo, slotVars)}, ${first} < ${side.rows}); // slot ${r}'s keys (none past the end)`);
-      c.line(`let khi${r} = select(0, ${src.expr(range.hi, slotVars)}, ${first} < ${side.rows});`);
+      const [lo, hi] = range ? [src.expr(range.lo, slotVars), src.expr(range.hi, slotVars)] : ['0', `${side.len} - 1`];
+      c.line(`let klo${r} = select(1, ${lo}, ${first} < ${side.rows}); // slot ${r}'s keys (none past the end)`);
+      c.line(`let khi${r} = select(0, ${hi}, ${first} < ${side.rows});`);
     }
   }
   streamLoops(c, src, k, byKeys, side, ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
-      if (range) for (const r of rs) c.line(`let act${r} = t0 + e <= khi${r} && t0 + e + KB - 1 >= klo${r};`);
+      if (guarded) for (const r of rs) c.line(`let act${r} = t0 + e <= khi${r} && t0 + e + KB - 1 >= klo${r};`);
       c.line(`let jl = ${streamBase} + ${real(`min(t0 + e + lk, ${side.len} - 1)`)}; // the row this lane loads`);
       blockDots(c, unroll, (chunk) => `${ldDot}(jl, ${chunk})`);
       if (k.kind === 'colapply') {
@@ -159,7 +164,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
           }
           if (k.kind === 'colapply') {
             for (const u of us) {
-              c.line(`let p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - st${u}.x`)} / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+              c.line(`${guarded ? '' : 'let '}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - st${u}.x`)} / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
             }
             return;
           }

@@ -130,8 +130,10 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
   c.line('let kn = workgroupUniformLoad(&wg_range[3]); // keys in this cluster');
   c.line('let kp = KP0 + (b * Hk + hk) * M + workgroupUniformLoad(&wg_range[2]); // this cluster\'s key positions');
   // With subgroup staging, each of the R row slots (WG query slots each) keeps its own key
-  // count, and skips the key blocks past it (slot guards, as the fused attend's).
-  const slots = k.causal && sub ? s.rowsPerThread : 1;
+  // count — its causal bound, or every key; none for a slot past the cluster's queries —
+  // and skips the key blocks past it (slot guards, as the fused attend's, and for the same
+  // speed-up on lavapipe even where they skip nothing).
+  const slots = sub ? s.rowsPerThread : 1;
   if (k.causal) {
     c.line('// causal: positions ascend, so keep the keys up to the last query position of the block');
     c.line(`// (of each of its ${slots} row slot${slots > 1 ? 's' : ''}: a binary search by one invocation each, shared`);
@@ -154,6 +156,7 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
     c.line(`let nk = ${[...Array(slots).keys()].map((r) => `nk${r}`).reduce((a, b) => `max(${a}, ${b})`)};`);
   } else {
     c.line('let nk = kn;');
+    if (slots > 1) for (let r = 0; r < slots; r++) c.line(`let nk${r} = select(0, kn, r0 + ${r} * WG < qn); // slot ${r}: none past the cluster's queries`);
   }
   c.line(`let scale = ${src.expr(k.scale)};`);
 
