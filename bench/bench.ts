@@ -10,7 +10,7 @@ import { compile } from '../compiler/compile.js';
 import { some, type Expr, type Graph } from '../compiler/ir.js';
 import { buildKernels } from '../compiler/passes/fuse.js';
 import { scheduleKernel } from '../compiler/passes/tile.js';
-import { bindWebGPU, executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
+import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram } from '../runtime/webgpu/execute.js';
 import type { Kernel } from '../compiler/kernel.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
@@ -129,6 +129,7 @@ type Row = {
   program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
   fusedEndToEndMs: number | null; tfjsEndToEndMs: number | null;
   denseMs: number | null; webglMs: number | null | 'unavailable'; density: number | null; gflops: number | null;
+  /** speedup: dense/this, the median per-pair ratio of runs alternated with dense at this N. */
   unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
   /** WebGL: dense webgl time / this program's webgl time, and that as a fraction of the ideal. */
   webglSpeedup: number | null; webglFractionOfIdeal: number | null;
@@ -233,7 +234,8 @@ async function main() {
 
   /**
    * Two runs alternated (a, b, a, b, …) after a warm-up of each: the medians of each and
-   * the median of the per-pair ratios a/b, robust to the machine's load drifting.
+   * the median of the per-pair ratios a/b — wall-clock, and GPU time when both runs
+   * resolve to it (BoundProgram.dispatch) — robust to the machine's load drifting.
    */
   async function timePair(labelA: string, runA: () => Promise<unknown>, labelB: string, runB: () => Promise<unknown>) {
     log(`  ${labelA} / ${labelB}: warm-up`);
@@ -241,17 +243,22 @@ async function main() {
     await runB();
     const ta: number[] = [];
     const tb: number[] = [];
-    for (let r = 0; r < Math.max(repeat, 5); r++) {
+    const gpuRatios: number[] = [];
+    const pairs = Math.max(repeat, 5);
+    for (let r = 0; r < pairs; r++) {
       let t0 = performance.now();
-      await runA();
+      const ga = await runA();
       ta.push(performance.now() - t0);
       t0 = performance.now();
-      await runB();
+      const gb = await runB();
       tb.push(performance.now() - t0);
+      if (typeof ga === 'number' && typeof gb === 'number') gpuRatios.push(ga / gb);
     }
     const ratio = median(ta.map((a, i) => a / tb[i]!));
-    log(`  ${labelA}: ${median(ta).toFixed(2)} ms, ${labelB}: ${median(tb).toFixed(2)} ms, interleaved; ratio ${ratio.toFixed(2)} (median of ${ta.length} pairs)`);
-    return { a: median(ta), b: median(tb), ratio };
+    const gpuRatio = gpuRatios.length === pairs ? median(gpuRatios) : null;
+    log(`  ${labelA}: ${median(ta).toFixed(2)} ms, ${labelB}: ${median(tb).toFixed(2)} ms, alternated;` +
+      ` ratio ${ratio.toFixed(2)}${gpuRatio === null ? '' : ` (gpu ${gpuRatio.toFixed(2)})`}, median of ${pairs} pairs`);
+    return { a: median(ta), b: median(tb), ratio, gpuRatio };
   }
 
   /** timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing. */
@@ -266,105 +273,123 @@ async function main() {
 
   const rows: Row[] = [];
   for (const N of sizes) {
-    let denseMs: number | null = null;
-    let denseGpuMs: number | null = null;
-    let webglDenseMs: number | null = null;
-    const order = ['dense', ...programs.filter((p) => p !== 'dense')];
-    for (const name of order) {
-      const prog = PROGRAMS[name]!;
-      if (prog.only && !prog.only.includes(N)) continue;
-      log(`[${name} N=${N}]`);
-      const row: Row = {
-        program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
-        webglSpeedup: null, webglFractionOfIdeal: null,
-        unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
-        tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
-        fusedGpuMs: null, unfusedGpuMs: null, denseGpuMs: null, gpuSpeedup: null, gpuFractionOfIdeal: null,
-      };
-      try {
-        const res = compile(prog.src, { path: `${name}.attn` });
-        if (!res.ok || !res.graph) throw new Error(res.diagnostics.map((d) => JSON.stringify(d)).join('\n'));
-        const g = res.graph;
-        const dims = resolveDims(g, { N });
-        const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
-        const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
-        const fused = plan(true);
-        ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs } = await timeBound('webgpu fused', fused, g, inputs, dims));
-        row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(fused, g, inputs, dims));
-        if (name === 'dense') [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
-        if (name === 'dense' && programs.includes('dense')) {
-          if (!tfjs) row.tfjsMs = 'unavailable';
-          else {
-            const shape = [dims.B ?? 1, dims.H ?? 1, N, dims.D ?? 1] as [number, number, number, number];
-            const scoreBytes = shape[0] * shape[1] * N * N * 4;
-            if (scoreBytes > tfjs.maxBinding) {
-              row.tfjsMs = 'over limit';
-              log(`  tfjs: over limit (scores ${scoreBytes} B > maxStorageBufferBindingSize ${tfjs.maxBinding})`);
-            } else {
-              const f32 = (n: string) => Float32Array.from(inputs[n]!.data);
-              const [q, k, v] = [f32('q'), f32('k'), f32('v')];
-              try {
-                const ref = await executeWebGPU(fused, g, inputs, dims);
-                row.tfjsMaxAbsDiff = maxAbsDiff(await tfjs.run(q, k, v, shape), ref.data);
-                if (row.tfjsMaxAbsDiff > TFJS_TOL) {
-                  row.tfjsMs = 'wrong';
-                  log(`  warning: tfjs differs from attnc fused by ${row.tfjsMaxAbsDiff} (> ${TFJS_TOL}) at N=${N}; not timed`);
-                } else {
-                  log(`  tfjs: max abs diff vs fused ${row.tfjsMaxAbsDiff.toExponential(2)}`);
-                  // Interleaved with attnc's fused run, so both see the same machine: the
-                  // ratio is the median of the per-pair ratios.
-                  const resident = tfjs.resident(q, k, v, shape);
-                  const bound = await bindWebGPU(fused, g, inputs, dims);
-                  try {
-                    const pair = await timePair('tfjs-webgpu', () => resident.dispatch(), 'webgpu fused', () => bound.dispatch());
-                    row.tfjsMs = pair.a;
-                    row.tfjsOverFused = pair.ratio;
-                  } finally {
-                    resident.dispose();
-                    bound.release();
+    // Dense attention at this N, bound once: every other program's dense/this ratio is
+    // measured alternating with it.
+    let dense: BoundProgram | null = null;
+    try {
+      let denseMs: number | null = null;
+      let denseGpuMs: number | null = null;
+      let webglDenseMs: number | null = null;
+      const order = ['dense', ...programs.filter((p) => p !== 'dense')];
+      for (const name of order) {
+        const prog = PROGRAMS[name]!;
+        if (prog.only && !prog.only.includes(N)) continue;
+        log(`[${name} N=${N}]`);
+        const row: Row = {
+          program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
+          webglSpeedup: null, webglFractionOfIdeal: null,
+          unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
+          tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
+          fusedGpuMs: null, unfusedGpuMs: null, denseGpuMs: null, gpuSpeedup: null, gpuFractionOfIdeal: null,
+        };
+        try {
+          const res = compile(prog.src, { path: `${name}.attn` });
+          if (!res.ok || !res.graph) throw new Error(res.diagnostics.map((d) => JSON.stringify(d)).join('\n'));
+          const g = res.graph;
+          const dims = resolveDims(g, { N });
+          const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
+          const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
+          const fused = plan(true);
+          ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs } = await timeBound('webgpu fused', fused, g, inputs, dims));
+          row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(fused, g, inputs, dims));
+          if (name === 'dense') {
+            [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
+            dense = await bindWebGPU(fused, g, inputs, dims);
+          } else if (dense) {
+            const bound = await bindWebGPU(fused, g, inputs, dims);
+            try {
+              const d = dense;
+              const pair = await timePair('dense', () => d.dispatch(), name, () => bound.dispatch());
+              [row.speedup, row.gpuSpeedup] = [pair.ratio, pair.gpuRatio];
+            } finally {
+              bound.release();
+            }
+          }
+          if (name === 'dense' && programs.includes('dense')) {
+            if (!tfjs) row.tfjsMs = 'unavailable';
+            else {
+              const shape = [dims.B ?? 1, dims.H ?? 1, N, dims.D ?? 1] as [number, number, number, number];
+              const scoreBytes = shape[0] * shape[1] * N * N * 4;
+              if (scoreBytes > tfjs.maxBinding) {
+                row.tfjsMs = 'over limit';
+                log(`  tfjs: over limit (scores ${scoreBytes} B > maxStorageBufferBindingSize ${tfjs.maxBinding})`);
+              } else {
+                const f32 = (n: string) => Float32Array.from(inputs[n]!.data);
+                const [q, k, v] = [f32('q'), f32('k'), f32('v')];
+                try {
+                  const ref = await executeWebGPU(fused, g, inputs, dims);
+                  row.tfjsMaxAbsDiff = maxAbsDiff(await tfjs.run(q, k, v, shape), ref.data);
+                  if (row.tfjsMaxAbsDiff > TFJS_TOL) {
+                    row.tfjsMs = 'wrong';
+                    log(`  warning: tfjs differs from attnc fused by ${row.tfjsMaxAbsDiff} (> ${TFJS_TOL}) at N=${N}; not timed`);
+                  } else {
+                    log(`  tfjs: max abs diff vs fused ${row.tfjsMaxAbsDiff.toExponential(2)}`);
+                    // Interleaved with attnc's fused run, so both see the same machine: the
+                    // ratio is the median of the per-pair ratios.
+                    const resident = tfjs.resident(q, k, v, shape);
+                    const bound = await bindWebGPU(fused, g, inputs, dims);
+                    try {
+                      const pair = await timePair('tfjs-webgpu', () => resident.dispatch(), 'webgpu fused', () => bound.dispatch());
+                      row.tfjsMs = pair.a;
+                      row.tfjsOverFused = pair.ratio;
+                    } finally {
+                      resident.dispose();
+                      bound.release();
+                    }
+                    row.tfjsEndToEndMs = await time('tfjs-webgpu, end to end', () => tfjs!.run(q, k, v, shape));
                   }
-                  row.tfjsEndToEndMs = await time('tfjs-webgpu, end to end', () => tfjs!.run(q, k, v, shape));
+                } catch (e) {
+                  row.tfjsMs = 'error';
+                  log(`  tfjs error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
                 }
-              } catch (e) {
-                row.tfjsMs = 'error';
-                log(`  tfjs error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
               }
             }
           }
+          const stats = attendStats(g, dims, inputs);
+          if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
+          else {
+            const unfused = plan(false);
+            ({ ms: row.unfusedMs, gpuMs: row.unfusedGpuMs } = await timeBound('webgpu fusion-off', unfused, g, inputs, dims));
+          }
+          if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';
+          if (name === 'dense' && typeof row.webglMs === 'number') webglDenseMs = row.webglMs;
+          const known = stats.every((s) => s.density !== null);
+          // Density relative to one dense N × N attend (so agent's two small attends count as sparse).
+          const full = 4 * (dims.B ?? 1) * (dims.H ?? 1) * N * N * (dims.D ?? 1);
+          if (known) {
+            const work = stats.reduce((a, s) => a + s.flops * s.density!, 0);
+            row.density = work / full;
+            row.gflops = work / (row.fusedMs * 1e6);
+            row.idealSpeedup = row.density > 0 ? 1 / row.density : null;
+          }
+          row.denseMs = denseMs;
+          if (typeof row.unfusedMs === 'number') row.unfusedOverFused = row.unfusedMs / row.fusedMs;
+          if (name === 'dense') [row.speedup, row.gpuSpeedup] = [1, denseGpuMs === null ? null : 1];
+          if (row.speedup !== null && row.idealSpeedup !== null) row.fractionOfIdeal = row.speedup / row.idealSpeedup;
+          row.denseGpuMs = denseGpuMs;
+          if (row.gpuSpeedup !== null && row.idealSpeedup !== null) row.gpuFractionOfIdeal = row.gpuSpeedup / row.idealSpeedup;
+          if (webglDenseMs !== null && typeof row.webglMs === 'number') {
+            row.webglSpeedup = webglDenseMs / row.webglMs;
+            if (row.idealSpeedup !== null) row.webglFractionOfIdeal = row.webglSpeedup / row.idealSpeedup;
+          }
+        } catch (e) {
+          row.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
+          log(`  error: ${row.error}`);
         }
-        const stats = attendStats(g, dims, inputs);
-        if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
-        else {
-          const unfused = plan(false);
-          ({ ms: row.unfusedMs, gpuMs: row.unfusedGpuMs } = await timeBound('webgpu fusion-off', unfused, g, inputs, dims));
-        }
-        if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';
-        if (name === 'dense' && typeof row.webglMs === 'number') webglDenseMs = row.webglMs;
-        const known = stats.every((s) => s.density !== null);
-        // Density relative to one dense N × N attend (so agent's two small attends count as sparse).
-        const full = 4 * (dims.B ?? 1) * (dims.H ?? 1) * N * N * (dims.D ?? 1);
-        if (known) {
-          const work = stats.reduce((a, s) => a + s.flops * s.density!, 0);
-          row.density = work / full;
-          row.gflops = work / (row.fusedMs * 1e6);
-          row.idealSpeedup = row.density > 0 ? 1 / row.density : null;
-        }
-        row.denseMs = denseMs;
-        if (typeof row.unfusedMs === 'number') row.unfusedOverFused = row.unfusedMs / row.fusedMs;
-        if (denseMs !== null) row.speedup = denseMs / row.fusedMs;
-        if (row.speedup !== null && row.idealSpeedup !== null) row.fractionOfIdeal = row.speedup / row.idealSpeedup;
-        row.denseGpuMs = denseGpuMs;
-        if (denseGpuMs !== null && row.fusedGpuMs !== null) row.gpuSpeedup = denseGpuMs / row.fusedGpuMs;
-        if (row.gpuSpeedup !== null && row.idealSpeedup !== null) row.gpuFractionOfIdeal = row.gpuSpeedup / row.idealSpeedup;
-        if (webglDenseMs !== null && typeof row.webglMs === 'number') {
-          row.webglSpeedup = webglDenseMs / row.webglMs;
-          if (row.idealSpeedup !== null) row.webglFractionOfIdeal = row.webglSpeedup / row.idealSpeedup;
-        }
-      } catch (e) {
-        row.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
-        log(`  error: ${row.error}`);
+        if (programs.includes(name)) rows.push(row);
       }
-      if (programs.includes(name)) rows.push(row);
+    } finally {
+      (dense as BoundProgram | null)?.release();
     }
   }
 
@@ -408,8 +433,9 @@ async function main() {
     ` run on inputs already on the device (submit to the device finishing; no upload, no readback). \`e2e ms\`: the` +
     ` whole call as run() makes it (upload + compute + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
     ` first compute pass to the end of the last (kernels only; \`timestamp-query\`` +
-    ` ${gpu.timestamps ? 'granted' : 'not granted: shown as -'}). dense/this and % ideal: from wall-clock medians;` +
-    ` their (gpu) variants: from GPU medians. GFLOP/s = 4·N·M·D·H·density / fused wall-clock time.` +
+    ` ${gpu.timestamps ? 'granted' : 'not granted: shown as -'}). dense/this: median of the per-pair ratios of runs` +
+    ` alternated with dense attention at the same N (wall-clock; (gpu): GPU time); % ideal = dense/this ÷ (1/density).` +
+    ` GFLOP/s = 4·N·M·D·H·density / fused wall-clock time.` +
     (withTfjs ? ` tfjs = tfjs-webgpu ${tfjs ? '' : '(unavailable) '}matMul·softmax·matMul on the same device` +
       ` (tensors uploaded once; e2e: upload + compute + data()), checked against fused (max abs diff ≤ ${TFJS_TOL});` +
       ` timed alternating with the fused run, tfjs/fused = median of the per-pair ratios.` : ''));
