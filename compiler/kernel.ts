@@ -118,6 +118,15 @@ export interface SimpleSchedule {
   workgroupSize: number;
 }
 
+/**
+ * clusters: one token per invocation. With `subgroupSize`, each workgroup holds tokens of
+ * one (b, head) and the lanes of a subgroup load different vec4s of each centroid and
+ * share them by subgroupBroadcast (instead of every lane loading every centroid).
+ */
+export interface ClustersSchedule extends SimpleSchedule {
+  subgroupSize?: number;
+}
+
 /** Sizes of an attend, as int expressions over dims; head dims specialised. */
 export interface AttendGeometry {
   B: Expr;
@@ -217,7 +226,7 @@ export interface ClustersKernel extends KernelBase {
   N: Expr;
   C: Expr;
   D: number;
-  schedule: SimpleSchedule | null;
+  schedule: ClustersSchedule | null;
 }
 
 /**

@@ -1,5 +1,6 @@
 // pool, pool2d and clusters kernels on the device vs the float64 reference.
 import test from 'ava';
+import { getWebGPU } from '../runtime/webgpu/execute.js';
 import { generateInputs, resolveDims } from '../runtime/reference/index.js';
 import { checkGraph, graphOf } from './helpers/webgpu-check.js';
 
@@ -35,4 +36,12 @@ test('clusters: cosine nearest centroid, exact ties to the lowest index, zero ve
   t.is(r.out.data[5], 0);
   t.is(r.out.data[47], 1);
   t.false(Array.from(r.out.data).includes(3));
+  const { caps } = await getWebGPU();
+  if (caps.subgroups) t.true(r.sources.some((x) => x.includes('subgroupBroadcast')), 'centroids shared by broadcast');
+  // Without subgroups every lane reads the centroids itself: the same answers.
+  const plain = await checkGraph(t, g, { B: 2, H: 2, N: 40, D: 12, C: 6 }, { inputs, caps: { ...caps, subgroups: false } });
+  t.false(plain.sources.some((x) => x.includes('subgroupBroadcast')));
+  t.deepEqual(plain.out.data, r.out.data);
+  // A head dim of 10 vec4s (one full chunk step of 8 lanes, one guarded) and N past a workgroup.
+  await checkGraph(t, g, { B: 1, H: 3, N: 70, D: 40, C: 5 });
 });

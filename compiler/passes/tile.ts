@@ -87,9 +87,15 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
     case 'pool2d':
       out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, mul(k.to[0], k.to[1]), int(k.D)]), wg) };
       break;
-    case 'clusters':
-      out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
+    case 'clusters': {
+      // Subgroups: one head's tokens per workgroup, centroids shared by broadcast (every lane
+      // loading every centroid cost ~45 ms per clusters() at N = 4096, H = 8, C = 8 on lavapipe).
+      const S = caps.subgroups ? Math.min(8, 2 ** Math.floor(Math.log2(Math.max(1, caps.subgroupSize)))) : 0;
+      out = S >= 4 && wg % S === 0
+        ? { ...k, schedule: { workgroupSize: wg, subgroupSize: S }, features: ['subgroups'], workgroups: product([k.B, k.H, ceilDiv(k.N, wg)]) }
+        : { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
       break;
+    }
     // routing by permutation: scheduled in passes/route.ts
     case 'route-sort': case 'route-attend':
       out = scheduleRouteKernel(k, caps, wg, (boundRows(k, hints.dims) ?? 0) >= LARGE_ROWS, hints.rowsPerThread);

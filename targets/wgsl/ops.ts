@@ -73,9 +73,15 @@ export function renderPool2dKernel(k: Pool2dKernel): string {
 export function renderClustersKernel(k: ClustersKernel): string {
   const s = k.schedule;
   if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const S = s.subgroupSize ?? 0;
+  const D4 = Math.ceil(k.D / 4);
   const src = new KernelSource(k);
-  src.declare([`schedule: one invocation per token, ${s.workgroupSize} per workgroup; cosine similarity in f32, ties to the lowest index`]);
-  src.mod.decls.push(`const D4 = ${Math.ceil(k.D / 4)}; // head dim ${k.D} as vec4s`);
+  src.declare([
+    `schedule: one invocation per token, ${s.workgroupSize} per workgroup` +
+      (S ? `, one (b, head) per workgroup; centroids shared across ${S} subgroup lanes by broadcast` : '') + ';',
+    '  cosine similarity in f32, ties to the lowest index',
+  ]);
+  src.mod.decls.push(`const D4 = ${D4}; // head dim ${k.D} as vec4s`);
   const ldx = src.load4(src.binding('x'));
   const ldc = src.load4(src.binding('centroids'));
   const c = new Code();
@@ -83,21 +89,62 @@ export function renderClustersKernel(k: ClustersKernel): string {
   c.line(`let HX = ${src.expr(k.H)};`);
   c.line(`let N = ${src.expr(k.N)};`);
   c.line(`let C = ${src.expr(k.C)};`);
-  c.line(`let t = wg * ${s.workgroupSize} + lid; // (b·HX + h)·N + n`);
-  c.block('if (t < B * HX * N)', () => {
-    c.line('let h = (t / N) % HX;');
-    c.line('var xr = array<vec4<f32>, D4>();');
-    c.line('var nx = 0.0f;');
-    c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(t, d); nx = nx + dot(xr[d], xr[d]); }`);
+  /** The argmax over the centroids; `centroid(cc)` emits dt (x·m) and nc (m·m) for centroid cc. */
+  const argmax = (centroid: () => void) => {
     c.line('var best = 0;');
     c.line('var best_sim = 0.0f;');
     c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
       c.line('var dt = 0.0f;');
       c.line('var nc = 0.0f;');
-      c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
+      centroid();
       c.line('// a zero vector or a zero centroid has similarity 0');
       c.line('let sim = select(0.0f, dt / (sqrt(nx) * sqrt(nc)), nx > 0.0f && nc > 0.0f);');
       c.line('if (cc == 0 || sim > best_sim) { best = cc; best_sim = sim; }');
+    });
+  };
+  const loadToken = (t: string) => {
+    c.line('var xr = array<vec4<f32>, D4>();');
+    c.line('var nx = 0.0f;');
+    c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(${t}, d); nx = nx + dot(xr[d], xr[d]); }`);
+  };
+  if (S) {
+    // Subgroup operations in uniform control flow: tokens past N compute on a clamped one
+    // and write nothing. Lane ℓ loads chunks ℓ, ℓ + S, … of a centroid; all lanes get each
+    // chunk by broadcast (unrolled: constant indices keep xr in registers).
+    src.mod.enables.add('subgroups');
+    c.line(`let nb = (N + ${s.workgroupSize - 1}) / ${s.workgroupSize};`);
+    c.line('let bh = wg / nb; // b·HX + h');
+    c.line(`let n = (wg - bh * nb) * ${s.workgroupSize} + lid;`);
+    c.line('let h = bh % HX;');
+    c.line('let t = bh * N + min(n, N - 1);');
+    c.line(`let lane = i32(sg_lane) % ${S};`);
+    loadToken('t');
+    argmax(() => {
+      for (let step = 0; step * S < D4; step++) {
+        c.block('', () => {
+          const guarded = (step + 1) * S > D4;
+          c.line(`let d = ${step * S} + lane;`);
+          c.line(guarded
+            ? `let m = select(vec4<f32>(0.0f), ${ldc}(h * C + cc, min(d, D4 - 1)), d < D4);`
+            : `let m = ${ldc}(h * C + cc, d);`);
+          for (let L = 0; L < S && step * S + L < D4; L++) {
+            c.line(`let m${L} = subgroupBroadcast(m, ${L}u);`);
+            c.line(`dt = dt + dot(xr[${step * S + L}], m${L});`);
+            c.line(`nc = nc + dot(m${L}, m${L});`);
+          }
+        });
+      }
+    });
+    c.line('if (n < N) { out[t] = best; }');
+    src.entry(s.workgroupSize, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
+    return src.toString();
+  }
+  c.line(`let t = wg * ${s.workgroupSize} + lid; // (b·HX + h)·N + n`);
+  c.block('if (t < B * HX * N)', () => {
+    c.line('let h = (t / N) % HX;');
+    loadToken('t');
+    argmax(() => {
+      c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
     });
     c.line('out[t] = best;');
   });
