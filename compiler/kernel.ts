@@ -125,6 +125,8 @@ export interface SimpleSchedule {
  */
 export interface ClustersSchedule extends SimpleSchedule {
   subgroupSize?: number;
+  /** Tokens per invocation on the subgroup path (each broadcast chunk serves them all). */
+  tokensPerInvocation?: number;
 }
 
 /** Sizes of an attend, as int expressions over dims; head dims specialised. */

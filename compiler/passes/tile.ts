@@ -92,7 +92,10 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
       // loading every centroid cost ~45 ms per clusters() at N = 4096, H = 8, C = 8 on lavapipe).
       const S = caps.subgroups ? Math.min(8, 2 ** Math.floor(Math.log2(Math.max(1, caps.subgroupSize)))) : 0;
       out = S >= 4 && wg % S === 0
-        ? { ...k, schedule: { workgroupSize: wg, subgroupSize: S }, features: ['subgroups'], workgroups: product([k.B, k.H, ceilDiv(k.N, wg)]) }
+        ? {
+          ...k, schedule: { workgroupSize: wg, subgroupSize: S, tokensPerInvocation: CLUSTER_TOKENS },
+          features: ['subgroups'], workgroups: product([k.B, k.H, ceilDiv(k.N, wg * CLUSTER_TOKENS)]),
+        }
         : { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
       break;
     }
@@ -103,6 +106,9 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
   }
   return { ...out, uniforms: uniformDims(out) } as Kernel;
 }
+
+/** Tokens per invocation of the subgroup clusters kernel. */
+const CLUSTER_TOKENS = 2;
 
 /** Keys per block in the subgroup path (4 rows × 4-key blocks measured best on lavapipe). */
 const SUBGROUP_BLOCK = 4;

@@ -74,11 +74,13 @@ export function renderClustersKernel(k: ClustersKernel): string {
   const s = k.schedule;
   if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
   const S = s.subgroupSize ?? 0;
+  const R = s.tokensPerInvocation ?? 1;
+  const WG = s.workgroupSize;
   const D4 = Math.ceil(k.D / 4);
   const src = new KernelSource(k);
   src.declare([
-    `schedule: one invocation per token, ${s.workgroupSize} per workgroup` +
-      (S ? `, one (b, head) per workgroup; centroids shared across ${S} subgroup lanes by broadcast` : '') + ';',
+    `schedule: one invocation per token, ${WG} per workgroup` +
+      (S ? ` × ${R} tokens, one (b, head) per workgroup; centroids shared across ${S} subgroup lanes by broadcast` : '') + ';',
     '  cosine similarity in f32, ties to the lowest index',
   ]);
   src.mod.decls.push(`const D4 = ${D4}; // head dim ${k.D} as vec4s`);
@@ -89,65 +91,70 @@ export function renderClustersKernel(k: ClustersKernel): string {
   c.line(`let HX = ${src.expr(k.H)};`);
   c.line(`let N = ${src.expr(k.N)};`);
   c.line(`let C = ${src.expr(k.C)};`);
-  /** The argmax over the centroids; `centroid(cc)` emits dt (x·m) and nc (m·m) for centroid cc. */
-  const argmax = (centroid: () => void) => {
-    c.line('var best = 0;');
-    c.line('var best_sim = 0.0f;');
-    c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
-      c.line('var dt = 0.0f;');
-      c.line('var nc = 0.0f;');
-      centroid();
-      c.line('// a zero vector or a zero centroid has similarity 0');
-      c.line('let sim = select(0.0f, dt / (sqrt(nx) * sqrt(nc)), nx > 0.0f && nc > 0.0f);');
-      c.line('if (cc == 0 || sim > best_sim) { best = cc; best_sim = sim; }');
+  if (!S) {
+    c.line(`let t = wg * ${WG} + lid; // (b·HX + h)·N + n`);
+    c.block('if (t < B * HX * N)', () => {
+      c.line('let h = (t / N) % HX;');
+      c.line('var xr = array<vec4<f32>, D4>();');
+      c.line('var nx = 0.0f;');
+      c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(t, d); nx = nx + dot(xr[d], xr[d]); }`);
+      c.line('var best = 0;');
+      c.line('var best_sim = 0.0f;');
+      c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
+        c.line('var dt = 0.0f;');
+        c.line('var nc = 0.0f;');
+        c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
+        c.line('let sim = select(0.0f, dt / (sqrt(nx) * sqrt(nc)), nx > 0.0f && nc > 0.0f); // zero vector or centroid: 0');
+        c.line('if (cc == 0 || sim > best_sim) { best = cc; best_sim = sim; }');
+      });
+      c.line('out[t] = best;');
     });
-  };
-  const loadToken = (t: string) => {
-    c.line('var xr = array<vec4<f32>, D4>();');
-    c.line('var nx = 0.0f;');
-    c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(${t}, d); nx = nx + dot(xr[d], xr[d]); }`);
-  };
-  if (S) {
-    // Subgroup operations in uniform control flow: tokens past N compute on a clamped one
-    // and write nothing. Lane ℓ loads chunks ℓ, ℓ + S, … of a centroid; all lanes get each
-    // chunk by broadcast (unrolled: constant indices keep xr in registers).
-    src.mod.enables.add('subgroups');
-    c.line(`let nb = (N + ${s.workgroupSize - 1}) / ${s.workgroupSize};`);
-    c.line('let bh = wg / nb; // b·HX + h');
-    c.line(`let n = (wg - bh * nb) * ${s.workgroupSize} + lid;`);
-    c.line('let h = bh % HX;');
-    c.line('let t = bh * N + min(n, N - 1);');
-    c.line(`let lane = i32(sg_lane) % ${S};`);
-    loadToken('t');
-    argmax(() => {
-      for (let step = 0; step * S < D4; step++) {
-        c.block('', () => {
-          const guarded = (step + 1) * S > D4;
-          c.line(`let d = ${step * S} + lane;`);
-          c.line(guarded
-            ? `let m = select(vec4<f32>(0.0f), ${ldc}(h * C + cc, min(d, D4 - 1)), d < D4);`
-            : `let m = ${ldc}(h * C + cc, d);`);
-          for (let L = 0; L < S && step * S + L < D4; L++) {
-            c.line(`let m${L} = subgroupBroadcast(m, ${L}u);`);
-            c.line(`dt = dt + dot(xr[${step * S + L}], m${L});`);
-            c.line(`nc = nc + dot(m${L}, m${L});`);
-          }
-        });
-      }
-    });
-    c.line('if (n < N) { out[t] = best; }');
-    src.entry(s.workgroupSize, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
+    src.entry(WG, c);
     return src.toString();
   }
-  c.line(`let t = wg * ${s.workgroupSize} + lid; // (b·HX + h)·N + n`);
-  c.block('if (t < B * HX * N)', () => {
-    c.line('let h = (t / N) % HX;');
-    loadToken('t');
-    argmax(() => {
-      c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
-    });
-    c.line('out[t] = best;');
+  // Subgroups. Operations in uniform control flow: tokens past N compute on a clamped one
+  // and write nothing. Each invocation holds R tokens (every broadcast centroid chunk serves
+  // all of them); lane ℓ loads chunks ℓ, ℓ + S, … of a centroid and all lanes get each
+  // chunk by broadcast (unrolled: constant indices keep the tokens in registers). The sums
+  // run over the chunks in the same order as above: the same answers.
+  const rs = [...Array(R).keys()];
+  src.mod.enables.add('subgroups');
+  c.line(`let nb = (N + ${WG * R - 1}) / ${WG * R};`);
+  c.line('let bh = wg / nb; // b·HX + h');
+  c.line('let h = bh % HX;');
+  c.line(`let lane = i32(sg_lane) % ${S};`);
+  for (const r of rs) {
+    c.line(`let n${r} = (wg - bh * nb) * ${WG * R} + lid + ${r * WG};`);
+    c.line(`let t${r} = bh * N + min(n${r}, N - 1);`);
+    c.line(`var xr${r} = array<vec4<f32>, D4>();`);
+    c.line(`var nx${r} = 0.0f;`);
+    c.line(`for (var d = 0; d < D4; d = d + 1) { xr${r}[d] = ${ldx}(t${r}, d); nx${r} = nx${r} + dot(xr${r}[d], xr${r}[d]); }`);
+    c.line(`var best${r} = 0;`);
+    c.line(`var best_sim${r} = 0.0f;`);
+  }
+  c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
+    c.line('var nc = 0.0f;');
+    for (const r of rs) c.line(`var dt${r} = 0.0f;`);
+    for (let step = 0; step * S < D4; step++) {
+      c.block('', () => {
+        const guarded = (step + 1) * S > D4;
+        c.line(`let d = ${step * S} + lane;`);
+        c.line(guarded
+          ? `let m = select(vec4<f32>(0.0f), ${ldc}(h * C + cc, min(d, D4 - 1)), d < D4);`
+          : `let m = ${ldc}(h * C + cc, d);`);
+        for (let L = 0; L < S && step * S + L < D4; L++) {
+          c.line(`let m${L} = subgroupBroadcast(m, ${L}u);`);
+          c.line(`nc = nc + dot(m${L}, m${L});`);
+          for (const r of rs) c.line(`dt${r} = dt${r} + dot(xr${r}[${step * S + L}], m${L});`);
+        }
+      });
+    }
+    for (const r of rs) {
+      c.line(`let sim${r} = select(0.0f, dt${r} / (sqrt(nx${r}) * sqrt(nc)), nx${r} > 0.0f && nc > 0.0f); // zero vector or centroid: 0`);
+      c.line(`if (cc == 0 || sim${r} > best_sim${r}) { best${r} = cc; best_sim${r} = sim${r}; }`);
+    }
   });
-  src.entry(s.workgroupSize, c);
+  for (const r of rs) c.line(`if (n${r} < N) { out[t${r}] = best${r}; }`);
+  src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
   return src.toString();
 }
