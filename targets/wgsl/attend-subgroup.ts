@@ -25,7 +25,9 @@ import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
 import { geometryLines, headLines, scheduleLines, streamLoops, type Side } from './attend.js';
-import { blockAccumulateV, blockDots, declareWeights, forSlot, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
+import {
+  blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, weightDecl, type Unroll,
+} from './subgroup-steps.js';
 
 export function renderSubgroupAttend(k: AttendKernel): string {
   const s = k.schedule!;
@@ -155,16 +157,10 @@ export function renderSubgroupAttend(k: AttendKernel): string {
       declareWeights(c, unroll);
       for (const r of rs) {
         forSlot(c, unroll, r, () => {
-          for (const u of us) {
-            c.line(`var x${r}_${u} = ${NEG};`);
-            c.block(`if (e + ${u} < nt && ok${r} && (full || attn_mask(${args(r, u)})))`, () => {
-              c.line(`let y = attn_score(s${r}_${u} * scale, ${args(r, u)});`);
-              c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
-            });
-          }
+          blockScores(c, unroll, r, (u) => `e + ${u} < nt && ok${r} && (full || attn_mask(${args(r, u)}))`, (u) => args(r, u));
           if (k.kind === 'colapply') {
             for (const u of us) {
-              c.line(`${guarded ? '' : 'let '}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - st${u}.x`)} / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
+              c.line(`${weightDecl(unroll)}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - st${u}.x`)} / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
             }
             return;
           }
@@ -178,8 +174,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   for (const r of rs) {
     c.block(`if (ok${r})`, () => {
       if (k.kind === 'attend') {
-        c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
-        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + ${rg ? `iq${r}` : `i${r}`}, c, a${r}[c] * inv); }`);
+        storeNormalizedRow(c, r, st, `q_row0 + ${rg ? `iq${r}` : `i${r}`}`);
       } else if (k.kind === 'colapply') {
         c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c]); }`);
       } else {

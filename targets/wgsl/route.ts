@@ -19,7 +19,9 @@ import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.j
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
 import { geometryLines, headLines } from './attend.js';
-import { blockAccumulateV, blockDots, declareWeights, forSlot, onlineSoftmaxStep, type Unroll } from './subgroup-steps.js';
+import {
+  blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, type Unroll,
+} from './subgroup-steps.js';
 
 const isTrue = (k: RouteAttendKernel) => k.extra.op === 'const' && k.extra.value === true;
 
@@ -195,24 +197,15 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
       declareWeights(c, unroll);
       for (const r of rs) {
         forSlot(c, unroll, r, () => {
-          for (const u of us) {
-            const args = `b, h, hk, i${r}, j${u}`;
-            c.line(`var x${r}_${u} = ${NEG};`);
-            c.block(`if (e + ${u} < nk && ok${r}${maskCall(args)})`, () => {
-              c.line(`let y = attn_score(s${r}_${u} * scale, ${args});`);
-              c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
-            });
-          }
+          const args = (u: number) => `b, h, hk, i${r}, j${u}`;
+          blockScores(c, unroll, r, (u) => `e + ${u} < nk && ok${r}${maskCall(args(u))}`, args);
           onlineSoftmaxStep(c, unroll, r, true);
         });
       }
       blockAccumulateV(c, unroll, (chunk) => `${ldv}(krow, ${chunk})`);
     });
     for (const r of rs) {
-      c.block(`if (ok${r})`, () => {
-        c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
-        c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c] * inv); }`);
-      });
+      c.block(`if (ok${r})`, () => storeNormalizedRow(c, r, st, `q_row0 + i${r}`));
     }
     src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
     return src.toString();

@@ -4,7 +4,7 @@
 // and adds the block's weighted V rows. One emitter per step, so both kernels stay alike.
 
 import type { Code } from './builder.js';
-import { MASKED_BELOW, softmaxExp } from './common.js';
+import { MASKED_BELOW, NEG, softmaxExp } from './common.js';
 
 /** The unrolling of a subgroup kernel: R rows per invocation, KB streamed rows per block, G lane groups. */
 export interface Unroll {
@@ -96,9 +96,7 @@ export function onlineSoftmaxStep(c: Code, x: Unroll, r: number, withV: boolean)
     if (withV) c.line(`for (var c = 0; c < ${x.DVC * x.gs.length}; c = c + 1) { a${r}[c] = a${r}[c] * corr; }`);
     c.line(`m${r} = mb${r};`);
   });
-  // With slot guards this runs inside `if (active_r)`: the weights are declared before it.
-  const decl = x.active ? '' : 'let ';
-  for (const u of us) c.line(`${decl}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - m${r}`)}, x${r}_${u} > ${MASKED_BELOW});`);
+  for (const u of us) c.line(`${weightDecl(x)}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - m${r}`)}, x${r}_${u} > ${MASKED_BELOW});`);
   c.line(`l${r} = l${r} + ${us.map((u) => `p${r}_${u}`).join(' + ')};`);
 }
 
@@ -118,4 +116,28 @@ export function blockAccumulateV(c: Code, x: Unroll, load: (chunk: string) => st
 /** With slot guards, the block's weights `p<r>_<u>` outlive the guarded softmax steps. */
 export function declareWeights(c: Code, x: Unroll): void {
   if (x.active) for (const r of x.rs) for (const u of x.us) c.line(`var p${r}_${u} = 0.0f;`);
+}
+
+/** How a weight `p<r>_<u>` is introduced: assigned when declareWeights declared it, else a `let`. */
+export const weightDecl = (x: Unroll) => (x.active ? '' : 'let ');
+
+/**
+ * Row r's block of scores `x<r>_<u>`: `attn_score` of the scaled dot product where
+ * `allowed(u)` (a WGSL bool) holds and the score is not masked (≤ −1e30), else the
+ * masked sentinel. `args(u)` are the mask/score arguments of entry u.
+ */
+export function blockScores(c: Code, x: Unroll, r: number, allowed: (u: number) => string, args: (u: number) => string): void {
+  for (const u of x.us) {
+    c.line(`var x${r}_${u} = ${NEG};`);
+    c.block(`if (${allowed(u)})`, () => {
+      c.line(`let y = attn_score(s${r}_${u} * scale, ${args(u)});`);
+      c.line(`if (y > ${MASKED_BELOW}) { x${r}_${u} = y; }`);
+    });
+  }
+}
+
+/** Write row r's accumulator divided by its sum (a row with no allowed key is exactly 0). */
+export function storeNormalizedRow(c: Code, r: number, store: string, row: string): void {
+  c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
+  c.line(`for (var c = 0; c < DV4; c = c + 1) { ${store}(${row}, c, a${r}[c] * inv); }`);
 }
