@@ -204,3 +204,14 @@ export function generateInputs(graph: Graph, dims: Readonly<Dims>, seed = 0): Re
   }
   return out;
 }
+
+/**
+ * When the program returns one of its inputs unchanged, that input as the backends return
+ * outputs (an f32 copy, i32 for cluster ids): nothing needs to run. Else null.
+ */
+export function returnedInput(graph: Graph, inputs: Readonly<Record<string, Tensor>>): Tensor | null {
+  const out = graph.nodes[graph.output]!;
+  if (out.op !== 'input') return null;
+  const t = inputs[out.name ?? `%${out.id}`]!;
+  return { data: out.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data), shape: [...t.shape] };
+}

@@ -63,3 +63,28 @@ test('bind: bad input is refused before anything is uploaded, as by run()', asyn
   await t.throwsAsync(() => bind(broken, {}), { instanceOf: AttncError });
   t.truthy(InputError);
 });
+
+test('a program that returns one of its inputs: a copy, f32 or i32, on every GPU path', async (t) => {
+  const id = compile('attention id {\n  input x: f32[B, N, D]\n  return x\n}');
+  t.true(id.ok, JSON.stringify(id.diagnostics));
+  const x = { data: Float64Array.from({ length: 2 * 3 * 4 }, (_, i) => i / 7), shape: [2, 3, 4] };
+  const want = Float32Array.from(x.data);
+  for (const backend of ['webgpu', 'webgl'] as const) {
+    const r = await run(id, { x }, { backend });
+    t.true(r.output.data instanceof Float32Array, backend);
+    t.deepEqual(r.output.data, want, backend);
+    t.deepEqual(r.output.shape, [2, 3, 4], backend);
+  }
+  const bound = await bind(id, { x });
+  t.is(await bound.dispatch(), null, 'nothing is dispatched');
+  t.deepEqual((await bound.read()).data, want);
+  bound.release();
+  const ids = compile('attention ids {\n  input c: i32[B, N]\n  return c\n}');
+  t.true(ids.ok, JSON.stringify(ids.diagnostics));
+  const c = { data: Int32Array.from([3, 1, 4, 1, 5, 9]), shape: [2, 3] };
+  for (const backend of ['webgpu', 'webgl'] as const) {
+    const r = await run(ids, { c }, { backend });
+    t.true(r.output.data instanceof Int32Array, backend);
+    t.deepEqual(Array.from(r.output.data), [3, 1, 4, 1, 5, 9], backend);
+  }
+});

@@ -12,6 +12,7 @@ import { nativeFunctions, nodeShapes, planWebGL, type PlanOptions, type WebGLBuf
 import type { Tensor } from '../tensor.js';
 import { WebGLError, WebGLKernelError } from './errors.js';
 import { destroyGPU, getGPU, type GpuKernel, type GpuTexture } from './gpujs.js';
+import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 
 export interface WebGLOptions extends PlanOptions {}
@@ -212,12 +213,8 @@ export async function executeWebGL(
 ): Promise<Tensor> {
   validateRun(graph, inputs, dims);
   const c = compiled(graph, dims, options);
-  const outNode = graph.nodes[graph.output]!;
-  if (outNode.op === 'input') {
-    const t = inputs[outNode.name ?? `%${outNode.id}`]!;
-    const data = outNode.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data);
-    return { data, shape: [...t.shape] };
-  }
+  const passthrough = returnedInput(graph, inputs);
+  if (passthrough) return passthrough;
   const values = runPlan(c, inputs);
   return readTensor(c.plan, values);
 }

@@ -20,6 +20,7 @@ import { scheduleKernel } from '../../compiler/passes/tile.js';
 import type { DeviceCaps } from '../../compiler/pass.js';
 import { renderWgsl } from '../../targets/wgsl/index.js';
 import type { Tensor } from '../tensor.js';
+import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 import { getWebGPU, type WebGPU } from './device.js';
 import { BufferLimitError, InputError, ValidationError, WgslCompileError } from './errors.js';
@@ -99,14 +100,11 @@ export async function bindWebGPU(
   const gpu = await getWebGPU();
   const plan = planFor(kernels, graph, dims, gpu.caps);
   const inputNodes = new Map(graph.inputs.map((id) => [id, inputs[graph.nodes[id]!.name!]!] as const));
-  const outNode = graph.nodes[graph.output]!;
-  const outShape = outNode.shape.map((e) => size(e, dims, `the output of \`${graph.name}\``));
-  if (outNode.op === 'input') {
+  if (returnedInput(graph, inputs)) {
     // The program returns one of its inputs: nothing runs on the device.
-    const t = inputs[outNode.name!]!;
-    const copy = () => ({ data: outNode.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data), shape: outShape });
-    return { dispatch: async () => null, read: async () => copy(), release: () => undefined };
+    return { dispatch: async () => null, read: async () => returnedInput(graph, inputs)!, release: () => undefined };
   }
+  const outShape = graph.nodes[graph.output]!.shape.map((e) => size(e, dims, `the output of \`${graph.name}\``));
   const run = new Run(gpu, graph, plan, inputNodes, dims, options, outShape);
   try {
     await run.prepare();
