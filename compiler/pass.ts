@@ -19,6 +19,18 @@ export interface DeviceCaps {
   maxStorageBuffersPerShaderStage: number;
 }
 
+/**
+ * Subgroup lanes the subgroup-broadcast schedules share data across: the largest power of
+ * two ≤ min(8, the device's minimum subgroup size), so every actual subgroup holds them;
+ * 0 without the `subgroups` feature.
+ */
+export function subgroupLanes(caps: DeviceCaps): number {
+  if (!caps.subgroups) return 0;
+  let S = 1;
+  while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
+  return S;
+}
+
 /** WebGPU's guaranteed defaults: what a schedule may assume when no device is known. */
 export const DEFAULT_CAPS: DeviceCaps = {
   subgroups: false,

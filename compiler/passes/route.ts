@@ -34,7 +34,7 @@ import {
   add, ceilDiv, mul, product, type AttendGeometry, type AttendSchedule, type Binding, type Kernel,
   type RouteAttendKernel, type RouteSortKernel,
 } from '../kernel.js';
-import type { DeviceCaps } from '../pass.js';
+import { subgroupLanes, type DeviceCaps } from '../pass.js';
 
 /** What fuse.ts hands over: the attend's geometry, its main bindings and naming helpers. */
 export interface RouteContext {
@@ -171,8 +171,7 @@ function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number,
   const DV4 = Math.ceil(k.geom.Dv / 4);
   const swg = Math.min(32, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
   if (caps.subgroups && caps.subgroupSize >= SUBGROUP_BLOCK) {
-    let S = 1;
-    while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
+    const S = subgroupLanes(caps);
     if (swg >= S) {
       const rows = forcedRows ?? (D4 + DV4 > 64 ? 1 : long && D4 + DV4 <= 32 ? 4 : 2);
       return {

@@ -22,7 +22,7 @@ import { int, type Expr, type Pattern } from '../ir.js';
 import {
   ceilDiv, evalSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
-import type { DeviceCaps, Pass } from '../pass.js';
+import { subgroupLanes, type DeviceCaps, type Pass } from '../pass.js';
 import { scheduleRouteKernel } from './route.js';
 
 export const tile: Pass = {
@@ -90,7 +90,7 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
     case 'clusters': {
       // Subgroups: one head's tokens per workgroup, centroids shared by broadcast (every lane
       // loading every centroid cost ~45 ms per clusters() at N = 4096, H = 8, C = 8 on lavapipe).
-      const S = caps.subgroups ? Math.min(8, 2 ** Math.floor(Math.log2(Math.max(1, caps.subgroupSize)))) : 0;
+      const S = subgroupLanes(caps);
       out = S >= 4 && wg % S === 0
         ? {
           ...k, schedule: { workgroupSize: wg, subgroupSize: S, tokensPerInvocation: CLUSTER_TOKENS },
@@ -143,8 +143,7 @@ function boundRows(k: { geom: { N: AttendKernel['geom']['N'] } }, dims: Record<s
  */
 function subgroupSchedule(k: AttendKernel, caps: DeviceCaps, hints: ScheduleHints): AttendSchedule | null {
   if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
-  let S = 1;
-  while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
+  const S = subgroupLanes(caps);
   const vecs = Math.ceil(k.geom.D / 4) + (k.kind === 'colstats' ? 0 : Math.ceil(k.geom.Dv / 4));
   const n = boundRows(k, hints.dims);
   const large = k.kind === 'attend' && vecs <= 32 && n !== null && n >= LARGE_ROWS; // measured for the fused attend only
