@@ -1,6 +1,6 @@
 // Benchmark: WebGPU fused vs. fusion-off vs. dense, per program and sequence length, plus
 // compile() time per sample. Run: scripts/with-display.sh npm run bench -- [--n 1024,2048]
-// [--programs dense,causal] [--repeat 3] [--webgl]. Writes bench/results/latest.json.
+// [--programs dense,causal] [--repeat 3] [--webgl] [--kernels]. Writes bench/results/latest.json.
 // The dense rows also time tfjs-webgpu (matMul·softmax·matMul) on the same device, checked
 // against attnc's fused output.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { compile } from '../compiler/compile.js';
 import { some, type Expr, type Graph } from '../compiler/ir.js';
 import { buildKernels } from '../compiler/passes/fuse.js';
 import { scheduleKernel } from '../compiler/passes/tile.js';
-import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram } from '../runtime/webgpu/execute.js';
+import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram, type KernelTime } from '../runtime/webgpu/execute.js';
 import type { Kernel } from '../compiler/kernel.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
@@ -55,6 +55,8 @@ const sizes = (arg('--n') ?? '1024,2048').split(',').map(Number);
 const programs = (arg('--programs') ?? Object.keys(PROGRAMS).join(',')).split(',');
 const repeat = Math.max(1, Number(arg('--repeat') ?? 3));
 const withWebGL = argv.includes('--webgl');
+/** Also profile the fused program: each kernel's median GPU ms (BoundProgram.profile). */
+const withKernels = argv.includes('--kernels');
 for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p}; known: ${Object.keys(PROGRAMS).join(', ')}`);
 
 const SCORES_LIMIT = 128 * 1024 * 1024;
@@ -145,6 +147,8 @@ type Row = {
    */
   fusedGpuMs: number | null; unfusedGpuMs: number | null; denseGpuMs: number | null;
   gpuSpeedup: number | null; gpuFractionOfIdeal: number | null;
+  /** --kernels: each fused kernel's median GPU ms (BoundProgram.profile), in run order. */
+  fusedKernels: KernelTime[] | null;
   error?: string;
 };
 
@@ -261,11 +265,27 @@ async function main() {
     return { a: median(ta), b: median(tb), ratio, gpuRatio };
   }
 
-  /** timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing. */
+  /**
+   * timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing.
+   * With --kernels, also each kernel's median GPU ms over `repeat` profiled runs.
+   */
   async function timeBound(label: string, kernels: Kernel[], g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
     const bound = await bindWebGPU(kernels, g, inputs, dims);
     try {
-      return await timeGpu(label, () => bound.dispatch());
+      const timed = await timeGpu(label, () => bound.dispatch());
+      let perKernel: KernelTime[] | null = null;
+      if (withKernels) {
+        const runs: KernelTime[][] = [];
+        for (let r = 0; r < repeat; r++) {
+          const p = await bound.profile();
+          if (p) runs.push(p);
+        }
+        if (runs.length === repeat) {
+          perKernel = runs[0]!.map(({ kernel }, i) => ({ kernel, ms: median(runs.map((p) => p[i]!.ms)) }));
+          log(`  ${label}, per kernel (gpu ms, median of ${repeat}): ${perKernel.map((x) => `${x.kernel} ${x.ms.toFixed(2)}`).join(', ')}`);
+        } else log(`  ${label}, per kernel: no timestamp-query on this device`);
+      }
+      return { ...timed, perKernel };
     } finally {
       bound.release();
     }
@@ -290,7 +310,7 @@ async function main() {
           webglSpeedup: null, webglFractionOfIdeal: null,
           unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
           tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
-          fusedGpuMs: null, unfusedGpuMs: null, denseGpuMs: null, gpuSpeedup: null, gpuFractionOfIdeal: null,
+          fusedGpuMs: null, unfusedGpuMs: null, denseGpuMs: null, gpuSpeedup: null, gpuFractionOfIdeal: null, fusedKernels: null,
         };
         try {
           const res = compile(prog.src, { path: `${name}.attn` });
@@ -300,7 +320,7 @@ async function main() {
           const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
           const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
           const fused = plan(true);
-          ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs } = await timeBound('webgpu fused', fused, g, inputs, dims));
+          ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims));
           row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(fused, g, inputs, dims));
           if (name === 'dense') {
             [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];

@@ -1,8 +1,9 @@
-// GPU-side timing (ExecuteOptions.timing): timestamp queries around a run's compute passes.
+// GPU-side timing (ExecuteOptions.timing, BoundProgram.profile): timestamp queries around a
+// run's compute passes.
 // lavapipe offers `timestamp-query`; a device without it must never report a time.
 import test from 'ava';
 import { generateInputs } from '../runtime/reference/index.js';
-import { executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
+import { bindWebGPU, executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
 import { graphOf, kernelsFor } from './helpers/webgpu-check.js';
 
 const dense = graphOf(`
@@ -45,5 +46,26 @@ test('timing: a larger problem takes more GPU time (dense, fused and fusion-off)
     const large = median(await gpuTimes(512, fusion, 3));
     t.log(`fusion ${fusion ? 'on' : 'off'}: N=64 ${small.toFixed(3)} ms, N=512 ${large.toFixed(3)} ms`);
     t.true(large > small, `N=512 (${large} ms) should take longer than N=64 (${small} ms)`);
+  }
+});
+
+test('profile: one GPU time per kernel, in run order, and the run still computes the same', async (t) => {
+  const gpu = await getWebGPU();
+  const dims = { B: 1, H: 2, N: 96, D: 16 };
+  const inputs = generateInputs(dense, dims, 2);
+  const kernels = await kernelsFor(dense, dims, false); // fusion off: several kernels
+  t.true(kernels.length > 1);
+  const bound = await bindWebGPU(kernels, dense, inputs, dims);
+  try {
+    const before = await bound.read();
+    const times = await bound.profile();
+    if (!gpu.timestamps) return t.is(times, null, 'no timestamp-query: no profile');
+    t.truthy(times);
+    t.deepEqual(times!.map((x) => x.kernel), kernels.map((k) => k.name));
+    for (const { kernel, ms } of times!) t.true(Number.isFinite(ms) && ms > 0, `${kernel}: ${ms} ms`);
+    t.log(times!.map((x) => `${x.kernel} ${x.ms.toFixed(3)} ms`).join(', '));
+    t.deepEqual((await bound.read()).data, before.data, 'profiling leaves the result unchanged');
+  } finally {
+    bound.release();
   }
 });

@@ -9,7 +9,9 @@
 // pooled and reused across runs. Validation is never skipped: shader compilation messages
 // are checked for every new module, and error scopes surround pipeline creation, the
 // uploads and every submit; a run with any error throws instead of returning data. With `timing` (and the
-// `timestamp-query` feature) the first and last passes also write timestamps (timing.ts).
+// `timestamp-query` feature) the first and last passes also write timestamps, and a profiled
+// run both ends of every pass (timing.ts). Waits for the device sleep through most of the
+// program's previous duration before polling (wait.ts).
 
 import type { Graph } from '../../compiler/ir.js';
 import {
@@ -24,7 +26,8 @@ import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 import { getWebGPU, type WebGPU } from './device.js';
 import { BufferLimitError, InputError, ValidationError, WgslCompileError } from './errors.js';
-import { gpuMs, PassTimer, TIMESTAMP_BYTES } from './timing.js';
+import { PassTimer } from './timing.js';
+import { waitForDevice } from './wait.js';
 
 export { getWebGPU } from './device.js';
 export * from './errors.js';
@@ -82,10 +85,22 @@ export interface BoundProgram {
    * `timestamp-query`, else null.
    */
   dispatch(): Promise<number | null>;
+  /**
+   * Run every kernel once with a timestamp pair around each (no readback): each kernel's
+   * GPU time in ms, in run order, or null when the device lacks `timestamp-query` (or the
+   * timestamps came back unordered). For finding the kernel a program spends its time in.
+   */
+  profile(): Promise<KernelTime[] | null>;
   /** Run every kernel and read the output back (calls `ExecuteOptions.timing` when timed). */
   read(): Promise<Tensor>;
   /** Give the buffers back to the device's pool; the program cannot run after this. */
   release(): void;
+}
+
+/** One kernel's GPU time in a profiled run (BoundProgram.profile). */
+export interface KernelTime {
+  kernel: string;
+  ms: number;
 }
 
 /** Upload `inputs` and prepare `kernels` for repeated runs (see BoundProgram). */
@@ -102,7 +117,12 @@ export async function bindWebGPU(
   const inputNodes = new Map(graph.inputs.map((id) => [id, inputs[graph.nodes[id]!.name!]!] as const));
   if (returnedInput(graph, inputs)) {
     // The program returns one of its inputs: nothing runs on the device.
-    return { dispatch: async () => null, read: async () => returnedInput(graph, inputs)!, release: () => undefined };
+    return {
+      dispatch: async () => null,
+      profile: async () => null,
+      read: async () => returnedInput(graph, inputs)!,
+      release: () => undefined,
+    };
   }
   const outShape = graph.nodes[graph.output]!.shape.map((e) => size(e, dims, `the output of \`${graph.name}\``));
   const run = new Run(gpu, graph, plan, inputNodes, dims, options, outShape);
@@ -222,6 +242,15 @@ function deviceView<T extends Float32Array | Int32Array>(
   return new type(data);
 }
 
+const pipelineIds = new WeakMap<GPUComputePipeline, number>();
+let pipelineCount = 0;
+/** A number per pipeline (pipelines are cached by WGSL text: one per distinct kernel). */
+function pipelineId(p: GPUComputePipeline): number {
+  let id = pipelineIds.get(p);
+  if (id === undefined) pipelineIds.set(p, (id = ++pipelineCount));
+  return id;
+}
+
 /** Per-kernel state made once per binding: what `dispatch` encodes. */
 interface Prepared {
   kernel: Kernel;
@@ -239,6 +268,8 @@ class Run implements BoundProgram {
   private readonly scratch = new Map<string, { buffer: GPUBuffer; bytes: number }>();
   private passes: Prepared[] = [];
   private released = false;
+  /** What this run's wait remembers durations by: its pipelines and grids (wait.ts). */
+  private key = '';
 
   constructor(
     private readonly gpu: WebGPU,
@@ -312,17 +343,24 @@ class Run implements BoundProgram {
         this.passes.push({ kernel: k, pipeline: pipelines[idx]!, bindGroup, grid: grids[idx]! });
       });
       if (!this.nodeBuffers.has(this.graph.output)) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
+      this.key = this.passes.map((p) => `${pipelineId(p.pipeline)}@${p.grid.join('x')}`).join(',');
     });
   }
 
   async dispatch(): Promise<number | null> {
-    const { ms } = await this.submit(false, this.gpu.timestamps);
-    return ms;
+    const { timing } = await this.submit(false, this.gpu.timestamps ? 'run' : 'none');
+    return timing?.ms ?? null;
+  }
+
+  async profile(): Promise<KernelTime[] | null> {
+    if (!this.gpu.timestamps) return null;
+    const { timing } = await this.submit(false, 'passes');
+    return timing ? timing.passes.map((ms, i) => ({ kernel: this.passes[i]!.kernel.name, ms })) : null;
   }
 
   async read(): Promise<Tensor> {
-    const { ms, data } = await this.submit(true, !!this.options.timing && this.gpu.timestamps);
-    if (ms !== null) this.options.timing?.(ms);
+    const { timing, data } = await this.submit(true, this.options.timing && this.gpu.timestamps ? 'run' : 'none');
+    if (timing) this.options.timing?.(timing.ms);
     const outNode = this.graph.nodes[this.graph.output]!;
     return { data: outNode.elem === 'i32' ? new Int32Array(data!) : new Float32Array(data!), shape: this.outShape };
   }
@@ -336,22 +374,24 @@ class Run implements BoundProgram {
   /**
    * One submit: every kernel in order in one command encoder (one compute pass each), the
    * output copied into a mappable buffer when `read`, the timestamps resolved behind it
-   * when `timed`; waits for the device, and returns the output bytes and GPU ms.
+   * when timed (the run's two ends, or both ends of every pass); waits for the device,
+   * and returns the output bytes and GPU times.
    */
-  private async submit(read: boolean, timed: boolean): Promise<{ data?: ArrayBuffer; ms: number | null }> {
+  private async submit(read: boolean, timed: 'none' | 'run' | 'passes'): Promise<{ data?: ArrayBuffer; timing: ReturnType<PassTimer['read']> }> {
     if (this.released) throw new Error('this bound program was released');
     const { device } = this;
-    const timer = timed && this.passes.length ? new PassTimer(device) : null;
+    const timer = timed !== 'none' && this.passes.length ? new PassTimer(device, this.passes.length, timed === 'passes') : null;
     const out = this.nodeBuffers.get(this.graph.output)!;
     const readBytes = read ? Math.max(roundUp(out.bytes, 4), 4) : 0;
     // The timestamps (if timed) ride behind the output in the same readback buffer.
     const tsOffset = roundUp(readBytes, 8);
-    const size = timer ? tsOffset + TIMESTAMP_BYTES : readBytes;
+    const size = timer ? tsOffset + timer.bytes : readBytes;
     let staging: GPUBuffer | null = null;
+    let submitted = 0;
     await this.scoped('running', () => {
       const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
       this.passes.forEach((p, idx) => {
-        const timestampWrites = timer?.writes(idx === 0, idx === this.passes.length - 1);
+        const timestampWrites = timer?.writes(idx);
         const pass = enc.beginComputePass({ label: p.kernel.name, ...(timestampWrites ? { timestampWrites } : {}) });
         pass.setPipeline(p.pipeline);
         pass.setBindGroup(0, p.bindGroup);
@@ -362,17 +402,15 @@ class Run implements BoundProgram {
       if (read) enc.copyBufferToBuffer(out.buffer, 0, staging!, 0, readBytes);
       if (timer) timer.resolve(enc, staging!, tsOffset);
       device.queue.submit([enc.finish()]);
-    }, async () => {
-      if (staging) await (staging as GPUBuffer).mapAsync(GPUMapMode.READ);
-      else await device.queue.onSubmittedWorkDone();
-    });
-    if (!staging) return { ms: null };
+      submitted = performance.now();
+    }, () => waitForDevice(`${this.key}|${read ? 'read' : 'dispatch'}|${timed}`, submitted, () => (staging ? (staging as GPUBuffer).mapAsync(GPUMapMode.READ) : device.queue.onSubmittedWorkDone())));
+    if (!staging) return { timing: null };
     const buf = staging as GPUBuffer;
     try {
       const data = read ? buf.getMappedRange(0, readBytes).slice(0, out.bytes) : undefined;
-      const ms = timer ? gpuMs(buf.getMappedRange(tsOffset, TIMESTAMP_BYTES).slice(0)) : null;
+      const timing = timer ? timer.read(buf.getMappedRange(tsOffset, timer.bytes).slice(0)) : null;
       buf.unmap();
-      return { data, ms };
+      return { data, timing };
     } finally {
       buf.destroy();
     }

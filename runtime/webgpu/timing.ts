@@ -1,45 +1,55 @@
-// GPU-side timing of a run (the `timestamp-query` feature): a timestamp at the beginning of
-// the first compute pass and one at the end of the last, resolved in the run's own command
-// encoder and copied behind the output into its readback buffer, so timing adds no submit
-// and no extra map. GPU time = end − begin, reported in ms.
+// GPU-side timing of a run (the `timestamp-query` feature): a timestamp at the beginning
+// and at the end of compute passes, resolved in the run's own command encoder and copied
+// behind the output into its readback buffer, so timing adds no submit and no extra map.
+// A plain timed run writes two (the first pass's beginning, the last pass's end); a
+// profiled run writes both ends of every pass, so each kernel gets its own time.
 
-/** Bytes the two resolved timestamps take in the readback buffer. */
-export const TIMESTAMP_BYTES = 16;
+/** Bytes one resolved timestamp takes (u64 ns). */
+const TIMESTAMP = 8;
 
-interface Queries {
-  set: GPUQuerySet;
-  /** Where resolveQuerySet writes (QUERY_RESOLVE buffers cannot be mapped). */
-  resolved: GPUBuffer;
-}
-
-const perDevice = new WeakMap<GPUDevice, Queries>();
+const perDevice = new WeakMap<GPUDevice, { set: GPUQuerySet; resolved: GPUBuffer; count: number }>();
 
 /**
- * The begin/end timestamps of one run on `device` (which must grant `timestamp-query`).
- * Shared by the runs on a device: each run writes, resolves and copies them within its
- * own submit, and the queue orders submits.
+ * The timestamps of one run of `passes` compute passes on `device` (which must grant
+ * `timestamp-query`); `perPass`: both ends of every pass, else the run's two ends. The
+ * query set is shared by the runs on a device (grown when a run needs more): each run
+ * writes, resolves and copies its timestamps within its own submit, and the queue orders
+ * submits.
  */
 export class PassTimer {
-  private readonly q: Queries;
+  private readonly q: { set: GPUQuerySet; resolved: GPUBuffer };
+  /** Timestamps this run writes. */
+  readonly count: number;
 
-  constructor(device: GPUDevice) {
+  constructor(device: GPUDevice, private readonly passes: number, private readonly perPass: boolean) {
+    this.count = perPass ? 2 * passes : 2;
     let q = perDevice.get(device);
-    if (!q) {
+    if (!q || q.count < this.count) {
+      q?.set.destroy();
+      q?.resolved.destroy();
       q = {
-        set: device.createQuerySet({ type: 'timestamp', count: 2, label: 'attnc timing' }),
+        set: device.createQuerySet({ type: 'timestamp', count: this.count, label: 'attnc timing' }),
         resolved: device.createBuffer({
-          size: TIMESTAMP_BYTES,
+          size: this.count * TIMESTAMP,
           usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
           label: 'attnc timing',
         }),
+        count: this.count,
       };
       perDevice.set(device, q);
     }
     this.q = q;
   }
 
-  /** `timestampWrites` for a pass: begin on the first of the run's passes, end on the last. */
-  writes(first: boolean, last: boolean): GPUComputePassTimestampWrites | undefined {
+  /** Bytes the resolved timestamps take in the readback buffer. */
+  get bytes(): number {
+    return this.count * TIMESTAMP;
+  }
+
+  /** `timestampWrites` for pass `idx` of the run. */
+  writes(idx: number): GPUComputePassTimestampWrites | undefined {
+    if (this.perPass) return { querySet: this.q.set, beginningOfPassWriteIndex: 2 * idx, endOfPassWriteIndex: 2 * idx + 1 };
+    const [first, last] = [idx === 0, idx === this.passes - 1];
     if (!first && !last) return undefined;
     return {
       querySet: this.q.set,
@@ -48,18 +58,23 @@ export class PassTimer {
     };
   }
 
-  /** Resolve both timestamps and copy them to `dst` at `offset` (a multiple of 8). */
+  /** Resolve the run's timestamps and copy them to `dst` at `offset` (a multiple of 8). */
   resolve(enc: GPUCommandEncoder, dst: GPUBuffer, offset: number): void {
-    enc.resolveQuerySet(this.q.set, 0, 2, this.q.resolved, 0);
-    enc.copyBufferToBuffer(this.q.resolved, 0, dst, offset, TIMESTAMP_BYTES);
+    enc.resolveQuerySet(this.q.set, 0, this.count, this.q.resolved, 0);
+    enc.copyBufferToBuffer(this.q.resolved, 0, dst, offset, this.bytes);
   }
-}
 
-/**
- * GPU ms between the two timestamps (u64 ns) in `bytes`, or null when they are not
- * ordered (the spec allows timestamps that are not monotonic; those are no measurement).
- */
-export function gpuMs(bytes: ArrayBuffer): number | null {
-  const [begin, end] = new BigUint64Array(bytes, 0, 2) as unknown as [bigint, bigint];
-  return end >= begin ? Number(end - begin) / 1e6 : null;
+  /**
+   * The times in ms, from the resolved `bytes`: the run's (first beginning to last end)
+   * and, when per pass, each pass's. Null when a pair is not ordered (the spec allows
+   * timestamps that are not monotonic; those are no measurement).
+   */
+  read(bytes: ArrayBuffer): { ms: number; passes: number[] } | null {
+    const t = new BigUint64Array(bytes, 0, this.count);
+    const span = (begin: bigint, end: bigint) => (end >= begin ? Number(end - begin) / 1e6 : null);
+    const total = span(t[0]!, t[this.count - 1]!);
+    const passes = this.perPass ? [...Array(this.passes).keys()].map((i) => span(t[2 * i]!, t[2 * i + 1]!)) : [];
+    if (total === null || passes.some((ms) => ms === null)) return null;
+    return { ms: total, passes: passes as number[] };
+  }
 }
