@@ -150,7 +150,8 @@ test('a dispatch over the per-dimension limit is folded into x·y', async (t) =>
   const g = graphOf(prog('mask: causal'));
   // The unfused row softmax dispatches B·H·N workgroups: 3·2·67 = 402 > 100.
   await checkGraph(t, g, { B: 3, H: 2, N: 67, D: 16 }, { fusion: false, maxWorkgroupsPerDimension: 100 });
-  await checkGraph(t, g, { B: 3, H: 2, N: 67, D: 16 }, { fusion: true, maxWorkgroupsPerDimension: 5 });
+  // The fused kernel: B·H·⌈N / rows per workgroup⌉ ≤ 3·2·⌈67 / 8⌉ = 54 > 8, and ≤ 8² = 64.
+  await checkGraph(t, g, { B: 3, H: 2, N: 67, D: 16 }, { fusion: true, maxWorkgroupsPerDimension: 8 });
 });
 
 test('the subgroup path with 4 rows per invocation (forced at a small odd shape): GQA, Dv ≠ D, fully-masked rows', async (t) => {
