@@ -7,7 +7,7 @@
 // when awaited at once, 270–295 ms when the JS thread slept until the work was done
 // (timestamp queries, five runs each). So a run first sleeps (a timer: no polling) for
 // most of the time its program took before, and only then asks for the result; a
-// program's first run, and runs shorter than a few ms, wait at once.
+// program's first two runs, and runs shorter than a few ms, wait at once.
 
 /** Sleep for this share of the expected duration, then poll: an estimate may run long. */
 const SLEEP_SHARE = 0.85;
@@ -32,15 +32,17 @@ const history = new Map<string, number[]>();
  */
 export async function waitForDevice(key: string, submitted: number, ask: () => Promise<unknown>): Promise<void> {
   const past = history.get(key);
-  if (past) {
-    history.delete(key); // re-inserted below: most recently used last
+  if (past) history.delete(key); // re-inserted below: most recently used last
+  if (past?.length) {
     const sleep = SLEEP_SHARE * Math.min(...past) - (performance.now() - submitted);
     if (sleep >= MIN_SLEEP_MS) await new Promise((resolve) => setTimeout(resolve, sleep));
   }
   const asked = performance.now();
   await ask();
   const done = performance.now();
-  const took = (done - submitted) * (past && done - asked <= ALREADY_DONE_MS ? 0.5 : 1);
-  history.set(key, [took, ...(past ?? [])].slice(0, HISTORY));
+  // The first run is not remembered: it may include one-time work (llvmpipe compiles a
+  // pipeline at its first dispatch, seconds for a large kernel).
+  const took = (done - submitted) * (past?.length && done - asked <= ALREADY_DONE_MS ? 0.5 : 1);
+  history.set(key, past ? [took, ...past].slice(0, HISTORY) : []);
   if (history.size > PROGRAMS) history.delete(history.keys().next().value!);
 }
