@@ -27,7 +27,7 @@ import { validateRun } from '../validate.js';
 import { getWebGPU, type WebGPU } from './device.js';
 import { BufferLimitError, InputError, ValidationError, WgslCompileError } from './errors.js';
 import { PassTimer } from './timing.js';
-import { waitForDevice } from './wait.js';
+import { remember, waitForDevice, type Waited } from './wait.js';
 
 export { getWebGPU } from './device.js';
 export * from './errors.js';
@@ -359,7 +359,7 @@ class Run implements BoundProgram {
   }
 
   async read(): Promise<Tensor> {
-    const { timing, data } = await this.submit(true, this.options.timing && this.gpu.timestamps ? 'run' : 'none');
+    const { timing, data } = await this.submit(true, this.gpu.timestamps ? 'run' : 'none');
     if (timing) this.options.timing?.(timing.ms);
     const outNode = this.graph.nodes[this.graph.output]!;
     return { data: outNode.elem === 'i32' ? new Int32Array(data!) : new Float32Array(data!), shape: this.outShape };
@@ -388,6 +388,7 @@ class Run implements BoundProgram {
     const size = timer ? tsOffset + timer.bytes : readBytes;
     let staging: GPUBuffer | null = null;
     let submitted = 0;
+    let waited: Waited | null = null;
     await this.scoped('running', () => {
       const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
       this.passes.forEach((p, idx) => {
@@ -403,13 +404,20 @@ class Run implements BoundProgram {
       if (timer) timer.resolve(enc, staging!, tsOffset);
       device.queue.submit([enc.finish()]);
       submitted = performance.now();
-    }, () => waitForDevice(`${this.key}|${read ? 'read' : 'dispatch'}|${timed}`, submitted, () => (staging ? (staging as GPUBuffer).mapAsync(GPUMapMode.READ) : device.queue.onSubmittedWorkDone())));
-    if (!staging) return { timing: null };
+    }, async () => {
+      const key = `${this.key}|${read ? 'read' : 'dispatch'}|${timed}`;
+      waited = await waitForDevice(key, submitted, () => (staging ? (staging as GPUBuffer).mapAsync(GPUMapMode.READ) : device.queue.onSubmittedWorkDone()));
+    });
+    if (!staging) {
+      remember(waited!, null);
+      return { timing: null };
+    }
     const buf = staging as GPUBuffer;
     try {
       const data = read ? buf.getMappedRange(0, readBytes).slice(0, out.bytes) : undefined;
       const timing = timer ? timer.read(buf.getMappedRange(tsOffset, timer.bytes).slice(0)) : null;
       buf.unmap();
+      remember(waited!, timing?.ms ?? null);
       return { data, timing };
     } finally {
       buf.destroy();
