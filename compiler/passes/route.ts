@@ -169,13 +169,16 @@ const SUBGROUP_BLOCK = 4;
 function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number, long: boolean, forcedRows?: number): AttendSchedule {
   const D4 = Math.ceil(k.geom.D / 4);
   const DV4 = Math.ceil(k.geom.Dv / 4);
-  const swg = Math.min(32, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
   if (caps.subgroups && caps.subgroupSize >= SUBGROUP_BLOCK) {
     const S = subgroupLanes(caps);
-    if (swg >= S) {
+    if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) >= S) {
+      // One subgroup per workgroup, as the fused attend (tile.ts): each row slot of S
+      // queries keeps its own causal key count. At N = 4096 (8 causal clusters, per-kernel
+      // GPU times in three alternated runs): 75/95/85 ms with 8 invocations, 104/91/105
+      // with 32.
       const rows = forcedRows ?? (D4 + DV4 > 64 ? 1 : long && D4 + DV4 <= 32 ? 4 : 2);
       return {
-        staging: 'subgroup', workgroupSize: swg, rowsPerThread: rows, rowsPerWorkgroup: swg * rows,
+        staging: 'subgroup', workgroupSize: S, rowsPerThread: rows, rowsPerWorkgroup: S * rows,
         tile: 0, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0,
       };
     }
