@@ -24,10 +24,15 @@ const masks: Record<string, (a: number, b: number) => Expr> = {
   global: (a) => pattern({ name: 'global', n: int(a) }),
   neighborhood: (a, b) => pattern({ name: 'neighborhood', kernel: int(2 + (a % 4)), dilation: int(1 + (b % 3)), causal: false, length: N, keyLength: N }),
   'neighborhood-causal': (a, b) => pattern({ name: 'neighborhood', kernel: int(2 + (a % 4)), dilation: int(1 + (b % 3)), causal: true, length: N, keyLength: N }),
-  neighborhood2d: (a, b) => pattern({
-    name: 'neighborhood2d', height: int(6), width: int(5), kernel: [int(2 + (a % 2)), int(2 + (b % 3))],
-    dilation: [int(1 + (b % 2)), int(1)], causal: [false, a % 2 === 1], length: int(30), keyLength: int(30),
-  }),
+  // Every combination of kernel, dilation (k·d ≤ the axis length) and causal flags per axis.
+  neighborhood2d: (a, b) => {
+    const k1 = 2 + (b % 2);
+    return pattern({
+      name: 'neighborhood2d', height: int(6), width: int(5), kernel: [int(2 + (a % 2)), int(k1)],
+      dilation: [int(1 + (b % 2)), int(k1 === 2 ? 1 + ((a >> 1) % 2) : 1)],
+      causal: [(a >> 2) % 2 === 1, a % 2 === 1], length: int(30), keyLength: int(30),
+    });
+  },
   streaming: (a, b) => bin('or', masks.sliding!(a, b), bin('and', masks.sink!(b, a), masks.causal!(0, 0))),
   bigbird: (a, b) => bin('or', bin('or', masks.global!(b, a), masks.window!(a, b)), masks.block!(a + 3, b)),
   'not-causal': () => ({ op: 'not', ty: 'bool', a: pattern({ name: 'causal' }) }),

@@ -242,6 +242,22 @@ function comparisonRange(op: 'lt' | 'le' | 'gt' | 'ge' | 'eq', a: Expr, b: Expr)
   }
 }
 
+/**
+ * NATTEN's window on one axis of length `L` (LANGUAGE.md §3) for the single position `x`:
+ * the first and last positions it allows (its dilation group's keys in between).
+ */
+function nattenWindow(x: Expr, L: Expr, k: Expr, d: Expr, causal: boolean): { first: Expr; last: Expr } {
+  const one = int(1);
+  const g = mod(x, d);
+  const xg = div(x, d);
+  if (causal) return { first: add(g, mul(d, E.max(add(sub(xg, k), one), int(0)))), last: x };
+  const groupLength = div(sub(add(sub(L, g), d), one), d);
+  const wl = div(k, int(2));
+  const wr = sub(sub(k, one), wl);
+  const c = call('clamp', [xg, wl, sub(sub(groupLength, one), wr)], 'int');
+  return { first: add(g, mul(d, sub(c, wl))), last: add(g, mul(d, add(c, wr))) };
+}
+
 /** Exact closed forms of the pattern builtins over queries [q_lo, q_hi]. */
 function patternRanges(p: Pattern): KeyRange[] | null {
   const one = int(1);
@@ -262,37 +278,31 @@ function patternRanges(p: Pattern): KeyRange[] | null {
       // k − 1 group steps on either side of a query, i.e. (k − 1)·d positions. For a
       // single query (q_lo == q_hi, as in a per-query loop) NATTEN's window is exact: the
       // k keys g + d·j' of its group g, j' from its (shifted or clipped) window start.
-      const k = p.kernel;
-      const d = p.dilation;
-      const reach = mul(sub(k, one), d);
-      const g = mod(Q_LO, d);
-      const ig = div(Q_LO, d);
-      let first: Expr;
-      let last: Expr;
-      if (p.causal) {
-        first = E.max(add(sub(ig, k), one), zero);
-        last = ig;
-      } else {
-        const groupLength = div(sub(add(sub(p.length, g), d), one), d);
-        const wl = div(k, int(2));
-        const wr = sub(sub(k, one), wl);
-        const c = call('clamp', [ig, wl, sub(sub(groupLength, one), wr)], 'int');
-        first = sub(c, wl);
-        last = add(c, wr);
-      }
+      const reach = mul(sub(p.kernel, one), p.dilation);
+      const exact = nattenWindow(Q_LO, p.length, p.kernel, p.dilation, p.causal);
       const single = E.eq(Q_LO, Q_HI);
       return [{
-        lo: select(single, add(g, mul(d, first)), sub(Q_LO, reach)),
-        hi: select(single, add(g, mul(d, last)), p.causal ? Q_HI : add(Q_HI, reach)),
-        step: select(single, d, one),
+        lo: select(single, exact.first, sub(Q_LO, reach)),
+        hi: select(single, exact.last, p.causal ? Q_HI : add(Q_HI, reach)),
+        step: select(single, p.dilation, one),
       }];
     }
     case 'neighborhood2d': {
+      // Key rows: for a block of queries in one grid row, exactly that row's window (k0
+      // rows: NATTEN's rule on the row axis); across rows, every row within reach. Key
+      // columns bound the two ends of the range: a window never reaches further than
+      // (k1 − 1)·d1 columns from its query. Row-major, so one contiguous key range.
       const w = p.width;
-      const reach = mul(sub(p.kernel[0], one), p.dilation[0]);
-      const rowLo = sub(div(Q_LO, w), reach);
-      const rowHi = p.causal[0] ? div(Q_HI, w) : add(div(Q_HI, w), reach);
-      return [{ lo: mul(rowLo, w), hi: sub(mul(add(rowHi, one), w), one) }];
+      const [rowLo, rowHi] = [div(Q_LO, w), div(Q_HI, w)];
+      const oneRow = E.eq(rowLo, rowHi);
+      const rowReach = mul(sub(p.kernel[0], one), p.dilation[0]);
+      const colReach = mul(sub(p.kernel[1], one), p.dilation[1]);
+      const rows = nattenWindow(rowLo, p.height, p.kernel[0], p.dilation[0], p.causal[0]);
+      const firstRow = select(oneRow, rows.first, sub(rowLo, rowReach));
+      const lastRow = select(oneRow, rows.last, p.causal[0] ? rowHi : add(rowHi, rowReach));
+      const firstCol = select(oneRow, E.max(sub(mod(Q_LO, w), colReach), zero), zero);
+      const lastCol = select(oneRow, E.min(p.causal[1] ? mod(Q_HI, w) : add(mod(Q_HI, w), colReach), sub(w, one)), sub(w, one));
+      return [{ lo: add(mul(firstRow, w), firstCol), hi: add(mul(lastRow, w), lastCol) }];
     }
   }
 }

@@ -22,7 +22,7 @@ import { Code } from './builder.js';
 import { renderSubgroupAttend } from './attend-subgroup.js';
 import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
 
-function isFalse(e: Expr): boolean {
+export function isFalse(e: Expr): boolean {
   return e.op === 'const' && e.value === false;
 }
 
