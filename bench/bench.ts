@@ -43,6 +43,9 @@ const PROGRAMS: Record<string, { src: string; only?: number[] }> = {
       `  dims B = 1, H = 8, N = 1024, D = 64, C = 8\n  let cq = clusters(q, centroids)\n` +
       `  let ck = clusters(k, centroids)\n  return attend(q, k, v, mask: cq[b, h, i] == ck[b, hk, j] && causal)\n}\n`,
   },
+  // One key per query: what any attention costs per query beyond its keys (read the
+  // query row, write the output row) — the floor under every sparse program's time.
+  diagonal: { src: att('diagonal', 'return attend(q, k, v, mask: i == j)') },
 };
 
 // ---- arguments ----
