@@ -58,6 +58,11 @@ const sizes = (arg('--n') ?? '1024,2048').split(',').map(Number);
 const programs = (arg('--programs') ?? Object.keys(PROGRAMS).join(',')).split(',');
 const repeat = Math.max(1, Number(arg('--repeat') ?? 3));
 const withWebGL = argv.includes('--webgl');
+/**
+ * Runs before timing: the first dispatch compiles the pipelines, and the runtime's wait
+ * for the device learns a program's duration over its first three runs (wait.ts).
+ */
+const WARMUPS = 3;
 /** Also profile the fused program: each kernel's median GPU ms (BoundProgram.profile). */
 const withKernels = argv.includes('--kernels');
 for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p}; known: ${Object.keys(PROGRAMS).join(', ')}`);
@@ -212,19 +217,19 @@ async function main() {
   const glOk = withWebGL && webglAvailable();
   if (withWebGL && !glOk) log('webgl: unavailable (no context; run under scripts/with-display.sh)');
 
-  /** Median wall-clock ms of `repeat` runs after a warm-up. */
+  /** Median wall-clock ms of `repeat` runs after the warm-ups. */
   async function time(label: string, run: () => Promise<unknown>): Promise<number> {
     return (await timeGpu(label, async () => { await run(); return null; })).ms;
   }
 
   /**
-   * Wall-clock and GPU medians of `repeat` runs after a warm-up; `run` resolves to its GPU
+   * Wall-clock and GPU medians of `repeat` runs after the warm-ups; `run` resolves to its GPU
    * ms (BoundProgram.dispatch). The GPU median is null unless every run reported one (no
    * `timestamp-query`: never).
    */
   async function timeGpu(label: string, run: () => Promise<number | null>) {
     log(`  ${label}: warm-up`);
-    await run();
+    for (let w = 0; w < WARMUPS; w++) await run();
     const ts: number[] = [];
     const gpuTs: number[] = [];
     for (let r = 0; r < repeat; r++) {
@@ -240,14 +245,16 @@ async function main() {
   }
 
   /**
-   * Two runs alternated (a, b, a, b, …) after a warm-up of each: the medians of each and
+   * Two runs alternated (a, b, a, b, …) after the warm-ups of each: the medians of each and
    * the median of the per-pair ratios a/b — wall-clock, and GPU time when both runs
    * resolve to it (BoundProgram.dispatch) — robust to the machine's load drifting.
    */
   async function timePair(labelA: string, runA: () => Promise<unknown>, labelB: string, runB: () => Promise<unknown>) {
     log(`  ${labelA} / ${labelB}: warm-up`);
-    await runA();
-    await runB();
+    for (let w = 0; w < WARMUPS; w++) {
+      await runA();
+      await runB();
+    }
     const ta: number[] = [];
     const tb: number[] = [];
     const gpuRatios: number[] = [];
@@ -279,6 +286,7 @@ async function main() {
       let perKernel: KernelTime[] | null = null;
       if (withKernels) {
         const runs: KernelTime[][] = [];
+        for (let w = 0; w < WARMUPS; w++) await bound.profile();
         for (let r = 0; r < repeat; r++) {
           const p = await bound.profile();
           if (p) runs.push(p);
@@ -452,7 +460,7 @@ async function main() {
       pct(r.fractionOfIdeal), fmt(r.gpuSpeedup), pct(r.gpuFractionOfIdeal)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.filter((r) => r.length > 2).map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after 1 warm-up. \`ms\` columns: wall-clock ms of one` +
+  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after ${WARMUPS} warm-ups. \`ms\` columns: wall-clock ms of one` +
     ` run on inputs already on the device (submit to the device finishing; no upload, no readback). \`e2e ms\`: the` +
     ` whole call as run() makes it (upload + compute + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
     ` first compute pass to the end of the last (kernels only; \`timestamp-query\`` +

@@ -268,7 +268,7 @@ class Run implements BoundProgram {
   private readonly scratch = new Map<string, { buffer: GPUBuffer; bytes: number }>();
   private passes: Prepared[] = [];
   private released = false;
-  /** What this run's wait remembers durations by: its pipelines and grids (wait.ts). */
+  /** What this run's wait remembers durations by: its pipelines, grids and dims (wait.ts). */
   private key = '';
 
   constructor(
@@ -343,7 +343,7 @@ class Run implements BoundProgram {
         this.passes.push({ kernel: k, pipeline: pipelines[idx]!, bindGroup, grid: grids[idx]! });
       });
       if (!this.nodeBuffers.has(this.graph.output)) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
-      this.key = this.passes.map((p) => `${pipelineId(p.pipeline)}@${p.grid.join('x')}`).join(',');
+      this.key = `${this.passes.map((p) => `${pipelineId(p.pipeline)}@${p.grid.join('x')}`).join(',')} ${JSON.stringify(this.dims)}`;
     });
   }
 
