@@ -21,7 +21,8 @@ type Rule = { name: string; apply: (e: Expr) => Expr | undefined };
 
 const isConst = (e: Expr, v?: number | boolean): boolean =>
   e.op === 'const' && (v === undefined || e.value === v);
-const pure = (e: Expr) => !some(e, (x) => x.op === 'load' || x.op === 'div' || x.op === 'mod');
+/** Cannot fail at run time: no tensor load, and every division by a non-zero constant. */
+const pure = (e: Expr) => !some(e, (x) => x.op === 'load' || ((x.op === 'div' || x.op === 'mod') && !(x.b.op === 'const' && x.b.value !== 0)));
 
 export const RULES: Rule[] = [
   {
