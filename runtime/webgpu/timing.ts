@@ -25,8 +25,8 @@ export class PassTimer {
     this.count = perPass ? 2 * passes : 2;
     let q = perDevice.get(device);
     if (!q || q.count < this.count) {
-      q?.set.destroy();
-      q?.resolved.destroy();
+      // The smaller set is left to the garbage collector, not destroyed: a run submitted
+      // with it may still be in flight.
       q = {
         set: device.createQuerySet({ type: 'timestamp', count: this.count, label: 'attnc timing' }),
         resolved: device.createBuffer({
