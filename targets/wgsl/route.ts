@@ -13,7 +13,8 @@
 //
 // route-attend reads the `route` buffer's ranges at indices that depend only on the
 // workgroup index and uniforms (read-only storage: uniform values), so loop bounds stay in
-// uniform control flow without barriers. Every `var` has an initializer (TOOLCHAIN.md: Tint → lavapipe).
+// uniform control flow without barriers. Every `var` has an initializer (TOOLCHAIN.md:
+// Tint → lavapipe).
 
 import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
