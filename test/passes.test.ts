@@ -9,6 +9,7 @@ import { PIPELINE } from '../compiler/pipeline.js';
 import { printExpr, printGraph } from '../compiler/print.js';
 import { simplifyExpr } from '../compiler/passes/simplify.js';
 import { verifyGraph } from '../compiler/passes/verify.js';
+import { DEFAULT_CAPS, subgroupWorkgroupSize } from '../compiler/pass.js';
 
 const SOURCE = `attention golden {
   input q, k, v: f32[B, H, N, D]
@@ -111,4 +112,18 @@ test('compile() with target wgsl returns the kernel IR and each kernel\'s WGSL',
   const unfused = compile(SOURCE, { target: 'wgsl', fusion: false, dims: { D: 32 } });
   t.deepEqual(unfused.kernels!.map((k) => k.kind), ['scores', 'softmax', 'pv']);
   t.not(unfused.key, r.key);
+});
+
+test('the subgroup schedules make a workgroup one subgroup of the device (its largest size, 32 when unknown)', (t) => {
+  const caps = (min: number, max?: number, limit = 1024) => ({
+    ...DEFAULT_CAPS, subgroups: true, subgroupSize: min, ...(max ? { subgroupMaxSize: max } : {}),
+    maxInvocationsPerWorkgroup: limit, maxWorkgroupSizeX: limit,
+  });
+  t.is(subgroupWorkgroupSize(caps(8, 8)), 8, 'lavapipe');
+  t.is(subgroupWorkgroupSize(caps(32, 32)), 32, 'NVIDIA');
+  t.is(subgroupWorkgroupSize(caps(32, 64)), 64, 'AMD');
+  t.is(subgroupWorkgroupSize(caps(8, 32)), 32, 'Intel');
+  t.is(subgroupWorkgroupSize(caps(8)), 32, 'maximum not reported');
+  t.is(subgroupWorkgroupSize(caps(4, 128, 16)), 16, 'within the workgroup limits');
+  t.is(subgroupWorkgroupSize(caps(8, 4)), 8, 'never below the lanes the broadcasts use');
 });

@@ -182,6 +182,10 @@ test('slot guards: each row slot skips the key blocks outside its own band (4 ro
   for (const [body, decl, dims] of cases) {
     const r = await checkGraph(t, graphOf(prog(body, decl)), dims, { rowsPerThread: 4 });
     t.true(r.sources.some((x) => x.includes('let act3 =')), `${body}: slot guards`);
+    // A device whose subgroups may be 32 wide gets workgroups of 32 (one of its subgroups):
+    // here four of lavapipe's, each slot guard covering all four subgroups' rows.
+    const wide = await checkGraph(t, graphOf(prog(body, decl)), dims, { rowsPerThread: 4, caps: { ...caps, subgroupMaxSize: 32 } });
+    t.true(wide.sources.some((x) => x.includes('@workgroup_size(32)') && x.includes('let act3 =')), `${body}: 32 invocations`);
   }
 });
 

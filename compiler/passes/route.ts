@@ -34,7 +34,7 @@ import {
   add, ceilDiv, mul, product, type AttendGeometry, type AttendSchedule, type Binding, type Kernel,
   type RouteAttendKernel, type RouteSortKernel,
 } from '../kernel.js';
-import { subgroupLanes, type DeviceCaps } from '../pass.js';
+import { subgroupLanes, subgroupWorkgroupSize, type DeviceCaps } from '../pass.js';
 
 /** What fuse.ts hands over: the attend's geometry, its main bindings and naming helpers. */
 export interface RouteContext {
@@ -172,13 +172,14 @@ function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number,
   if (caps.subgroups && caps.subgroupSize >= SUBGROUP_BLOCK) {
     const S = subgroupLanes(caps);
     if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) >= S) {
-      // One subgroup per workgroup, as the fused attend (tile.ts): each row slot of S
-      // queries keeps its own causal key count. At N = 4096 (8 causal clusters, per-kernel
-      // GPU times in three alternated runs): 75/95/85 ms with 8 invocations, 104/91/105
-      // with 32.
+      // One subgroup per workgroup, as the fused attend (tile.ts): each row slot (a
+      // subgroup's queries) keeps its own causal key count. On lavapipe at N = 4096 (8
+      // causal clusters, per-kernel GPU times in three alternated runs): 75/95/85 ms with
+      // 8 invocations, 104/91/105 with 32.
+      const wg = subgroupWorkgroupSize(caps);
       const rows = forcedRows ?? (D4 + DV4 > 64 ? 1 : long && D4 + DV4 <= 32 ? 4 : 2);
       return {
-        staging: 'subgroup', workgroupSize: S, rowsPerThread: rows, rowsPerWorkgroup: S * rows,
+        staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
         tile: 0, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0,
       };
     }

@@ -22,7 +22,7 @@ import { int, type Expr, type Pattern } from '../ir.js';
 import {
   ceilDiv, evalSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
-import { subgroupLanes, type DeviceCaps, type Pass } from '../pass.js';
+import { subgroupLanes, subgroupWorkgroupSize, type DeviceCaps, type Pass } from '../pass.js';
 import { scheduleRouteKernel } from './route.js';
 
 export const tile: Pass = {
@@ -149,18 +149,19 @@ function subgroupSchedule(k: AttendKernel, caps: DeviceCaps, hints: ScheduleHint
   const large = k.kind === 'attend' && vecs <= 32 && n !== null && n >= LARGE_ROWS; // measured for the fused attend only
   const rows = hints.rowsPerThread ?? (vecs > 64 ? 1 : large ? 4 : 2);
   if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) < S) return null;
-  // One subgroup per workgroup (S invocations × R rows). A workgroup's streamed range is
-  // the union of its rows' ranges, and every subgroup in it loads and broadcasts all of
-  // it; with one subgroup, a band is loaded once per S·R rows and each row slot of S rows
-  // skips the blocks outside its own band (the slot guards of attend-subgroup.ts). At
-  // N = 8192 on lavapipe, 8 vs 32 invocations: sliding(256) 186 vs 261 ms, neighborhood(15)
-  // 50 vs 100 ms, `i == j` 27 vs 79 ms; dense attention (N = 2048) the same within noise.
-  // A dilated neighborhood also iterates per dilation group (`regroup`): at N = 8192,
-  // k = 15, d = 2, 2 rows 76 → 58 ms with the guards, 4 rows 50 ms, 8 rows 55 ms (and a
-  // 40 s compile).
+  // One subgroup per workgroup (subgroupWorkgroupSize: 8 invocations on lavapipe) × R rows.
+  // A workgroup's streamed range is the union of its rows' ranges, and every subgroup in
+  // it loads and broadcasts all of it; with one subgroup, a band is loaded once per
+  // workgroup of rows and each row slot (a subgroup's rows) skips the blocks outside its
+  // own band (the slot guards of attend-subgroup.ts). At N = 8192 on lavapipe, 8 vs 32
+  // invocations: sliding(256) 186 vs 261 ms, neighborhood(15) 50 vs 100 ms, `i == j` 27 vs
+  // 79 ms; dense attention (N = 2048) the same within noise. A dilated neighborhood also
+  // iterates per dilation group (`regroup`): at N = 8192, k = 15, d = 2, 2 rows 76 → 58 ms
+  // with the guards, 4 rows 50 ms, 8 rows 55 ms (and a 40 s compile).
+  const wg = subgroupWorkgroupSize(caps);
   const regroup = k.kind === 'attend' ? dilationRegroup(k.mask) : null;
   return {
-    staging: 'subgroup', workgroupSize: S, rowsPerThread: rows, rowsPerWorkgroup: S * rows,
+    staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
     tile: 32, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0, ...(regroup ? { regroup } : {}),
   };
 }

@@ -82,6 +82,7 @@ export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
   const caps: DeviceCaps = {
     subgroups: features.has('subgroups'),
     subgroupSize: info.subgroupMinSize ?? 4,
+    ...(info.subgroupMaxSize ? { subgroupMaxSize: info.subgroupMaxSize } : {}),
     maxWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
     maxInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     maxWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
