@@ -105,7 +105,7 @@ test('run: seeded inputs are reproducible; --repeat reports a median', async (t)
   t.is(JSON.parse(a.stdout).checksum, JSON.parse(b.stdout).checksum);
   t.not(JSON.parse(a.stdout).checksum, JSON.parse(c.stdout).checksum);
   const r = await attnc('run', 'samples/blocked.attn', '--backend', 'reference', '--dims', 'N=40,H=2,D=4', '--repeat', '2');
-  t.regex(r.stdout, /median of 2 after a warm-up run/);
+  t.regex(r.stdout, /median of 2 after 3 warm-up runs/);
 });
 
 test('run: runtime errors name the input and dim, exit 1, no stack trace', async (t) => {
