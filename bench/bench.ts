@@ -19,6 +19,7 @@ import { keyRanges } from '../compiler/analysis/mask.js';
 import { runReference } from '../runtime/reference/index.js';
 import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
 import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
+import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HEAD = 'input q, k, v: f32[B, H, N, D]\n  dims B = 1, H = 8, N = 1024, D = 64';
@@ -58,11 +59,6 @@ const sizes = (arg('--n') ?? '1024,2048').split(',').map(Number);
 const programs = (arg('--programs') ?? Object.keys(PROGRAMS).join(',')).split(',');
 const repeat = Math.max(1, Number(arg('--repeat') ?? 3));
 const withWebGL = argv.includes('--webgl');
-/**
- * Runs before timing: the first dispatch compiles the pipelines, and the runtime's wait
- * for the device learns a program's duration over its first three runs (wait.ts).
- */
-const WARMUPS = 3;
 /** Also profile the fused program: each kernel's median GPU ms (BoundProgram.profile). */
 const withKernels = argv.includes('--kernels');
 for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p}; known: ${Object.keys(PROGRAMS).join(', ')}`);
@@ -229,7 +225,7 @@ async function main() {
    */
   async function timeGpu(label: string, run: () => Promise<number | null>) {
     log(`  ${label}: warm-up`);
-    for (let w = 0; w < WARMUPS; w++) await run();
+    for (let w = 0; w < WARM_UP_RUNS; w++) await run();
     const ts: number[] = [];
     const gpuTs: number[] = [];
     for (let r = 0; r < repeat; r++) {
@@ -251,7 +247,7 @@ async function main() {
    */
   async function timePair(labelA: string, runA: () => Promise<unknown>, labelB: string, runB: () => Promise<unknown>) {
     log(`  ${labelA} / ${labelB}: warm-up`);
-    for (let w = 0; w < WARMUPS; w++) {
+    for (let w = 0; w < WARM_UP_RUNS; w++) {
       await runA();
       await runB();
     }
@@ -277,29 +273,33 @@ async function main() {
 
   /**
    * timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing.
-   * With --kernels, also each kernel's median GPU ms over `repeat` profiled runs.
+   * With --kernels, also each kernel's GPU time (profileKernels).
    */
   async function timeBound(label: string, kernels: Kernel[], g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
     const bound = await bindWebGPU(kernels, g, inputs, dims);
     try {
       const timed = await timeGpu(label, () => bound.dispatch());
-      let perKernel: KernelTime[] | null = null;
-      if (withKernels) {
-        const runs: KernelTime[][] = [];
-        for (let w = 0; w < WARMUPS; w++) await bound.profile();
-        for (let r = 0; r < repeat; r++) {
-          const p = await bound.profile();
-          if (p) runs.push(p);
-        }
-        if (runs.length === repeat) {
-          perKernel = runs[0]!.map(({ kernel }, i) => ({ kernel, ms: median(runs.map((p) => p[i]!.ms)) }));
-          log(`  ${label}, per kernel (gpu ms, median of ${repeat}): ${perKernel.map((x) => `${x.kernel} ${x.ms.toFixed(2)}`).join(', ')}`);
-        } else log(`  ${label}, per kernel: no timestamp-query on this device`);
-      }
-      return { ...timed, perKernel };
+      return { ...timed, perKernel: withKernels ? await profileKernels(label, bound) : null };
     } finally {
       bound.release();
     }
+  }
+
+  /** Each kernel's median GPU ms over `repeat` profiled runs; null without timestamp-query. */
+  async function profileKernels(label: string, bound: BoundProgram): Promise<KernelTime[] | null> {
+    for (let w = 0; w < WARM_UP_RUNS; w++) await bound.profile();
+    const runs: KernelTime[][] = [];
+    for (let r = 0; r < repeat; r++) {
+      const p = await bound.profile();
+      if (!p) {
+        log(`  ${label}, per kernel: no timestamp-query on this device`);
+        return null;
+      }
+      runs.push(p);
+    }
+    const perKernel = runs[0]!.map(({ kernel }, i) => ({ kernel, ms: median(runs.map((p) => p[i]!.ms)) }));
+    log(`  ${label}, per kernel (gpu ms, median of ${repeat}): ${perKernel.map((x) => `${x.kernel} ${x.ms.toFixed(2)}`).join(', ')}`);
+    return perKernel;
   }
 
   const rows: Row[] = [];
@@ -460,7 +460,7 @@ async function main() {
       pct(r.fractionOfIdeal), fmt(r.gpuSpeedup), pct(r.gpuFractionOfIdeal)]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.filter((r) => r.length > 2).map((r) => (r[c] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after ${WARMUPS} warm-ups. \`ms\` columns: wall-clock ms of one` +
+  console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after ${WARM_UP_RUNS} warm-ups. \`ms\` columns: wall-clock ms of one` +
     ` run on inputs already on the device (submit to the device finishing; no upload, no readback). \`e2e ms\`: the` +
     ` whole call as run() makes it (upload + compute + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
     ` first compute pass to the end of the last (kernels only; \`timestamp-query\`` +

@@ -13,6 +13,7 @@ import { readNpy, writeNpy } from '../runtime/npy.js';
 import { BACKENDS, run, type BackendChoice } from '../runtime/run.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
+import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { compile, type CompileOptions, type CompileResult } from './compile.js';
 import type { ParamValues } from './lower.js';
 import { PASS_NAMES } from './pipeline.js';
@@ -64,9 +65,6 @@ frame. Exit status 1 when any file has errors.`,
   --repeat N       run N more times after three warm-up runs; report the median
   --json           print one JSON line {"backend","entry","shape","ms","checksum"}`,
 };
-
-/** Runs before the timed ones with --repeat (as the benchmark's). */
-const REPEAT_WARMUPS = 3;
 
 const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h' },
@@ -234,9 +232,8 @@ async function cmdRun(args: string[]): Promise<number> {
     ? readInputs(graph.inputs.map((id) => graph.nodes[id]!.name!), values.inputs as string)
     : generateInputs(graph, resolveDims(graph, parseDims(values.dims as string[] | undefined)), seed);
 
-  // With --repeat, warm-ups first: the first run compiles the pipelines, and the WebGPU
-  // runtime's wait for the device learns the program's duration over its first runs.
-  const warmups = repeat > 0 ? REPEAT_WARMUPS : 0;
+  // With --repeat, warm-ups first (the pipelines compile, the WebGPU wait learns).
+  const warmups = repeat > 0 ? WARM_UP_RUNS : 0;
   const times: number[] = [];
   let result;
   for (let k = 0; k < Math.max(1, warmups + repeat); k++) {

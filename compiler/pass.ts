@@ -46,6 +46,16 @@ export function subgroupWorkgroupSize(caps: DeviceCaps): number {
   return Math.max(S, Math.min(caps.subgroupMaxSize ?? 32, 64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
 }
 
+/**
+ * Query rows per invocation on the subgroup path, from the vec4s a row keeps in registers
+ * (`vecs`: query plus accumulator) and whether the query sequence is long: 1 past 64
+ * vec4s, 4 for long sequences with at most 32 (measured fastest on lavapipe, but a longer
+ * first-dispatch compile), else 2.
+ */
+export function subgroupRows(vecs: number, long: boolean): number {
+  return vecs > 64 ? 1 : long && vecs <= 32 ? 4 : 2;
+}
+
 /** WebGPU's guaranteed defaults: what a schedule may assume when no device is known. */
 export const DEFAULT_CAPS: DeviceCaps = {
   subgroups: false,

@@ -79,9 +79,10 @@ export async function run(
 /**
  * WebGPU only: upload `inputs` once and keep them on the device, so the program's kernels
  * can run again and again on them — `dispatch()` runs and waits (resolving to the GPU time
- * in ms where the device grants `timestamp-query`), `read()` runs and reads the output
- * back, `release()` gives the buffers back. For repeated calls and for timing kernels
- * without the host↔device transfers. Throws the same errors as `run`.
+ * in ms where the device grants `timestamp-query`), `profile()` times each kernel,
+ * `read()` runs and reads the output back, `release()` gives the buffers back
+ * (BoundProgram). For repeated calls and for timing kernels without the host↔device
+ * transfers. Throws the same errors as `run`.
  */
 export async function bind(
   program: CompileResult,

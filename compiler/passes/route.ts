@@ -34,7 +34,7 @@ import {
   add, ceilDiv, mul, product, type AttendGeometry, type AttendSchedule, type Binding, type Kernel,
   type RouteAttendKernel, type RouteSortKernel,
 } from '../kernel.js';
-import { subgroupLanes, subgroupWorkgroupSize, type DeviceCaps } from '../pass.js';
+import { subgroupLanes, subgroupRows, subgroupWorkgroupSize, type DeviceCaps } from '../pass.js';
 
 /** What fuse.ts hands over: the attend's geometry, its main bindings and naming helpers. */
 export interface RouteContext {
@@ -177,7 +177,7 @@ function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number,
       // causal clusters, per-kernel GPU times in three alternated runs): 75/95/85 ms with
       // 8 invocations, 104/91/105 with 32.
       const wg = subgroupWorkgroupSize(caps);
-      const rows = forcedRows ?? (D4 + DV4 > 64 ? 1 : long && D4 + DV4 <= 32 ? 4 : 2);
+      const rows = forcedRows ?? subgroupRows(D4 + DV4, long);
       return {
         staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
         tile: 0, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0,

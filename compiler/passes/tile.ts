@@ -22,7 +22,7 @@ import { int, type Expr, type Pattern } from '../ir.js';
 import {
   ceilDiv, evalSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
-import { subgroupLanes, subgroupWorkgroupSize, type DeviceCaps, type Pass } from '../pass.js';
+import { subgroupLanes, subgroupRows, subgroupWorkgroupSize, type DeviceCaps, type Pass } from '../pass.js';
 import { scheduleRouteKernel } from './route.js';
 
 export const tile: Pass = {
@@ -146,8 +146,8 @@ function subgroupSchedule(k: AttendKernel, caps: DeviceCaps, hints: ScheduleHint
   const S = subgroupLanes(caps);
   const vecs = Math.ceil(k.geom.D / 4) + (k.kind === 'colstats' ? 0 : Math.ceil(k.geom.Dv / 4));
   const n = boundRows(k, hints.dims);
-  const large = k.kind === 'attend' && vecs <= 32 && n !== null && n >= LARGE_ROWS; // measured for the fused attend only
-  const rows = hints.rowsPerThread ?? (vecs > 64 ? 1 : large ? 4 : 2);
+  const long = k.kind === 'attend' && n !== null && n >= LARGE_ROWS; // measured for the fused attend only
+  const rows = hints.rowsPerThread ?? subgroupRows(vecs, long);
   if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) < S) return null;
   // One subgroup per workgroup (subgroupWorkgroupSize: 8 invocations on lavapipe) × R rows.
   // A workgroup's streamed range is the union of its rows' ranges, and every subgroup in

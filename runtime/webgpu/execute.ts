@@ -1,17 +1,18 @@
 // Execute a program's kernels on a WebGPU device.
 //
-// Binding a program (bindWebGPU) uploads the inputs and makes the buffers, uniforms and bind
-// groups once; each run then dispatches every kernel in order in ONE command encoder (one
-// compute pass per kernel), optionally copies the output into a mappable buffer, submits
-// once and reads back once. executeWebGPU = bind, read, release. Uniform blocks carry the runtime dims; workgroup counts come from the kernel IR's
-// expressions and are folded into x·y when they exceed maxComputeWorkgroupsPerDimension.
-// Pipelines are cached by WGSL source text (which includes the specialisation), buffers are
-// pooled and reused across runs. Validation is never skipped: shader compilation messages
-// are checked for every new module, and error scopes surround pipeline creation, the
-// uploads and every submit; a run with any error throws instead of returning data. With `timing` (and the
-// `timestamp-query` feature) the first and last passes also write timestamps, and a profiled
-// run both ends of every pass (timing.ts). Waits for the device sleep through most of the
-// program's previous duration before polling (wait.ts).
+// Binding a program (bindWebGPU) uploads the inputs and makes the buffers, uniforms and
+// bind groups once; each run then dispatches every kernel in order in ONE command encoder
+// (one compute pass per kernel), optionally copies the output into a mappable buffer,
+// submits once and reads back once. executeWebGPU = bind, read, release. Uniform blocks
+// carry the runtime dims; workgroup counts come from the kernel IR's expressions and are
+// folded into x·y when they exceed maxComputeWorkgroupsPerDimension. Pipelines are cached
+// by WGSL source text (which includes the specialisation), buffers are pooled and reused
+// across runs. Validation is never skipped: shader compilation messages are checked for
+// every new module, and error scopes surround pipeline creation, the uploads and every
+// submit; a run with any error throws instead of returning data. Where the device has
+// `timestamp-query`, a run's first and last passes write timestamps (a profiled run: both
+// ends of every pass; timing.ts), and the wait for the device sleeps through most of the
+// program's recent GPU time before polling (wait.ts).
 
 import type { Graph } from '../../compiler/ir.js';
 import {

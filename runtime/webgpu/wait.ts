@@ -24,6 +24,13 @@ const HISTORY = 3;
  * done, so the sleep ran long, and half the wait is remembered (re-learnt in a few runs).
  */
 const ALREADY_DONE_MS = 1;
+/**
+ * Runs of a program before its waits are representative (and llvmpipe has compiled its
+ * pipelines): the first is not remembered, the second polls throughout, so its GPU time is
+ * inflated, and the third sleeps on that. Timing loops (the benchmark, `attnc run
+ * --repeat`) warm up this many times.
+ */
+export const WARM_UP_RUNS = 3;
 /** Programs remembered (least recently used forgotten first). */
 const PROGRAMS = 256;
 
