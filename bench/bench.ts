@@ -8,10 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '../compiler/compile.js';
 import { some, type Expr, type Graph } from '../compiler/ir.js';
-import { buildKernels } from '../compiler/passes/fuse.js';
-import { scheduleKernel } from '../compiler/passes/tile.js';
-import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram, type KernelTime } from '../runtime/webgpu/execute.js';
-import type { Kernel } from '../compiler/kernel.js';
+import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram, type ExecuteOptions, type KernelTime } from '../runtime/webgpu/execute.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
 import { compileBool, evalExpr } from '../runtime/reference/expr.js';
@@ -275,8 +272,8 @@ async function main() {
    * timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing.
    * With --kernels, also each kernel's GPU time (profileKernels).
    */
-  async function timeBound(label: string, kernels: Kernel[], g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
-    const bound = await bindWebGPU(kernels, g, inputs, dims);
+  async function timeBound(label: string, lowering: ExecuteOptions, g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
+    const bound = await bindWebGPU(g, inputs, dims, lowering);
     try {
       const timed = await timeGpu(label, () => bound.dispatch());
       return { ...timed, perKernel: withKernels ? await profileKernels(label, bound) : null };
@@ -329,15 +326,14 @@ async function main() {
           const g = res.graph;
           const dims = resolveDims(g, { N });
           const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
-          const plan = (fusion: boolean) => buildKernels(g, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
-          const fused = plan(true);
+          const fused: ExecuteOptions = { fusion: true };
           ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims));
-          row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(fused, g, inputs, dims));
+          row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(g, inputs, dims, fused));
           if (name === 'dense') {
             [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
-            dense = await bindWebGPU(fused, g, inputs, dims);
+            dense = await bindWebGPU(g, inputs, dims, fused);
           } else if (dense) {
-            const bound = await bindWebGPU(fused, g, inputs, dims);
+            const bound = await bindWebGPU(g, inputs, dims, fused);
             try {
               const d = dense;
               const pair = await timePair('dense', () => d.dispatch(), name, () => bound.dispatch());
@@ -358,7 +354,7 @@ async function main() {
                 const f32 = (n: string) => Float32Array.from(inputs[n]!.data);
                 const [q, k, v] = [f32('q'), f32('k'), f32('v')];
                 try {
-                  const ref = await executeWebGPU(fused, g, inputs, dims);
+                  const ref = await executeWebGPU(g, inputs, dims, fused);
                   row.tfjsMaxAbsDiff = maxAbsDiff(await tfjs.run(q, k, v, shape), ref.data);
                   if (row.tfjsMaxAbsDiff > TFJS_TOL) {
                     row.tfjsMs = 'wrong';
@@ -368,7 +364,7 @@ async function main() {
                     // Interleaved with attnc's fused run, so both see the same machine: the
                     // ratio is the median of the per-pair ratios.
                     const resident = tfjs.resident(q, k, v, shape);
-                    const bound = await bindWebGPU(fused, g, inputs, dims);
+                    const bound = await bindWebGPU(g, inputs, dims, fused);
                     try {
                       const pair = await timePair('tfjs-webgpu', () => resident.dispatch(), 'webgpu fused', () => bound.dispatch());
                       row.tfjsMs = pair.a;
@@ -389,7 +385,7 @@ async function main() {
           const stats = attendStats(g, dims, inputs);
           if (Math.max(...stats.map((s) => s.scoresBytes)) > SCORES_LIMIT) row.unfusedMs = 'over limit';
           else {
-            const unfused = plan(false);
+            const unfused: ExecuteOptions = { fusion: false };
             ({ ms: row.unfusedMs, gpuMs: row.unfusedGpuMs } = await timeBound('webgpu fusion-off', unfused, g, inputs, dims));
           }
           if (withWebGL) row.webglMs = glOk ? await time('webgl', () => executeWebGL(g, inputs, dims)) : 'unavailable';

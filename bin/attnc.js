@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 // creation (see TOOLCHAIN.md); turning concurrent recompilation off avoids it.
 setFlagsFromString('--no-concurrent-recompilation');
 
-const { main } = await import('../dist/compiler/cli.js');
+const { main } = await import('../dist/cli/main.js');
 const code = await main(process.argv.slice(2));
 // A live WebGPU instance keeps the event loop alive: exit explicitly.
 process.exit(code);

@@ -8,13 +8,14 @@ import { check } from '../dsl/index.js';
 import type { Graph } from './ir.js';
 import type { Kernel } from './kernel.js';
 import { lowerAttention, type ParamValues } from './lower.js';
-import { DEFAULT_CAPS, type DeviceCaps, type Module, type Pass, type PassOptions } from './pass.js';
+import { DEFAULT_CAPS, type DeviceCaps } from './caps.js';
+import type { Module, Pass, PassOptions } from './pass.js';
 import { runPipeline } from './pipeline.js';
 import { SpecializationError } from './passes/fuse.js';
 import { printGraph } from './print.js';
-import { renderWgsl } from '../targets/wgsl/index.js';
+import { TARGETS } from '../targets/index.js';
 
-/** `wgsl` runs the kernel passes; `webgl` plans from the graph (targets/webgl). */
+/** `wgsl` runs the kernel passes and renders them; `webgl` plans from the graph at run time (targets/webgl). */
 export type Target = 'none' | 'wgsl' | 'webgl';
 
 export interface CompileOptions {
@@ -26,12 +27,16 @@ export interface CompileOptions {
   params?: ParamValues;
   /** `none`: stop after the graph passes (enough for the reference executor). */
   target?: Target;
+  /** Run the kernel passes even without a kernel target (to print the kernel IR). */
+  kernels?: boolean;
   /** false: materialised scores instead of fused kernels (the benchmark baseline). */
   fusion?: boolean;
   /** Sizes to specialise kernels on (head dims); default: the program's `dims`. */
   dims?: Record<string, number>;
   /** Device capabilities the schedule may use. Default: WebGPU's guaranteed limits. */
   caps?: DeviceCaps;
+  /** Force the subgroup path's rows per invocation (tests). */
+  rowsPerThread?: number;
   /** Sees the module after each pass (for `--emit <pass>`). */
   onPass?: (pass: Pass, m: Module) => void;
 }
@@ -55,7 +60,10 @@ export interface CompileResult {
 
 export function compile(source: string | SourceFile, options: CompileOptions = {}): CompileResult {
   const file: SourceFile = typeof source === 'string' ? { path: options.path ?? '<input>', text: source } : source;
-  const passOptions: PassOptions = { fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS, dims: options.dims ?? {} };
+  const passOptions: PassOptions = {
+    fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS, dims: options.dims ?? {},
+    ...(options.rowsPerThread !== undefined ? { rowsPerThread: options.rowsPerThread } : {}),
+  };
   const result: CompileResult = {
     ok: false, diagnostics: [], file, ast: null, entries: [], graph: null, kernels: null, wgsl: null, passOptions, key: '',
   };
@@ -85,7 +93,7 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   let m: Module;
   try {
     m = runPipeline({ graph: lowered.graph, kernels: null }, passOptions, {
-      stage: options.target === 'wgsl' ? 'kernel' : 'graph',
+      to: options.target === 'wgsl' || options.kernels ? 'kernel' : 'graph',
       onPass: options.onPass,
     });
   } catch (e) {
@@ -94,7 +102,7 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   }
   result.graph = m.graph;
   result.kernels = m.kernels;
-  result.wgsl = m.kernels && m.kernels.map((k) => ({ name: k.name, source: renderWgsl(k) }));
+  result.wgsl = options.target === 'wgsl' && m.kernels ? m.kernels.map((k) => ({ name: k.name, source: TARGETS.wgsl.render(k) })) : null;
   result.key = cacheKey(m.graph, passOptions);
   result.ok = true;
   return result;

@@ -88,8 +88,35 @@ export type Staging =
    */
   | 'subgroup';
 
-/** The schedule of an attention-like kernel (attend, colstats, colapply, scores, pv). */
+/**
+ * Row-slot guards of a schedule with several rows per invocation: slot r holds the rows
+ * `r0 + lid + r·workgroupSize` of every invocation, and skips (a uniform branch) the blocks
+ * of streamed entries none of its rows can see.
+ */
+export interface SlotGuards {
+  /** The slot's streamed range: this closed form over the slot's rows (`q_lo`, `q_hi`); null: every entry. */
+  range: StreamRange | null;
+  /** Also skip a block that the tile predicate `tileEmpty` calls empty for the slot's rows. */
+  tileEmpty: boolean;
+}
+
+/** The schedule of an attention-like kernel (attend, colstats, colapply, scores, pv, route-attend). */
 export interface AttendSchedule {
+  /**
+   * What an invocation's rows are: queries (keys streamed), or keys (queries streamed:
+   * colstats, scores).
+   */
+  rows: 'queries' | 'keys';
+  /**
+   * The streamed ranges a block of rows visits (clipped to the streamed length, their
+   * union once, in order): the mask analysis's key ranges (query ranges for key rows), or
+   * the regrouped range; null: every entry.
+   */
+  ranges: StreamRange[] | null;
+  /** Skip the tiles the tile predicate `tileEmpty` calls empty (not for `scores`: it writes every entry). */
+  skipEmptyTiles: boolean;
+  /** Per row-slot guards (several rows per invocation on the subgroup path); null: none. */
+  slotGuards: SlotGuards | null;
   staging: Staging;
   workgroupSize: number;
   /** Rows owned by one invocation (register blocking). Rows are queries, or keys for colstats. */

@@ -97,12 +97,8 @@ export async function bind(
 }
 
 async function bindOnWebGPU(graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>, fusion: boolean): Promise<BoundProgram> {
-  const [{ getWebGPU, bindWebGPU }, { buildKernels }, { scheduleKernel }] = await Promise.all([
-    import('./webgpu/execute.js'), import('../compiler/passes/fuse.js'), import('../compiler/passes/tile.js'),
-  ]);
-  const gpu = await getWebGPU();
-  const kernels = buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, gpu.caps, { dims }));
-  return bindWebGPU(kernels, graph, inputs, dims);
+  const { bindWebGPU } = await import('./webgpu/execute.js');
+  return bindWebGPU(graph, inputs, dims, { fusion });
 }
 
 /** The first sentence of an error message: the reason, without the how-to-fix. */

@@ -9,7 +9,8 @@ import { PIPELINE } from '../compiler/pipeline.js';
 import { printExpr, printGraph } from '../compiler/print.js';
 import { simplifyExpr } from '../compiler/passes/simplify.js';
 import { verifyGraph } from '../compiler/passes/verify.js';
-import { DEFAULT_CAPS, subgroupWorkgroupSize } from '../compiler/pass.js';
+import { DEFAULT_CAPS } from '../compiler/caps.js';
+import { subgroupWorkgroupSize } from '../compiler/heuristics.js';
 
 const SOURCE = `attention golden {
   input q, k, v: f32[B, H, N, D]

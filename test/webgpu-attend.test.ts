@@ -2,9 +2,9 @@
 // GQA/MQA, fully-masked rows, the mask builtins, score modifiers, normalize: queries,
 // schedules for other device limits — fused, and unfused where marked.
 import test from 'ava';
-import { DEFAULT_CAPS } from '../compiler/pass.js';
-import { buildKernels } from '../compiler/passes/fuse.js';
-import { LARGE_ROWS, scheduleKernel } from '../compiler/passes/tile.js';
+import { DEFAULT_CAPS } from '../compiler/caps.js';
+import { LARGE_ROWS } from '../compiler/heuristics.js';
+import { lowerToKernels } from '../compiler/pipeline.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
 import { checkGraph, graphOf } from './helpers/webgpu-check.js';
 
@@ -195,7 +195,7 @@ test('the subgroup path blocks 4 rows per invocation only for long bound query l
   const g = graphOf(prog(''));
   const rows = (N: number, D = 64) => {
     const dims = { B: 1, H: 8, N, D };
-    return buildKernels(g, { fusion: true }, dims).map((k) => scheduleKernel(k, caps, { dims }))
+    return lowerToKernels(g, { fusion: true, caps, dims })
       .map((k) => ('schedule' in k && k.schedule && 'rowsPerThread' in k.schedule ? k.schedule.rowsPerThread : 0));
   };
   t.deepEqual(rows(LARGE_ROWS * 2), [4]);
@@ -204,6 +204,6 @@ test('the subgroup path blocks 4 rows per invocation only for long bound query l
   t.deepEqual(rows(67), [2]);
   t.deepEqual(rows(LARGE_ROWS * 2, 128), [2]); // D + Dv = 256: 4 rows would not fit in registers
   // N not bound (compile time, or dims not given): 2 rows
-  const unbound = buildKernels(g, { fusion: true }, { D: 64 }).map((k) => scheduleKernel(k, caps, { dims: { D: 64 } }).schedule);
+  const unbound = lowerToKernels(g, { fusion: true, caps, dims: { D: 64 } }).map((k) => k.schedule);
   t.deepEqual(unbound.map((s) => (s && 'rowsPerThread' in s ? s.rowsPerThread : 0)), [2]);
 });

@@ -4,9 +4,9 @@ import type { AttendKernel } from '../compiler/kernel.js';
 import { generateInputs, resolveDims } from '../runtime/reference/index.js';
 import { createWebGPU, getWebGPU } from '../runtime/webgpu/device.js';
 import {
-  BufferLimitError, NoAdapterError, ValidationError, WgslCompileError, executeWebGPU,
+  BufferLimitError, NoAdapterError, ValidationError, WgslCompileError,
 } from '../runtime/webgpu/execute.js';
-import { graphOf, kernelsFor } from './helpers/webgpu-check.js';
+import { executeKernels, graphOf, kernelsFor } from './helpers/webgpu-check.js';
 import { AttncError } from '../dsl/diagnostics.js';
 
 const src = 'attention e {\n input q, k, v: f32[B, H, N, D]\n dims B = 1, H = 1, N = 16, D = 8\n return attend(q, k, v, mask: causal)\n}';
@@ -23,7 +23,7 @@ test('a buffer over maxStorageBufferBindingSize names the tensor, its size and t
   const dims = { B: 1, H: 1, N: 6000, D: 8 };
   const inputs = generateInputs(g, dims, 1);
   const kernels = await kernelsFor(g, dims, false);
-  const err = await t.throwsAsync(executeWebGPU(kernels, g, inputs, dims), { instanceOf: BufferLimitError });
+  const err = await t.throwsAsync(executeKernels(kernels, g, inputs, dims), { instanceOf: BufferLimitError });
   t.regex(err!.message, /scores of attend %3 needs 137\.3 MiB \(144000000 bytes\)/);
   t.regex(err!.message, /maxStorageBufferBindingSize of 128\.0 MiB/);
 });
@@ -35,12 +35,12 @@ test('missing input, wrong shape, inconsistent heads', async (t) => {
   const kernels = await kernelsFor(g, dims, true);
   const { v: _v, ...noV } = inputs;
   // The shared runtime checks (runtime/validate.ts) report these with the reference's codes.
-  await t.throwsAsync(executeWebGPU(kernels, g, noV, dims), { instanceOf: AttncError, message: /AT703: input `v`: no tensor given/ });
+  await t.throwsAsync(executeKernels(kernels, g, noV, dims), { instanceOf: AttncError, message: /AT703: input `v`: no tensor given/ });
   const bad = { ...inputs, k: { data: new Float32Array(2 * 16 * 8), shape: [1, 2, 16, 8] } };
-  await t.throwsAsync(executeWebGPU(kernels, g, bad, dims), { instanceOf: AttncError, message: /AT703: input `k`: expected shape \[1, 1, 16, 8\] under the bound dims, found \[1, 2, 16, 8\]/ });
+  await t.throwsAsync(executeKernels(kernels, g, bad, dims), { instanceOf: AttncError, message: /AT703: input `k`: expected shape \[1, 1, 16, 8\] under the bound dims, found \[1, 2, 16, 8\]/ });
   const gqa = graphOf('attention e {\n input q: f32[B, H, N, D]\n input k, v: f32[B, Hk, N, D]\n return attend(q, k, v)\n}');
   const gd = { B: 1, H: 3, Hk: 2, N: 8, D: 8 };
-  await t.throwsAsync(executeWebGPU(await kernelsFor(gqa, gd, true), gqa, generateInputs(gqa, gd, 1), gd), {
+  await t.throwsAsync(executeKernels(await kernelsFor(gqa, gd, true), gqa, generateInputs(gqa, gd, 1), gd), {
     instanceOf: AttncError, message: /AT709: .*multiple of the key\/value heads/,
   });
 });
@@ -49,7 +49,7 @@ test('WGSL that does not compile: the message and the offending line', async (t)
   const g = graphOf(src);
   const dims = resolveDims(g, {});
   const kernels = (await kernelsFor(g, dims, true)).map((k) => ({ ...k, name: 'loop' }));
-  const err = await t.throwsAsync(executeWebGPU(kernels, g, generateInputs(g, dims, 1), dims), { instanceOf: WgslCompileError });
+  const err = await t.throwsAsync(executeKernels(kernels, g, generateInputs(g, dims, 1), dims), { instanceOf: WgslCompileError });
   t.regex(err!.message, /error at line \d+:\d+/);
   t.regex(err!.message, /\| fn loop\(/);
 });
@@ -63,14 +63,14 @@ test('validation errors are caught by error scopes, never returned as data', asy
     const a = k as AttendKernel;
     return { ...a, schedule: { ...a.schedule!, tile: 8192 } };
   });
-  await t.throwsAsync(executeWebGPU(kernels, g, generateInputs(g, dims, 1), dims), { instanceOf: ValidationError });
+  await t.throwsAsync(executeKernels(kernels, g, generateInputs(g, dims, 1), dims), { instanceOf: ValidationError });
 });
 
 test('empty axes: no keys gives zeros, no queries gives an empty tensor', async (t) => {
   const g = graphOf('attention e {\n input q: f32[B, H, N, D]\n input k, v: f32[B, H, M, D]\n return attend(q, k, v)\n}');
   for (const [N, M] of [[5, 0], [0, 5]]) {
     const dims = { B: 1, H: 2, N: N!, M: M!, D: 8 };
-    const out = await executeWebGPU(await kernelsFor(g, dims, true), g, generateInputs(g, dims, 1), dims);
+    const out = await executeKernels(await kernelsFor(g, dims, true), g, generateInputs(g, dims, 1), dims);
     t.deepEqual(out.shape, [1, 2, N, 8]);
     t.true(Array.from(out.data).every((x) => x === 0));
   }

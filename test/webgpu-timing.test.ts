@@ -3,8 +3,8 @@
 // lavapipe offers `timestamp-query`; a device without it must never report a time.
 import test from 'ava';
 import { generateInputs } from '../runtime/reference/index.js';
-import { bindWebGPU, executeWebGPU, getWebGPU } from '../runtime/webgpu/execute.js';
-import { graphOf, kernelsFor } from './helpers/webgpu-check.js';
+import { bindKernels, getWebGPU } from '../runtime/webgpu/execute.js';
+import { executeKernels, graphOf, kernelsFor } from './helpers/webgpu-check.js';
 
 const dense = graphOf(`
 attention t {
@@ -18,8 +18,8 @@ async function gpuTimes(N: number, fusion: boolean, runs: number): Promise<numbe
   const kernels = await kernelsFor(dense, dims, fusion);
   const inputs = generateInputs(dense, dims, 1);
   const times: number[] = [];
-  await executeWebGPU(kernels, dense, inputs, dims);
-  for (let r = 0; r < runs; r++) await executeWebGPU(kernels, dense, inputs, dims, { timing: (ms) => times.push(ms) });
+  await executeKernels(kernels, dense, inputs, dims);
+  for (let r = 0; r < runs; r++) await executeKernels(kernels, dense, inputs, dims, { timing: (ms) => times.push(ms) });
   return times;
 }
 
@@ -55,7 +55,7 @@ test('profile: one GPU time per kernel, in run order, and the run still computes
   const inputs = generateInputs(dense, dims, 2);
   const kernels = await kernelsFor(dense, dims, false); // fusion off: several kernels
   t.true(kernels.length > 1);
-  const bound = await bindWebGPU(kernels, dense, inputs, dims);
+  const bound = await bindKernels(kernels, dense, inputs, dims);
   try {
     const before = await bound.read();
     const times = await bound.profile();

@@ -28,20 +28,20 @@ import { int, rewrite, type Expr, type Graph, type Node, type NodeOf } from '../
 import {
   product, type AttendGeometry, type AttendKernel, type Binding, type Kernel, type SoftmaxKernel, type StreamRange,
 } from '../kernel.js';
-import type { Pass, PassOptions } from '../pass.js';
+import type { Pass } from '../pass.js';
 import { expandPattern } from '../patterns.js';
-import { routeKernels } from './route.js';
+import { routeKernels } from './fuse-route.js';
 import { mapExprs } from './util.js';
 
 export const fuse: Pass = {
   name: 'fuse',
   summary: 'group graph operations into kernels (fused online-softmax attention; unfused with fusion: false)',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts, opts.dims) }),
+  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts.fusion, opts.dims) }),
 };
 
 /** Kernels of `graph` (unscheduled: run the tile pass next). */
-export function buildKernels(graph: Graph, opts: Pick<PassOptions, 'fusion'>, dims: Record<string, number> = {}): Kernel[] {
+function buildKernels(graph: Graph, fusion: boolean, dims: Record<string, number>): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
@@ -49,7 +49,7 @@ export function buildKernels(graph: Graph, opts: Pick<PassOptions, 'fusion'>, di
       case 'input':
         break;
       case 'attend':
-        kernels.push(...attendKernels(g, n, opts.fusion, specialized));
+        kernels.push(...attendKernels(g, n, fusion, specialized));
         break;
       case 'pool':
         kernels.push(poolKernel(g, n, specialized));

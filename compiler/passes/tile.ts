@@ -1,6 +1,9 @@
-// tile: choose each kernel's schedule from its head dims and the device's capabilities
-// (`opts.caps`; WebGPU's defaults — 16 KiB of workgroup memory, 256 invocations — unless
-// the device grants more), then its workgroup count and uniform block.
+// tile: choose each kernel's schedule from its head dims, the runtime shape class
+// (`opts.dims`) and the device's capabilities (`opts.caps`; WebGPU's defaults — 16 KiB of
+// workgroup memory, 256 invocations — unless the device grants more), then its workgroup
+// count and uniform block. Every decision a renderer needs is recorded in the schedule
+// (compiler/kernel.ts): row axis, rows per invocation and their slot guards, staging, the
+// streamed ranges, tile sizes. The rules' measurements are in compiler/heuristics.ts.
 //
 // Attention-like kernels own rows (queries; keys for colstats/scores) one per invocation
 // and stream the other side in tiles:
@@ -13,36 +16,28 @@
 //   subgroupBroadcast, and each invocation owns several query rows (register blocking).
 //   About 7× the workgroup path on lavapipe (TOOLCHAIN.md).
 //   A fused attend whose mask is (or is a conjunction with) a 1-D `neighborhood` with a
-//   constant dilation d > 1 is regrouped (`schedule.regroup`): each row block holds queries
-//   of one dilation group g (i = g + d·i′) and streams only keys j = g + d·j′, so the other
-//   d − 1 groups' positions are never visited; blocks are one subgroup × 2 rows, since the
-//   band a block visits is its rows + 2·(kernel − 1) keys.
+//   constant dilation d > 1 is regrouped (`schedule.regroup`, compiler/analysis/regroup.ts):
+//   each row block holds queries of one dilation group g (i = g + d·i′) and streams only
+//   keys j = g + d·j′, so the other d − 1 groups' positions are never visited.
+// Routing kernels are scheduled in tile-route.ts.
 
-import { int, type Expr, type Pattern } from '../ir.js';
+import { dilationRegroup, regroupedKeyRange } from '../analysis/regroup.js';
+import {
+  LARGE_ROWS, SUBGROUP_BLOCK, simpleWorkgroupSize, subgroupLanes, subgroupRows, subgroupWorkgroupSize, workgroupTile,
+} from '../heuristics.js';
+import { int } from '../ir.js';
 import {
   ceilDiv, evalSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
-import { subgroupLanes, subgroupRows, subgroupWorkgroupSize, type DeviceCaps, type Pass } from '../pass.js';
-import { scheduleRouteKernel } from './route.js';
+import type { Pass, PassOptions } from '../pass.js';
+import { scheduleRouteKernel } from './tile-route.js';
 
 export const tile: Pass = {
   name: 'tile',
-  summary: 'pick each kernel\'s schedule (tiles, workgroup size, staging) from head dims and device caps',
+  summary: 'pick each kernel\'s schedule (tiles, workgroup size, staging, rows, guards) from head dims, shapes and device caps',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts.caps, { dims: opts.dims })) }),
+  run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts)) }),
 };
-
-/** What a schedule may take into account beyond the kernel and the device. */
-export interface ScheduleHints {
-  /**
-   * Runtime dims the kernel will run with (e.g. the bound sequence lengths), when known:
-   * the subgroup path blocks 4 query rows per invocation only for long query sequences
-   * (`LARGE_ROWS`), where its longer first-dispatch compile pays off.
-   */
-  dims?: Record<string, number>;
-  /** Force the subgroup path's rows per invocation (tests: prove the 4-row path at small shapes). */
-  rowsPerThread?: number;
-}
 
 /**
  * Streamed entries per online-softmax step (unrolled in the source). 1 in the workgroup
@@ -50,19 +45,16 @@ export interface ScheduleHints {
  * time (llvmpipe compiles at the first dispatch).
  */
 const BLOCK = 1;
-/** Largest streamed tile. */
-const MAX_TILE = 64;
-/** Below this many rows per tile, staging is not worth its barriers. */
-const MIN_TILE = 4;
 
-export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints = {}): Kernel {
-  const wg = Math.max(1, Math.min(64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
+function scheduleKernel(k: Kernel, opts: PassOptions): Kernel {
+  const { caps } = opts;
+  const wg = simpleWorkgroupSize(caps);
   let out: Kernel;
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv': {
-      const schedule = attendSchedule(k, caps, wg, hints);
+      const schedule = attendSchedule(k, opts);
       const { B, H, N, M } = k.geom;
-      const rows = k.kind === 'colstats' || k.kind === 'scores' ? M : N;
+      const rows = schedule.rows === 'keys' ? M : N;
       const d = schedule.regroup?.dilation;
       out = {
         ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [],
@@ -99,9 +91,8 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
         : { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
       break;
     }
-    // routing by permutation: scheduled in passes/route.ts
     case 'route-sort': case 'route-attend':
-      out = scheduleRouteKernel(k, caps, wg, (boundRows(k, hints.dims) ?? 0) >= LARGE_ROWS, hints.rowsPerThread);
+      out = scheduleRouteKernel(k, caps, wg, isLong(k, opts.dims), opts.rowsPerThread);
       break;
   }
   return { ...out, uniforms: uniformDims(out) } as Kernel;
@@ -110,22 +101,12 @@ export function scheduleKernel(k: Kernel, caps: DeviceCaps, hints: ScheduleHints
 /** Tokens per invocation of the subgroup clusters kernel. */
 const CLUSTER_TOKENS = 2;
 
-/** Keys per block in the subgroup path (4 rows × 4-key blocks measured best on lavapipe). */
-const SUBGROUP_BLOCK = 4;
-
-/**
- * Queries from which the fused attend's subgroup path blocks 4 rows per invocation
- * instead of 2, when the runtime query count is known (`ScheduleHints.dims`).
- */
-export const LARGE_ROWS = 1024;
-
-/** The runtime query count of `k` under `dims`, or null when it is not bound. */
-function boundRows(k: { geom: { N: AttendKernel['geom']['N'] } }, dims: Record<string, number> | undefined): number | null {
-  if (!dims) return null;
+/** The runtime query count of `k` is bound in `dims` and at least LARGE_ROWS. */
+function isLong(k: { geom: AttendKernel['geom'] }, dims: Record<string, number>): boolean {
   try {
-    return evalSize(k.geom.N, dims);
+    return evalSize(k.geom.N, dims) >= LARGE_ROWS;
   } catch {
-    return null;
+    return false; // not bound (compile time, or dims not given)
   }
 }
 
@@ -141,49 +122,46 @@ function boundRows(k: { geom: { N: AttendKernel['geom']['N'] } }, dims: Record<s
  * at 4 rows without gain (within noise): 8-key blocks, workgroups of 8/16/64, explicit fma,
  * branchless score select, an unconditional online-softmax rescale (slower).
  */
-function subgroupSchedule(k: AttendKernel, caps: DeviceCaps, hints: ScheduleHints): AttendSchedule | null {
+function subgroupSchedule(k: AttendKernel, opts: PassOptions, base: Pick<AttendSchedule, 'rows' | 'ranges' | 'skipEmptyTiles'>): AttendSchedule | null {
+  const { caps } = opts;
   if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
   const S = subgroupLanes(caps);
   const vecs = Math.ceil(k.geom.D / 4) + (k.kind === 'colstats' ? 0 : Math.ceil(k.geom.Dv / 4));
-  const n = boundRows(k, hints.dims);
-  const long = k.kind === 'attend' && n !== null && n >= LARGE_ROWS; // measured for the fused attend only
-  const rows = hints.rowsPerThread ?? subgroupRows(vecs, long);
+  const long = k.kind === 'attend' && isLong(k, opts.dims); // measured for the fused attend only
+  const rows = opts.rowsPerThread ?? subgroupRows(vecs, long);
   if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) < S) return null;
   // One subgroup per workgroup (subgroupWorkgroupSize: 8 invocations on lavapipe) × R rows.
   // A workgroup's streamed range is the union of its rows' ranges, and every subgroup in
   // it loads and broadcasts all of it; with one subgroup, a band is loaded once per
   // workgroup of rows and each row slot (a subgroup's rows) skips the blocks outside its
-  // own band (the slot guards of attend-subgroup.ts). At N = 8192 on lavapipe, 8 vs 32
-  // invocations: sliding(256) 186 vs 261 ms, neighborhood(15) 50 vs 100 ms, `i == j` 27 vs
-  // 79 ms; dense attention (N = 2048) the same within noise. A dilated neighborhood also
-  // iterates per dilation group (`regroup`): at N = 8192, k = 15, d = 2, 2 rows 76 → 58 ms
-  // with the guards, 4 rows 50 ms, 8 rows 55 ms (and a 40 s compile).
+  // own band (the slot guards). At N = 8192 on lavapipe, 8 vs 32 invocations: sliding(256)
+  // 186 vs 261 ms, neighborhood(15) 50 vs 100 ms, `i == j` 27 vs 79 ms; dense attention
+  // (N = 2048) the same within noise. A dilated neighborhood also iterates per dilation
+  // group (`regroup`): at N = 8192, k = 15, d = 2, 2 rows 76 → 58 ms with the guards, 4
+  // rows 50 ms, 8 rows 55 ms (and a 40 s compile).
   const wg = subgroupWorkgroupSize(caps);
   const regroup = k.kind === 'attend' ? dilationRegroup(k.mask) : null;
+  const ranges = regroup ? [regroupedKeyRange(regroup)] : base.ranges;
   return {
+    ...base, ranges, slotGuards: slotGuards(rows, base.rows, ranges, k),
     staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
     tile: 32, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0, ...(regroup ? { regroup } : {}),
   };
 }
 
 /**
- * The dilation regrouping of a mask whose origin is a 1-D `neighborhood` pattern (the mask
- * itself or a conjunct of it) with a constant dilation > 1 and constant kernel: the kernel
- * then iterates queries and keys per dilation group (i = g + d·i′, j = g + d·j′), never
- * visiting the other groups' positions. Null otherwise.
+ * Slot guards for several rows per invocation: each slot's own streamed range — with one
+ * range over query rows, the same closed form over the slot's rows; else every entry —
+ * and, in a mixed tile, the blocks the tile predicates call empty for its rows
+ * (neighborhood2d at N = 4096: 72 vs 106 ms; no cost measured on sliding, causal, 1-D
+ * neighborhood). Beyond the saved work, the per-slot branches alone made dense attention
+ * (N = 2048, guards that skip nothing) 1.3–1.6× faster on lavapipe in alternated runs; the
+ * reason is not established (presumably how LLVM schedules and spills the rows' work).
  */
-export function dilationRegroup(mask: Expr): AttendSchedule['regroup'] | null {
-  const find = (e: Expr): Extract<Pattern, { name: 'neighborhood' }> | null => {
-    if (e.op === 'pattern') return e.origin.name === 'neighborhood' ? e.origin : null;
-    if (e.op === 'and') return find(e.a) ?? find(e.b);
-    return null;
-  };
-  const p = find(mask);
-  if (!p || p.dilation.op !== 'const' || p.kernel.op !== 'const') return null;
-  const d = Number(p.dilation.value);
-  const kern = Number(p.kernel.value);
-  if (!Number.isInteger(d) || d <= 1 || !Number.isInteger(kern) || kern < 1) return null;
-  return { dilation: d, reach: kern - 1, causal: p.causal };
+function slotGuards(R: number, rows: AttendSchedule['rows'], ranges: AttendSchedule['ranges'], k: AttendKernel): AttendSchedule['slotGuards'] {
+  if (R <= 1) return null;
+  const tileEmpty = !(k.tileEmpty.op === 'const' && k.tileEmpty.value === false);
+  return { range: rows === 'queries' && ranges?.length === 1 ? ranges[0]! : null, tileEmpty };
 }
 
 /** Bytes of workgroup memory per streamed row of each kernel kind. */
@@ -198,21 +176,16 @@ function bytesPerRow(k: AttendKernel): number {
   }
 }
 
-function attendSchedule(k: AttendKernel, caps: DeviceCaps, wg: number, hints: ScheduleHints): AttendSchedule {
-  const sub = subgroupSchedule(k, caps, hints);
+function attendSchedule(k: AttendKernel, opts: PassOptions): AttendSchedule {
+  const rows: AttendSchedule['rows'] = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
+  const base = { rows, ranges: rows === 'keys' ? k.queryRanges : k.keyRanges, skipEmptyTiles: k.kind !== 'scores' };
+  const sub = subgroupSchedule(k, opts, base);
   if (sub) return sub;
-  const per = bytesPerRow(k);
-  let tile = MAX_TILE;
-  while (tile >= MIN_TILE && tile * per > caps.maxWorkgroupStorageSize) tile /= 2;
-  if (tile < MIN_TILE) {
-    return {
-      staging: 'storage', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
-      tile: 16, block: BLOCK, subgroupSize: 0, workgroupBytes: 0,
-    };
-  }
-  return {
-    staging: 'workgroup', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
-    tile, block: BLOCK, subgroupSize: 0, workgroupBytes: tile * per,
-  };
+  const wg = simpleWorkgroupSize(opts.caps);
+  const tile = workgroupTile(bytesPerRow(k), opts.caps);
+  const common = { ...base, slotGuards: null, workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg, block: BLOCK, subgroupSize: 0 };
+  return tile
+    ? { ...common, staging: 'workgroup', tile, workgroupBytes: tile * bytesPerRow(k) }
+    : { ...common, staging: 'storage', tile: 16, workgroupBytes: 0 };
 }
 

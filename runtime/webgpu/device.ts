@@ -2,7 +2,7 @@
 // Requests the limits and features the kernels can use (as much as the adapter offers) and
 // describes them as DeviceCaps for the tile pass.
 
-import type { DeviceCaps } from '../../compiler/pass.js';
+import type { DeviceCaps } from '../../compiler/caps.js';
 import { NoAdapterError, ValidationError } from './errors.js';
 
 export interface WebGPU {

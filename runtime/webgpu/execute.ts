@@ -14,13 +14,12 @@
 // ends of every pass; timing.ts), and the wait for the device sleeps through most of the
 // program's recent GPU time before polling (wait.ts).
 
+import type { DeviceCaps } from '../../compiler/caps.js';
 import type { Graph } from '../../compiler/ir.js';
 import {
   evalSize, SizeError, type Binding, type Kernel,
 } from '../../compiler/kernel.js';
-import { buildKernels } from '../../compiler/passes/fuse.js';
-import { scheduleKernel } from '../../compiler/passes/tile.js';
-import type { DeviceCaps } from '../../compiler/pass.js';
+import { lowerToKernels } from '../../compiler/pipeline.js';
 import { renderWgsl } from '../../targets/wgsl/index.js';
 import type { Tensor } from '../tensor.js';
 import { returnedInput } from '../shapes.js';
@@ -34,6 +33,15 @@ export { getWebGPU } from './device.js';
 export * from './errors.js';
 
 export interface ExecuteOptions {
+  /** false: the materialised-scores kernels (the benchmark baseline). Default true. */
+  fusion?: boolean;
+  /**
+   * Schedule for these capabilities instead of the device's (tests: the workgroup path on
+   * a device with subgroups). They must not promise more than the device grants.
+   */
+  caps?: DeviceCaps;
+  /** Force the subgroup path's rows per invocation (tests). */
+  rowsPerThread?: number;
   /** Called with each kernel and its WGSL before the run (for dumps and tests). */
   onKernel?: (kernel: Kernel, wgsl: string) => void;
   /** Fold dispatches at this many workgroups per dimension (at most the device's limit; for tests). */
@@ -51,21 +59,17 @@ const SIZE_ALIGN = 16;
 const roundUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
 /**
- * Run `kernels` (from the fuse and tile passes over `graph`) on the WebGPU device with the
- * given inputs (by input name) and bound dims; returns the program's output (f32 data, or
- * i32 when the program returns cluster indices).
- *
- * The kernels are re-planned for this device and these shapes when they were specialised
- * for other head dims, or scheduled for capabilities the device does not grant.
+ * Run `graph` (an optimised graph, CompileResult.graph) on the WebGPU device with the given
+ * inputs (by input name) and bound dims; returns the program's output (f32 data, or i32
+ * when the program returns cluster indices).
  */
 export async function executeWebGPU(
-  kernels: Kernel[],
   graph: Graph,
   inputs: Record<string, Tensor>,
   dims: Record<string, number>,
   options: ExecuteOptions = {},
 ): Promise<Tensor> {
-  const bound = await bindWebGPU(kernels, graph, inputs, dims, options);
+  const bound = await bindWebGPU(graph, inputs, dims, options);
   try {
     return await bound.read();
   } finally {
@@ -104,9 +108,11 @@ export interface KernelTime {
   ms: number;
 }
 
-/** Upload `inputs` and prepare `kernels` for repeated runs (see BoundProgram). */
+/**
+ * Lower `graph` for this device and these shapes (the pipeline's kernel passes), upload
+ * `inputs` and prepare the kernels for repeated runs (see BoundProgram).
+ */
 export async function bindWebGPU(
-  kernels: Kernel[],
   graph: Graph,
   inputs: Record<string, Tensor>,
   dims: Record<string, number>,
@@ -114,7 +120,30 @@ export async function bindWebGPU(
 ): Promise<BoundProgram> {
   validateRun(graph, inputs, dims);
   const gpu = await getWebGPU();
-  const plan = planFor(kernels, graph, dims, gpu.caps);
+  return bindKernels(await kernelsFor(graph, dims, options), graph, inputs, dims, options);
+}
+
+/** The kernels of `graph` for the device (or `options.caps`) and these dims: the pipeline's kernel passes. */
+export async function kernelsFor(graph: Graph, dims: Record<string, number>, options: ExecuteOptions = {}): Promise<Kernel[]> {
+  return lowerToKernels(graph, {
+    fusion: options.fusion ?? true, caps: options.caps ?? (await getWebGPU()).caps, dims,
+    ...(options.rowsPerThread !== undefined ? { rowsPerThread: options.rowsPerThread } : {}),
+  });
+}
+
+/**
+ * Bind kernels already lowered from `graph` (kernelsFor). For tests that alter a kernel
+ * on its way to the device (a broken source, a missing feature); everyone else binds the graph.
+ */
+export async function bindKernels(
+  plan: Kernel[],
+  graph: Graph,
+  inputs: Record<string, Tensor>,
+  dims: Record<string, number>,
+  options: ExecuteOptions = {},
+): Promise<BoundProgram> {
+  validateRun(graph, inputs, dims);
+  const gpu = await getWebGPU();
   const inputNodes = new Map(graph.inputs.map((id) => [id, inputs[graph.nodes[id]!.name!]!] as const));
   if (returnedInput(graph, inputs)) {
     // The program returns one of its inputs: nothing runs on the device.
@@ -134,22 +163,6 @@ export async function bindWebGPU(
     throw e;
   }
   return run;
-}
-
-/** The kernels actually run for these shapes on a device with `caps` (re-planned if needed). */
-export function planFor(kernels: Kernel[], graph: Graph, dims: Record<string, number>, caps: DeviceCaps): Kernel[] {
-  const stale = kernels.some((k) =>
-    Object.entries(k.specialized).some(([d, v]) => dims[d] !== undefined && dims[d] !== v) ||
-    (k.features.includes('subgroups') && !caps.subgroups) ||
-    ('schedule' in k && k.schedule && (
-      k.schedule.workgroupSize > caps.maxInvocationsPerWorkgroup ||
-      ('workgroupBytes' in k.schedule && k.schedule.workgroupBytes > caps.maxWorkgroupStorageSize)
-    )) ||
-    k.bindings.length > caps.maxStorageBuffersPerShaderStage,
-  );
-  if (!stale) return kernels;
-  const fusion = !kernels.some((k) => k.kind === 'scores');
-  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, caps, { dims }));
 }
 
 function size(e: Parameters<typeof evalSize>[0], dims: Record<string, number>, what: string): number {

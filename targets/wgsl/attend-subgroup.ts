@@ -19,12 +19,10 @@
 //   picks a dilation group g; rows and streamed keys are in-group indices (position =
 //   g + d·index), key ranges are in-group, the tile predicates and the mask see positions.
 
-import { Q_HI, Q_LO } from '../../compiler/analysis/mask.js';
-import { call, E, int, variable } from '../../compiler/ir.js';
 import type { AttendKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
-import { geometryLines, headLines, isFalse, scheduleLines, streamLoops, type Side } from './attend.js';
+import { geometryLines, headLines, scheduleLines, streamLoops, type Side } from './attend.js';
 import {
   blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, weightDecl, type Unroll,
 } from './subgroup-steps.js';
@@ -44,7 +42,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   const DV4 = Math.ceil(k.geom.Dv / 4);
   const DC = Math.ceil(D4 / G);
   const DVC = Math.ceil(DV4 / G);
-  const byKeys = k.kind === 'colstats';
+  const byKeys = s.rows === 'keys';
   const withV = !byKeys;
   const src = new KernelSource(k);
   src.declare(scheduleLines(k));
@@ -126,18 +124,11 @@ export function renderSubgroupAttend(k: AttendKernel): string {
       c.line(`var l${r} = 0.0f;`);
     }
   }
-  const ranges = rg ? [regroupedKeyRange(rg)] : byKeys ? k.queryRanges : k.keyRanges;
-  // Slot guards (several row slots): each slot's own streamed range — with one key range,
-  // the same closed form over the slot's query rows; else everything — and none for a
-  // slot past the last row. A slot skips the blocks outside its range and, in a mixed
-  // tile, the blocks the tile predicates call empty for its rows (neighborhood2d at
-  // N = 4096: 72 vs 106 ms; no cost measured on sliding, causal, 1-D neighborhood). Beyond
-  // the saved work, the per-slot branches alone made dense attention (N = 2048, guards that
-  // skip nothing) 1.3–1.6× faster on lavapipe in alternated runs; the reason is not
-  // established (presumably how LLVM schedules and spills the rows' work).
-  const guarded = R > 1;
-  const range = guarded && !byKeys && ranges?.length === 1 ? ranges[0]! : null;
-  if (guarded) {
+  // Slot guards (the schedule's `slotGuards`, chosen by the tile pass): each slot's own
+  // streamed range, none for a slot past the last row.
+  const guards = s.slotGuards;
+  const range = guards?.range ?? null;
+  if (guards) {
     unroll.active = rs.map((r) => `act${r}`);
     for (const r of rs) {
       const first = `r0 + ${r * WG}`;
@@ -147,9 +138,9 @@ export function renderSubgroupAttend(k: AttendKernel): string {
       c.line(`let khi${r} = select(0, ${hi}, ${first} < ${side.rows});`);
     }
   }
-  streamLoops(c, src, k, byKeys, side, ranges, () => {
+  streamLoops(c, src, k, byKeys, side, s.ranges, () => {
     c.block('for (var e = 0; e < nt; e = e + KB)', () => {
-      if (guarded) {
+      if (guards) {
         for (const r of rs) {
           const inRange = `t0 + e <= khi${r} && t0 + e + KB - 1 >= klo${r}`;
           // (A 2-D window's mixed tile holds only a few of its columns per grid row.)
@@ -158,7 +149,7 @@ export function renderSubgroupAttend(k: AttendKernel): string {
           const box = byKeys
             ? { k_lo: real(first), k_hi: real(last), q_lo: real('t0 + e'), q_hi: real('t0 + e + KB - 1') }
             : { q_lo: real(first), q_hi: real(last), k_lo: real('t0 + e'), k_hi: real('t0 + e + KB - 1') };
-          const empty = !isFalse(k.tileEmpty) ? ` && (full || !(${src.expr(k.tileEmpty, box)}))` : '';
+          const empty = guards.tileEmpty ? ` && (full || !(${src.expr(k.tileEmpty, box)}))` : '';
           c.line(`let act${r} = ${inRange}${empty};`);
         }
       }
@@ -199,20 +190,4 @@ export function renderSubgroupAttend(k: AttendKernel): string {
   }
   src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
   return src.toString();
-}
-
-/**
- * Keys (in-group indices) that in-group queries [q_lo, q_hi] can see. NATTEN's window
- * centre c(i') = clamp(i', wl, GL − 1 − wr) is monotone in i', so the block sees exactly
- * [c(q_lo) − wl, c(q_hi) + wr] (non-causal: the block plus k − 1 keys, not 2(k − 1));
- * causal windows are clipped, [q_lo − (k − 1), q_hi]. `group_len` is the group's length
- * (the kernel's `GL`).
- */
-function regroupedKeyRange(rg: NonNullable<NonNullable<AttendKernel['schedule']>['regroup']>) {
-  const k = rg.reach + 1;
-  if (rg.causal) return { lo: E.sub(Q_LO, int(rg.reach)), hi: Q_HI };
-  const wl = Math.floor(k / 2);
-  const wr = k - 1 - wl;
-  const centre = (i: typeof Q_LO) => call('clamp', [i, int(wl), E.sub(variable('group_len'), int(1 + wr))], 'int');
-  return { lo: E.sub(centre(Q_LO), int(wl)), hi: E.add(centre(Q_HI), int(wr)) };
 }

@@ -58,7 +58,7 @@ export function headLines(c: Code): void {
 
 export function scheduleLines(k: AttendKernel): string[] {
   const s = k.schedule!;
-  const rowsAre = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
+  const rowsAre = s.rows;
   const streamAre = rowsAre === 'keys' ? 'queries' : 'keys';
   return [
     `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${rowsAre === 'keys' ? 'key' : 'query'} row${s.rowsPerThread > 1 ? 's' : ''} = ${s.rowsPerWorkgroup} ${rowsAre}/workgroup;`,
@@ -89,7 +89,7 @@ export function renderAttendKernel(k: AttendKernel): string {
     `const TILE = ${TILE};`,
   );
 
-  const byKeys = k.kind === 'colstats' || k.kind === 'scores';
+  const byKeys = s.rows === 'keys';
   const side: Side = byKeys
     ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' }
     : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
@@ -154,8 +154,7 @@ export function renderAttendKernel(k: AttendKernel): string {
     c.line('var l_run = 0.0f;');
   }
 
-  const ranges = k.kind === 'scores' || k.kind === 'pv' ? null : byKeys ? k.queryRanges : k.keyRanges;
-  streamLoops(c, src, k, byKeys, side, ranges, () => {
+  streamLoops(c, src, k, byKeys, side, s.ranges, () => {
     if (staged) {
       c.line('workgroupBarrier();');
       for (const t of tiles) {
@@ -225,7 +224,7 @@ export function streamLoops(
     c.block('for (var t0 = s_lo; t0 < s_hi; t0 = t0 + TILE)', () => {
       c.line('let nt = min(TILE, s_hi - t0);');
       if (k.kind !== 'pv') {
-        if (k.kind !== 'scores' && !isFalse(k.tileEmpty)) {
+        if (k.schedule!.skipEmptyTiles && !isFalse(k.tileEmpty)) {
           c.line(`if (${src.expr(k.tileEmpty, tileVars)}) { continue; } // no entry of this tile is allowed`);
         }
         c.line(`let full = ${src.expr(k.tileFull, tileVars)}; // every entry allowed: skip the mask`);

@@ -1,4 +1,4 @@
-// Routing by permutation → WGSL (the kernels of compiler/passes/route.ts).
+// Routing by permutation → WGSL (the kernels of compiler/passes/fuse-route.ts).
 //
 // - route-sort: one invocation per (b, head, cluster), queries first then keys: two scans
 //   of the head's cluster ids in position order (count below/equal; then write the
@@ -126,11 +126,10 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
   c.line('let qp = QP0 + bh * N + route[QR0 + 2 * bhc]; // this cluster\'s query positions');
   c.line('let kn = route[KR0 + 2 * bkc + 1]; // keys in this cluster');
   c.line('let kp = KP0 + (b * Hk + hk) * M + route[KR0 + 2 * bkc]; // this cluster\'s key positions');
-  // With subgroup staging, each of the R row slots (WG query slots each) keeps its own key
-  // count — its causal bound, or every key; none for a slot past the cluster's queries —
-  // and skips the key blocks past it (slot guards, as the fused attend's, and for the same
-  // speed-up on lavapipe even where they skip nothing).
-  const slots = sub ? s.rowsPerThread : 1;
+  // With slot guards (the schedule's), each of the R row slots (WG query slots each) keeps
+  // its own key count — its causal bound, or every key; none for a slot past the
+  // cluster's queries — and skips the key blocks past it.
+  const slots = s.slotGuards ? s.rowsPerThread : 1;
   if (k.causal) {
     mod.functions.push([
       '// Keys of a cluster (positions ascending in route[kp .. kp + kn)) at positions ≤ pos.',

@@ -6,13 +6,11 @@
 import type { ExecutionContext } from 'ava';
 import { compile } from '../../compiler/compile.js';
 import type { Graph } from '../../compiler/ir.js';
-import type { Kernel } from '../../compiler/kernel.js';
-import type { DeviceCaps } from '../../compiler/pass.js';
-import { buildKernels } from '../../compiler/passes/fuse.js';
-import { scheduleKernel, type ScheduleHints } from '../../compiler/passes/tile.js';
+import type { DeviceCaps } from '../../compiler/caps.js';
 import { executeReference, generateInputs, resolveDims } from '../../runtime/reference/index.js';
 import type { Tensor } from '../../runtime/tensor.js';
-import { executeWebGPU, getWebGPU } from '../../runtime/webgpu/execute.js';
+import type { Kernel } from '../../compiler/kernel.js';
+import { bindKernels, executeWebGPU, kernelsFor as lowerFor, type ExecuteOptions } from '../../runtime/webgpu/execute.js';
 
 export function graphOf(source: string, params: Record<string, number | boolean> = {}): Graph {
   const r = compile(source, { params, target: 'none' });
@@ -20,11 +18,21 @@ export function graphOf(source: string, params: Record<string, number | boolean>
   return r.graph;
 }
 
-export async function kernelsFor(
-  graph: Graph, dims: Record<string, number>, fusion: boolean, caps?: DeviceCaps, hints: ScheduleHints = {},
-): Promise<Kernel[]> {
-  const c = caps ?? (await getWebGPU()).caps;
-  return buildKernels(graph, { fusion }, dims).map((k) => scheduleKernel(k, c, { dims, ...hints }));
+/** The kernels of `graph` for the device (or `caps`) at these dims, through the pipeline's one lowering. */
+export function kernelsFor(graph: Graph, dims: Record<string, number>, fusion: boolean, caps?: DeviceCaps): Promise<Kernel[]> {
+  return lowerFor(graph, dims, { fusion, caps });
+}
+
+/** Run kernels lowered by `kernelsFor` (possibly altered by a test) and read the output. */
+export async function executeKernels(
+  kernels: Kernel[], graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>, options: ExecuteOptions = {},
+): Promise<Tensor> {
+  const bound = await bindKernels(kernels, graph, inputs, dims, options);
+  try {
+    return await bound.read();
+  } finally {
+    bound.release();
+  }
 }
 
 export interface Compared {
@@ -64,16 +72,16 @@ export async function checkGraph(
   opts: {
     fusion?: boolean; seed?: number; caps?: DeviceCaps; inputs?: Record<string, Tensor>; expectZeros?: boolean;
     maxWorkgroupsPerDimension?: number;
-    /** Force the subgroup path's rows per invocation (see ScheduleHints). */
+    /** Force the subgroup path's rows per invocation (PassOptions.rowsPerThread). */
     rowsPerThread?: number;
   } = {},
 ): Promise<Compared> {
   const dims = resolveDims(graph, dimsOverride);
   const inputs = opts.inputs ?? generateInputs(graph, dims, opts.seed ?? 1);
   const fusion = opts.fusion ?? true;
-  const kernels = await kernelsFor(graph, dims, fusion, opts.caps, { rowsPerThread: opts.rowsPerThread });
   const sources: string[] = [];
-  const out = await executeWebGPU(kernels, graph, inputs, dims, {
+  const out = await executeWebGPU(graph, inputs, dims, {
+    fusion, caps: opts.caps, rowsPerThread: opts.rowsPerThread,
     onKernel: (_k, src) => sources.push(src),
     maxWorkgroupsPerDimension: opts.maxWorkgroupsPerDimension,
   });

@@ -3,8 +3,8 @@
 // and evaluated at the given dims.
 
 import { evalSizeExpr } from '../runtime/reference/expr.js';
-import type { Kernel } from './kernel.js';
-import { printExpr } from './print.js';
+import type { Kernel } from '../compiler/kernel.js';
+import { printExpr } from '../compiler/print.js';
 
 export function printPlan(kernels: readonly Kernel[], dims: Record<string, number>): string {
   const shown = Object.entries(dims).map(([k, v]) => `${k}=${v}`).join(', ');

@@ -24,17 +24,14 @@
 //   loop stops at the first key past the block's largest query position (the permutations
 //   are ascending, so a binary search finds it).
 //
-// Scheduling (called from the tile pass): the subgroup-broadcast schedule of the fused
-// attend where `subgroups` is granted; else K/V tiles in workgroup memory (or read from
-// storage when even 4 rows do not fit).
+// This file is the fuse pass's part (recognising the mask, building the two kernels); their
+// schedules are chosen by the tile pass (tile-route.ts).
 
 import type { Expr, Graph, NodeOf } from '../ir.js';
 import { int } from '../ir.js';
 import {
-  add, ceilDiv, mul, product, type AttendGeometry, type AttendSchedule, type Binding, type Kernel,
-  type RouteAttendKernel, type RouteSortKernel,
+  add, product, type AttendGeometry, type Binding, type Kernel, type RouteAttendKernel, type RouteSortKernel,
 } from '../kernel.js';
-import { subgroupLanes, subgroupRows, subgroupWorkgroupSize, type DeviceCaps } from '../pass.js';
 
 /** What fuse.ts hands over: the attend's geometry, its main bindings and naming helpers. */
 export interface RouteContext {
@@ -153,68 +150,4 @@ export function routeKernels(g: Graph, n: NodeOf<'attend'>, ctx: RouteContext): 
     extra: m.extra, causal: m.causal, score: n.score, scale: n.scale, schedule: null,
   };
   return [sort, attend];
-}
-
-// ---- scheduling (called from the tile pass) ----
-
-/** Invocations per workgroup of the sort: small, so the few (b, head, cluster) scans spread over cores. */
-const SORT_WG = 8;
-const SUBGROUP_BLOCK = 4;
-
-/**
- * As the fused attend's subgroup path (tile.ts): 2 query rows per invocation, 4 for `long`
- * query sequences with D + Dv ≤ 128. Measured at N = 4096, 8 balanced causal clusters,
- * H = 8, D = 64: 4 rows 188 ms, 2 rows 231 ms.
- */
-function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number, long: boolean, forcedRows?: number): AttendSchedule {
-  const D4 = Math.ceil(k.geom.D / 4);
-  const DV4 = Math.ceil(k.geom.Dv / 4);
-  if (caps.subgroups && caps.subgroupSize >= SUBGROUP_BLOCK) {
-    const S = subgroupLanes(caps);
-    if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) >= S) {
-      // One subgroup per workgroup, as the fused attend (tile.ts): each row slot (a
-      // subgroup's queries) keeps its own causal key count. On lavapipe at N = 4096 (8
-      // causal clusters, per-kernel GPU times in three alternated runs): 75/95/85 ms with
-      // 8 invocations, 104/91/105 with 32.
-      const wg = subgroupWorkgroupSize(caps);
-      const rows = forcedRows ?? subgroupRows(D4 + DV4, long);
-      return {
-        staging: 'subgroup', workgroupSize: wg, rowsPerThread: rows, rowsPerWorkgroup: wg * rows,
-        tile: 0, block: SUBGROUP_BLOCK, subgroupSize: S, workgroupBytes: 0,
-      };
-    }
-  }
-  const per = (D4 + DV4) * 16 + 4;
-  let tile = 64;
-  while (tile >= 4 && tile * per > caps.maxWorkgroupStorageSize) tile /= 2;
-  if (tile < 4) {
-    return {
-      staging: 'storage', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
-      tile: 16, block: 1, subgroupSize: 0, workgroupBytes: 0,
-    };
-  }
-  return {
-    staging: 'workgroup', workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg,
-    tile, block: 1, subgroupSize: 0, workgroupBytes: tile * per,
-  };
-}
-
-/** Schedule, features and dispatch of a routing kernel (uniforms are set by the tile pass). */
-/**
- * `long`: the bound query length is at least the tile pass's LARGE_ROWS; `forcedRows`: the
- * subgroup path's rows per invocation (ScheduleHints.rowsPerThread, for tests).
- */
-export function scheduleRouteKernel(
-  k: RouteSortKernel | RouteAttendKernel, caps: DeviceCaps, wg: number, long = false, forcedRows?: number,
-): Kernel {
-  const { B, H, Hk, N } = k.geom;
-  if (k.kind === 'route-sort') {
-    const w = Math.max(1, Math.min(SORT_WG, wg));
-    return { ...k, schedule: { workgroupSize: w }, workgroups: ceilDiv(mul(mul(B, add(H, Hk)), k.C), w) };
-  }
-  const schedule = routeAttendSchedule(k, caps, wg, long, forcedRows);
-  return {
-    ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [],
-    workgroups: product([B, H, k.C, ceilDiv(N, schedule.rowsPerWorkgroup)]),
-  };
 }

@@ -4,8 +4,8 @@
 
 import { deflateSync } from 'node:zlib';
 import { evalExpr } from '../runtime/reference/expr.js';
-import { keyRanges, tilePredicates } from './analysis/mask.js';
-import type { Graph, NodeOf } from './ir.js';
+import { keyRanges, tilePredicates } from '../compiler/analysis/mask.js';
+import type { Graph, NodeOf } from '../compiler/ir.js';
 
 export type TileClass = 'full' | 'mixed' | 'empty';
 

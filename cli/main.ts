@@ -14,10 +14,12 @@ import { BACKENDS, run, type BackendChoice } from '../runtime/run.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
-import { compile, type CompileOptions, type CompileResult } from './compile.js';
-import type { ParamValues } from './lower.js';
-import { PASS_NAMES } from './pipeline.js';
-import { printGraph } from './print.js';
+import { compile, type CompileOptions, type CompileResult } from '../compiler/compile.js';
+import type { ParamValues } from '../compiler/lower.js';
+import { CAPS_PRESETS } from '../compiler/caps.js';
+import { findPass, PASS_NAMES } from '../compiler/pipeline.js';
+import { printGraph } from '../compiler/print.js';
+import { printKernels } from '../compiler/print-kernels.js';
 import { printPlan } from './plan.js';
 import { printTileMap, tileMap, tileMapPng } from './tilemap.js';
 
@@ -37,12 +39,16 @@ Run \`attnc <command> --help\` for the options of a command.`,
 Parses and checks each file; prints every diagnostic with its code, position and a code
 frame. Exit status 1 when any file has errors.`,
   compile: `Usage: attnc compile FILE [--entry NAME] [--emit WHAT] [--target wgsl|webgl]
-                     [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
+                     [--caps NAME] [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
 
   --entry NAME     the definition to compile when the file has several
   --emit WHAT      ast | ir | tiles | the name of a pass (${PASS_NAMES.join(', ')})
-                   (default: ir). tiles: the tile map of each attend at --dims
-                   (# full, + mixed, . empty, blank: never visited); -o adds a PNG
+                   (default: ir, or the target's output with --target). A graph pass
+                   prints the graph IR after it, a kernel pass the kernel IR (kernels,
+                   bindings, schedule, loops). tiles: the tile map of each attend at
+                   --dims (# full, + mixed, . empty, blank: never visited); -o adds a PNG
+  --caps NAME      the device the kernels are scheduled for: ${Object.keys(CAPS_PRESETS).join(' | ')}
+                   (default: default, WebGPU's guaranteed limits without subgroups)
   --target T       wgsl: print the WGSL kernels and the dispatch plan (workgroups,
                    uniforms, bindings) evaluated at --dims; webgl: print the GLSL that
                    gpu.js generates for each kernel (needs a display: xvfb-run -a)
@@ -151,35 +157,53 @@ async function cmdCompile(args: string[]): Promise<number> {
   const { values, positionals } = parse('compile', args, {
     emit: { type: 'string' },
     target: { type: 'string' },
+    caps: { type: 'string' },
     out: { type: 'string', short: 'o' },
   });
   if (values.help) return help('compile');
   const path = single(positionals, 'compile');
-  const emit = (values.emit as string | undefined) ?? 'ir';
+  const explicit = values.emit as string | undefined;
+  const emit = explicit ?? 'ir';
   if (emit !== 'ast' && emit !== 'ir' && emit !== 'tiles' && !PASS_NAMES.includes(emit)) {
-    throw new UsageError(`--emit ${emit}: expected ast, ir, tiles or a pass name (${PASS_NAMES.join(', ')})`);
+    throw new UsageError(`--emit ${emit || '(empty)'}: expected ast, ir, tiles or a pass name (${PASS_NAMES.join(', ')})`);
   }
   const target = values.target as string | undefined;
   if (target !== undefined && target !== 'wgsl' && target !== 'webgl') {
     throw new UsageError(`--target ${target}: expected wgsl or webgl`);
   }
+  const capsName = (values.caps as string | undefined) ?? 'default';
+  const caps = CAPS_PRESETS[capsName];
+  if (!caps) throw new UsageError(`--caps ${capsName}: expected ${Object.keys(CAPS_PRESETS).join(', ')}`);
+  const pass = findPass(emit);
 
   const dumps: string[] = [];
   const result = compileFile(values, path, {
     dims: parseDims(values.dims as string[] | undefined),
     target: target === 'wgsl' || target === 'webgl' ? target : 'none',
-    onPass: (pass, m) => {
-      if (pass.name === emit) dumps.push(`// after ${pass.name}\n${printGraph(m.graph, { bodies: true })}`);
+    caps,
+    kernels: pass?.stage === 'kernel',
+    onPass: (p, m) => {
+      if (p.name !== emit) return;
+      dumps.push(`// after ${p.name}: ${p.summary}\n` +
+        (p.stage === 'kernel'
+          ? `// device: --caps ${capsName}${target === 'webgl' ? ' (the webgl target still plans from the graph IR at run time)' : ''}\n${printKernels(m.kernels ?? [], m.graph)}`
+          : printGraph(m.graph, { bodies: true })));
     },
   });
   const graph = result.graph!;
   const artefacts: [string, string | Uint8Array][] = [];
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
-  else if (target === 'wgsl') {
+  else if (pass) artefacts.push([`${graph.name}.${emit}.txt`, dumps.join('\n')]);
+  else if (emit === 'tiles') {
+    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
+    const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));
+    artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
+    for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.png`, tileMapPng(m)]);
+  } else if (target === 'wgsl' && explicit === undefined) {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
     for (const k of result.wgsl!) artefacts.push([`${k.name}.wgsl`, k.source]);
     artefacts.push([`${graph.name}.plan.txt`, printPlan(result.kernels!, dims)]);
-  } else if (target === 'webgl') {
+  } else if (target === 'webgl' && explicit === undefined) {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
     const { printWebGL, webglAvailable } = await import('../runtime/webgl/index.js');
     const { planWebGL } = await import('../targets/webgl/index.js');
@@ -189,13 +213,7 @@ async function cmdCompile(args: string[]): Promise<number> {
       ? printWebGL(graph, dims)
       : `// no WebGL context (run under xvfb-run -a for the GLSL); gpu.js kernel sources:\n` +
         planWebGL(graph, dims).kernels.map((k) => `// ==== ${k.name}\n${k.source}\n`).join('\n')]);
-  } else if (emit === 'ir') artefacts.push([`${graph.name}.ir.txt`, printGraph(graph)]);
-  else if (emit === 'tiles') {
-    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
-    const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));
-    artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
-    for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.png`, tileMapPng(m)]);
-  } else artefacts.push([`${graph.name}.${emit}.txt`, dumps.join('\n')]);
+  } else artefacts.push([`${graph.name}.ir.txt`, printGraph(graph)]);
 
   const out = values.out as string | undefined;
   if (out) {

@@ -1,0 +1,68 @@
+// Schedule heuristics: the measured rules the tile pass applies to a kernel and the
+// device's capabilities (compiler/caps.ts). Numbers here were measured on lavapipe
+// (TOOLCHAIN.md, "What is fast"); the reasons are kept with each rule.
+
+import type { DeviceCaps } from './caps.js';
+
+/**
+ * Subgroup lanes the subgroup-broadcast schedules share data across: the largest power of
+ * two ≤ min(8, the device's minimum subgroup size), so every actual subgroup holds them;
+ * 0 without the `subgroups` feature.
+ */
+export function subgroupLanes(caps: DeviceCaps): number {
+  if (!caps.subgroups) return 0;
+  let S = 1;
+  while (S * 2 <= Math.min(8, caps.subgroupSize)) S *= 2;
+  return S;
+}
+
+/**
+ * Invocations of a workgroup that is one subgroup, for the subgroup schedules: the
+ * device's largest subgroup size (32 when it does not say), at least `subgroupLanes` and
+ * within the workgroup limits. A smaller workgroup would leave lanes of a wide SIMD unit
+ * idle; a larger one loads every key band for all its subgroups' rows (on lavapipe,
+ * workgroups of 32 instead of its 8-lane subgroups ran sliding(256) 1.4× and
+ * neighborhood(15) 2× slower at N = 8192).
+ */
+export function subgroupWorkgroupSize(caps: DeviceCaps): number {
+  const S = subgroupLanes(caps);
+  return Math.max(S, Math.min(caps.subgroupMaxSize ?? 32, 64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
+}
+
+/**
+ * Query rows per invocation on the subgroup path, from the vec4s a row keeps in registers
+ * (`vecs`: query plus accumulator) and whether the query sequence is long: 1 past 64
+ * vec4s, 4 for long sequences with at most 32 (measured fastest on lavapipe, but a longer
+ * first-dispatch compile), else 2.
+ */
+export function subgroupRows(vecs: number, long: boolean): number {
+  return vecs > 64 ? 1 : long && vecs <= 32 ? 4 : 2;
+}
+
+/**
+ * Queries from which the subgroup path blocks 4 rows per invocation instead of 2, when the
+ * runtime query count is known (`PassOptions.dims`).
+ */
+export const LARGE_ROWS = 1024;
+
+/** Keys per block in the subgroup path (4 rows × 4-key blocks measured best on lavapipe). */
+export const SUBGROUP_BLOCK = 4;
+
+/**
+ * Invocations of the simple (one element or row per invocation) schedules: 64, within the
+ * device's workgroup limits.
+ */
+export function simpleWorkgroupSize(caps: DeviceCaps): number {
+  return Math.max(1, Math.min(64, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX));
+}
+
+/** Largest streamed tile staged in workgroup memory, and the smallest worth its barriers. */
+export const MAX_TILE = 64;
+export const MIN_TILE = 4;
+
+/** The largest tile of `bytesPerRow`-byte rows (a power of two ≤ MAX_TILE) that fits the device's workgroup memory; 0 when not even MIN_TILE rows fit. */
+export function workgroupTile(bytesPerRow: number, caps: DeviceCaps): number {
+  let tile = MAX_TILE;
+  while (tile >= MIN_TILE && tile * bytesPerRow > caps.maxWorkgroupStorageSize) tile /= 2;
+  return tile < MIN_TILE ? 0 : tile;
+}

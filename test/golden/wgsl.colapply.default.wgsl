@@ -1,0 +1,126 @@
+// attnc generated kernel `reversed_attend3_colapply` — attend %3 (normalize: queries), pass 2: weighted sum
+//   schedule: workgroup staging; 64 invocations × 1 query row = 64 queries/workgroup;
+//     keys streamed in tiles of 16, 1 per step; 8320 B workgroup memory
+//   geometry: D = 64, Dv = 64
+//   specialised: D = 64
+//   dispatch: B * H * ((N + 63) / 64) workgroups (linear; folded into x·y past the per-dimension limit)
+//   @binding(0) u: runtime dims {B, H, N}
+//   @binding(1) q: input q, read, vec4 rows
+//   @binding(2) k: input k, read, vec4 rows
+//   @binding(3) v: input v, read, vec4 rows
+//   @binding(4) stats: column statistics of attend %3, read
+//   @binding(5) out: attend %3, read_write, vec4 rows
+
+struct Dims {
+  d_B: i32,
+  d_H: i32,
+  d_N: i32,
+}
+@group(0) @binding(0) var<uniform> u: Dims;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> stats: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+const D4 = 16; // head dim 64 as vec4s
+const DV4 = 16; // value dim 64 as vec4s
+const WG = 64;
+const TILE = 16;
+var<workgroup> k_tile: array<vec4<f32>, 256>;
+var<workgroup> v_tile: array<vec4<f32>, 256>;
+var<workgroup> st_tile: array<vec2<f32>, 16>;
+
+fn attn_mask(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {
+  return true;
+}
+
+fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {
+  return s;
+}
+
+fn ld4_k(row: i32, c: i32) -> vec4<f32> {
+  return k[row * 16 + c];
+}
+
+fn ld4_v(row: i32, c: i32) -> vec4<f32> {
+  return v[row * 16 + c];
+}
+
+fn ld_stats(col: i32) -> vec2<f32> {
+  return vec2<f32>(stats[2 * col], stats[2 * col + 1]);
+}
+
+fn ld4_q(row: i32, c: i32) -> vec4<f32> {
+  return q[row * 16 + c];
+}
+
+fn st4_out(row: i32, c: i32, val: vec4<f32>) {
+  out[row * 16 + c] = val;
+}
+
+@compute @workgroup_size(64)
+fn reversed_attend3_colapply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lidx: u32) {
+  let wg = i32(wid.x + wid.y * nwg.x);
+  if (wg >= ((u.d_B * u.d_H) * ((u.d_N + 63i) / 64i))) { return; }
+  let lid = i32(lidx);
+  let B = u.d_B;
+  let H = u.d_H;
+  let Hk = u.d_H;
+  let N = u.d_N;
+  let M = u.d_N;
+  let RPW = 64; // queries per workgroup
+  let n_rb = (N + RPW - 1) / RPW;
+  let bh = wg / n_rb;
+  let r0 = (wg - bh * n_rb) * RPW;
+  let b = bh / H;
+  let h = bh - b * H;
+  let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place
+  let q_row0 = (b * H + h) * N;
+  let kv_row0 = (b * Hk + hk) * M;
+  let i = r0 + lid;
+  let row_ok = i < N;
+  let rc = min(i, N - 1);
+  let scale = 0.125f;
+  var qr = array<vec4<f32>, D4>();
+  for (var c = 0; c < D4; c = c + 1) { qr[c] = ld4_q(q_row0 + rc, c); }
+  var acc = array<vec4<f32>, DV4>();
+  let r_last = min(r0 + RPW, N) - 1;
+  let s_lo = 0;
+  let s_hi = M;
+  for (var t0 = s_lo; t0 < s_hi; t0 = t0 + TILE) {
+    let nt = min(TILE, s_hi - t0);
+    let full = true; // every entry allowed: skip the mask
+    workgroupBarrier();
+    for (var x = lid; x < TILE * D4; x = x + WG) {
+      let e = x / D4;
+      k_tile[x] = ld4_k(kv_row0 + min(t0 + e, M - 1), x - e * D4);
+    }
+    for (var x = lid; x < TILE * DV4; x = x + WG) {
+      let e = x / DV4;
+      v_tile[x] = ld4_v(kv_row0 + min(t0 + e, M - 1), x - e * DV4);
+    }
+    for (var x = lid; x < TILE; x = x + WG) { st_tile[x] = ld_stats(bh * M + min(t0 + x, M - 1)); }
+    workgroupBarrier();
+    if (row_ok) {
+      for (var e = 0; e < nt; e = e + 1) {
+        let j0 = t0 + e + 0;
+        var x0 = (-3.0e38f);
+        if (e + 0 < nt && (full || attn_mask(b, h, hk, i, j0))) {
+          var d0 = vec4<f32>(0.0f);
+          for (var c = 0; c < D4; c = c + 1) { d0 = d0 + qr[c] * k_tile[(e + 0) * D4 + c]; }
+          let y0 = attn_score((d0.x + d0.y + d0.z + d0.w) * scale, b, h, hk, i, j0);
+          if (y0 > -1.0e30f) { x0 = y0; }
+        }
+        let mb = x0;
+        if (mb > -1.0e30f) {
+          let st0 = st_tile[e + 0];
+          let p0 = select(0.0f, exp2((x0 - st0.x) * 1.4426950408889634f) / st0.y, x0 > -1.0e30f && st0.y > 0.0f);
+          for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + p0 * v_tile[(e + 0) * DV4 + c]; }
+        }
+      }
+    }
+  }
+  if (row_ok) {
+    for (var c = 0; c < DV4; c = c + 1) { st4_out(q_row0 + i, c, acc[c]); }
+  }
+}
