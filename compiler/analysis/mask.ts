@@ -11,6 +11,13 @@
 //
 // Both work by interval arithmetic over the index expressions, with the pattern builtins'
 // exact closed forms where intervals would be too coarse.
+//
+// Pattern arguments are ints of either sign (`block(-4)` groups i by floor(i / −4), which is
+// not a block of 4): each closed form is used only where it holds for the argument's
+// value as known at compile time — a constant, or a dim (dims are ≥ 1) — and otherwise
+// the pattern's body is analysed like any other expression. Constants are also kept small
+// enough (|c| ≤ 2^28) that no bound overflows 32 bits for any sequence length a device can
+// hold; a larger one gets a coarser bound or none.
 
 import {
   bin, bool, call, E, int, select, some, variable, type Expr, type Pattern,
@@ -53,6 +60,17 @@ function positive(e: Expr): boolean {
   return (e.op === 'const' && typeof e.value === 'number' && e.value > 0) || e.op === 'dim';
 }
 
+/** The value of an int constant, else undefined. */
+function constant(e: Expr): number | undefined {
+  return e.op === 'const' && typeof e.value === 'number' ? e.value : undefined;
+}
+
+/** A negative constant divisor (floor division by it is monotone non-increasing). */
+function negativeConstant(e: Expr): boolean {
+  const c = constant(e);
+  return c !== undefined && c < 0;
+}
+
 function interval(e: Expr): Interval {
   if (e.ty !== 'int') return UNBOUNDED;
   switch (e.op) {
@@ -82,19 +100,24 @@ function interval(e: Expr): Interval {
       return c.value >= 0 ? { lo: scale(a.lo), hi: scale(a.hi) } : { lo: scale(a.hi), hi: scale(a.lo) };
     }
     case 'div': {
-      // Floor division by a positive divisor is monotone in the numerator.
-      if (!positive(e.b)) return UNBOUNDED;
+      // Floor division by a positive divisor is monotone in the numerator; by a negative
+      // one, antitone. A divisor of unknown sign (or 0) bounds nothing.
       const a = interval(e.a);
-      return { lo: a.lo && div(a.lo, e.b), hi: a.hi && div(a.hi, e.b) };
+      if (positive(e.b)) return { lo: a.lo && div(a.lo, e.b), hi: a.hi && div(a.hi, e.b) };
+      if (negativeConstant(e.b)) return { lo: a.hi && div(a.hi, e.b), hi: a.lo && div(a.lo, e.b) };
+      return UNBOUNDED;
     }
     case 'mod': {
-      if (!positive(e.b)) return UNBOUNDED;
+      // Floor modulo takes the divisor's sign: [0, b − 1] for b > 0, [b + 1, 0] for b < 0.
+      const up = positive(e.b);
+      if (!up && !negativeConstant(e.b)) return UNBOUNDED;
       const a = interval(e.a);
-      const top = sub(e.b, int(1));
-      if (!a.lo || !a.hi) return { lo: int(0), hi: top };
-      // Exact when the whole interval lies in one period, else the full residue range.
+      const [bottom, top] = up ? [int(0), sub(e.b, int(1))] : [add(e.b, int(1)), int(0)];
+      if (!a.lo || !a.hi) return { lo: bottom, hi: top };
+      // Exact when the whole interval lies in one period (where x mod b increases with x),
+      // else the full residue range.
       const onePeriod = bin('eq', div(a.lo, e.b), div(a.hi, e.b));
-      return { lo: select(onePeriod, mod(a.lo, e.b), int(0)), hi: select(onePeriod, mod(a.hi, e.b), top) };
+      return { lo: select(onePeriod, mod(a.lo, e.b), bottom), hi: select(onePeriod, mod(a.hi, e.b), top) };
     }
     case 'call':
       return callInterval(e.fn, e.args.map(interval));
@@ -258,22 +281,94 @@ function nattenWindow(x: Expr, L: Expr, k: Expr, d: Expr, causal: boolean): { fi
   return { first: add(g, mul(d, sub(c, wl))), last: add(g, mul(d, add(c, wr))) };
 }
 
-/** Exact closed forms of the pattern builtins over queries [q_lo, q_hi]. */
-function patternRanges(p: Pattern): KeyRange[] | null {
+/** Pattern constants beyond this magnitude get no closed form that could overflow 32 bits. */
+const LARGE = 2 ** 28;
+
+/** A constant in [lo, hi], or (when `dims`) a dim; anything else is not known to be. */
+function within(e: Expr, lo: number, hi: number, dims = true): boolean {
+  const c = constant(e);
+  return c !== undefined ? lo <= c && c <= hi : dims && e.op === 'dim';
+}
+
+/** Not a constant outside [lo, hi] (a symbolic value may be anything). */
+function notOutside(e: Expr, lo: number, hi: number): boolean {
+  const c = constant(e);
+  return c === undefined || (lo <= c && c <= hi);
+}
+
+/** The pattern with each argument that folds to a constant (`-4`, `2 * 8`) replaced by it. */
+function foldArgs(p: Pattern): Pattern {
+  const f = (e: Expr): Expr => {
+    if (e.op === 'const') return e;
+    const s = simplifyExpr(e);
+    return s.op === 'const' ? s : e;
+  };
+  switch (p.name) {
+    case 'causal': return p;
+    case 'window': return { ...p, r: f(p.r) };
+    case 'sliding': return { ...p, w: f(p.w) };
+    case 'block': return { ...p, size: f(p.size) };
+    case 'halo': return { ...p, size: f(p.size), overlap: f(p.overlap) };
+    case 'sink': case 'global': return { ...p, n: f(p.n) };
+    case 'neighborhood': return { ...p, kernel: f(p.kernel), dilation: f(p.dilation) };
+    case 'neighborhood2d': return {
+      ...p, height: f(p.height), width: f(p.width),
+      kernel: [f(p.kernel[0]), f(p.kernel[1])], dilation: [f(p.dilation[0]), f(p.dilation[1])],
+    };
+  }
+}
+
+/**
+ * Exact closed forms of the pattern builtins over queries [q_lo, q_hi], where they hold for
+ * the arguments as known at compile time; null: no closed form (the body is analysed).
+ */
+function patternRanges(origin: Pattern): KeyRange[] | null {
+  const p = foldArgs(origin);
   const one = int(1);
   const zero = int(0);
+  const nonPositive = (e: Expr) => (constant(e) ?? 1) <= 0;
   switch (p.name) {
     case 'causal': return [{ lo: zero, hi: Q_HI }];
-    case 'sliding': return [{ lo: add(sub(Q_LO, p.w), one), hi: Q_HI }];
-    case 'window': return [{ lo: sub(Q_LO, p.r), hi: add(Q_HI, p.r) }];
-    case 'block': return [{ lo: mul(div(Q_LO, p.size), p.size), hi: sub(mul(add(div(Q_HI, p.size), one), p.size), one) }];
-    case 'halo': return [{
-      lo: sub(mul(div(Q_LO, p.size), p.size), p.overlap),
-      hi: sub(add(mul(add(div(Q_HI, p.size), one), p.size), p.overlap), one),
-    }];
-    case 'sink': return [{ lo: zero, hi: sub(p.n, one) }];
-    case 'global': return [{ lo: zero, hi: select(bin('lt', Q_LO, p.n), NO_LIMIT, sub(p.n, one)) }];
+    // j ≤ i and j > i − w: no key for w ≤ 0. For a symbolic w of either sign the bounds
+    // stay a superset (an empty range when w ≤ 0).
+    case 'sliding': return nonPositive(p.w) ? [] : [{ lo: add(sub(Q_LO, p.w), one), hi: Q_HI }];
+    // |i − j| ≤ r: no key for r < 0 (a symbolic negative r gives lo > hi: empty).
+    case 'window': {
+      const r = constant(p.r);
+      if (r !== undefined && r < 0) return [];
+      return r === undefined || r <= LARGE ? [{ lo: sub(Q_LO, p.r), hi: add(Q_HI, p.r) }] : null;
+    }
+    case 'block': {
+      // i / size == j / size (floor division). For size > 0 the blocks are
+      // [k·size, (k + 1)·size − 1]; for size < 0, query q's block is
+      // [size·(q/size + 1) + 1, size·(q/size)], and q/size decreases as q grows.
+      if (within(p.size, 1, 2147483647)) {
+        return [{ lo: mul(div(Q_LO, p.size), p.size), hi: sub(mul(add(div(Q_HI, p.size), one), p.size), one) }];
+      }
+      if (within(p.size, -LARGE, -1, false)) {
+        return [{ lo: add(mul(add(div(Q_LO, p.size), one), p.size), one), hi: mul(div(Q_HI, p.size), p.size) }];
+      }
+      return null;
+    }
+    case 'halo': {
+      // Query q allows [start(q) − overlap, start(q) + size + overlap − 1] with
+      // start(q) = (q / size)·size, which never decreases with q for either sign of size
+      // (for size < 0 it is |size|·ceil(q / |size|)): the bounds of q_lo and q_hi hold
+      // for any nonzero size and any overlap.
+      if (!notOutside(p.size, -LARGE, LARGE) || !notOutside(p.overlap, -LARGE, LARGE) || constant(p.size) === 0) return null;
+      return [{
+        lo: sub(mul(div(Q_LO, p.size), p.size), p.overlap),
+        hi: sub(add(mul(add(div(Q_HI, p.size), one), p.size), p.overlap), one),
+      }];
+    }
+    // j < n: no key for n ≤ 0 (symbolic: hi = n − 1 < 0 = lo, empty).
+    case 'sink': return nonPositive(p.n) ? [] : [{ lo: zero, hi: sub(p.n, one) }];
+    // i < n || j < n: for n ≤ 0 neither (queries are ≥ 0).
+    case 'global': return nonPositive(p.n) ? [] : [{ lo: zero, hi: select(bin('lt', Q_LO, p.n), NO_LIMIT, sub(p.n, one)) }];
     case 'neighborhood': {
+      // NATTEN's window is defined for kernel ≥ 2 and dilation ≥ 1 (else an error at compile
+      // or run time); the closed form only where the arguments are known to be in range.
+      if (!within(p.kernel, 2, LARGE, false) || !within(p.dilation, 1, LARGE)) return null;
       // For a block of queries: within a dilation group the shifted window spans at most
       // k − 1 group steps on either side of a query, i.e. (k − 1)·d positions. For a
       // single query (q_lo == q_hi, as in a per-query loop) NATTEN's window is exact: the
@@ -288,6 +383,8 @@ function patternRanges(p: Pattern): KeyRange[] | null {
       }];
     }
     case 'neighborhood2d': {
+      const sizes = [p.height, p.width, ...p.dilation];
+      if (!sizes.every((a) => within(a, 1, LARGE)) || !p.kernel.every((k) => within(k, 2, LARGE, false))) return null;
       // Key rows: for a block of queries in one grid row, exactly that row's window (k0
       // rows: NATTEN's rule on the row axis); across rows, every row within reach. Key
       // columns bound the two ends of the range: a window never reaches further than
