@@ -186,7 +186,7 @@ async function cmdCompile(args: string[]): Promise<number> {
       if (p.name !== emit) return;
       dumps.push(`// after ${p.name}: ${p.summary}\n` +
         (p.stage === 'kernel'
-          ? `// device: --caps ${capsName}${target === 'webgl' ? ' (the webgl target still plans from the graph IR at run time)' : ''}\n${printKernels(m.kernels ?? [], m.graph)}`
+          ? `// device: --caps ${capsName}${target === 'webgl' ? ' (target webgl: specialised on every dim at --dims)' : ''}\n${printKernels(m.kernels ?? [], m.graph)}`
           : printGraph(m.graph, { bodies: true })));
     },
   });
@@ -205,8 +205,7 @@ async function cmdCompile(args: string[]): Promise<number> {
     artefacts.push([`${graph.name}.plan.txt`, printPlan(result.kernels!, dims)]);
   } else if (target === 'webgl' && explicit === undefined) {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
-    const { printWebGL, webglAvailable } = await import('../runtime/webgl/index.js');
-    const { planWebGL } = await import('../targets/webgl/index.js');
+    const { planWebGL, printWebGL, webglAvailable } = await import('../runtime/webgl/index.js');
     // The GLSL comes from gpu.js, which needs a WebGL context; without one, show the
     // kernels' JavaScript (what gpu.js translates) and say how to get the GLSL.
     artefacts.push([`${graph.name}.webgl.txt`, webglAvailable()

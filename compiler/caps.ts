@@ -51,3 +51,18 @@ export const CAPS_PRESETS: Readonly<Record<string, DeviceCaps>> = {
   /** A discrete GPU with 32-wide subgroups (NVIDIA-like). */
   subgroups32: { ...LAVAPIPE_CAPS, subgroupSize: 32, subgroupMaxSize: 32 },
 };
+
+/**
+ * What the WebGL schedule may rely on. Tensors are addressed by flat f32 indices inside
+ * the shaders, exact for every integer up to 2^24: no texture (and no loop counter) may
+ * pass `maxTextureElements`.
+ */
+export interface WebGLCaps {
+  maxTextureElements: number;
+  /** Largest scores scratch of one head chunk, in elements (tests force chunking with less). */
+  maxScratch?: number;
+  /** Force the attention strategy (tests, benchmarks); default `auto` (the cost estimate). */
+  strategy?: 'auto' | 'fused' | 'scores';
+}
+
+export const DEFAULT_WEBGL_CAPS: WebGLCaps = { maxTextureElements: 2 ** 24 };

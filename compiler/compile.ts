@@ -61,6 +61,7 @@ export interface CompileResult {
 export function compile(source: string | SourceFile, options: CompileOptions = {}): CompileResult {
   const file: SourceFile = typeof source === 'string' ? { path: options.path ?? '<input>', text: source } : source;
   const passOptions: PassOptions = {
+    target: options.target === 'webgl' ? 'webgl' : 'wgsl',
     fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS, dims: options.dims ?? {},
     ...(options.rowsPerThread !== undefined ? { rowsPerThread: options.rowsPerThread } : {}),
   };
@@ -98,7 +99,8 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
     });
   } catch (e) {
     if (!(e instanceof SpecializationError)) throw e;
-    return fail([diag('AT712', [e.dim], undefined, `give \`${e.dim}\` a default in \`dims\`, or pass its size (--dims ${e.dim}=64)`)]);
+    const hint = `give \`${e.dim}\` a default in \`dims\`, or pass its size (--dims ${e.dim}=64)`;
+    return fail([diag(e.every ? 'AT705' : 'AT712', [e.dim], undefined, e.every ? `the WebGL target specialises on every dim: ${hint}` : hint)]);
   }
   result.graph = m.graph;
   result.kernels = m.kernels;

@@ -197,6 +197,8 @@ interface KernelBase {
   features: string[];
   /** Dims substituted by constants in this kernel (head dims), with their values. */
   specialized: Record<string, number>;
+  /** The target the kernel is lowered for (PassOptions.target). */
+  target: 'wgsl' | 'webgl';
 }
 
 export interface AttendKernel extends KernelBase {
@@ -216,6 +218,45 @@ export interface AttendKernel extends KernelBase {
   tileFull: Expr;
   tileEmpty: Expr;
   schedule: AttendSchedule | null;
+  /** The WebGL target's schedule (set by the tile pass for target webgl; attend, colstats, colapply). */
+  webgl: WebGLAttendSchedule | null;
+}
+
+/**
+ * A key range of one query, as the WebGL kernels loop over it (one query per fragment:
+ * `q_lo = q_hi = i`), with its widest trip count over all queries at the bound dims.
+ */
+export interface HostKeyRange {
+  lo: Expr;
+  hi: Expr;
+  /** Keys lo, lo + step, … (a dilation group); 1 for every key in [lo, hi]. */
+  step: number;
+  /** The most keys any query visits in this range. */
+  width: number;
+}
+
+/**
+ * How the WebGL target computes an attention (kernel IR kinds attend, colstats, colapply;
+ * the two kernels of one normalize: queries attend get the same schedule).
+ * - `fused`: the score q·k is recomputed wherever a fragment needs it (one f32 per
+ *   fragment: per output element, D-fold redundant work, no scratch).
+ * - `scores`: the masked scores are materialised once in a banded scratch
+ *   [B·H, N, slots] (slot t of query i stands for one key of its ranges), then read by
+ *   the statistics and the weighted-sum passes.
+ */
+export interface WebGLAttendSchedule {
+  strategy: 'fused' | 'scores';
+  /** Each query's key ranges (null: every key). */
+  ranges: HostKeyRange[] | null;
+  /** Key slots per query: the ranges' widths added up, or M. */
+  slots: number;
+  /**
+   * `scores` only, when the whole scratch would pass the f32-exact element limit: the heads
+   * (b·H + h rows) are computed `heads` at a time, `count` chunks of `total`.
+   */
+  chunk: { heads: number; count: number; total: number } | null;
+  /** The cost estimates the choice compared (multiply-adds). */
+  cost: { fused: number; scores: number };
 }
 
 export interface SoftmaxKernel extends KernelBase {
@@ -345,10 +386,12 @@ export function uniformDims(k: Kernel): string[] {
 export class SizeError extends Error {}
 
 /**
- * Evaluate an int size expression (a shape, a workgroup count) with bound dims, using the
- * language's exact integer semantics (floor division).
+ * Evaluate an int size expression (a shape, a workgroup count, a key-range bound) with
+ * bound dims and range variables (`q_lo`, …), using the language's exact integer
+ * semantics (floor division), in float64: no 32-bit wrap (range bounds use 2^31 − 1 as
+ * "no limit").
  */
-export function evalSize(e: Expr, dims: Record<string, number>): number {
+export function evalSize(e: Expr, dims: Record<string, number>, vars: Record<string, number> = {}): number {
   const ev = (x: Expr): number => {
     switch (x.op) {
       case 'const':
@@ -357,6 +400,11 @@ export function evalSize(e: Expr, dims: Record<string, number>): number {
       case 'dim': {
         const v = dims[x.name];
         if (v === undefined) throw new SizeError(`dim ${x.name} is not bound`);
+        return v;
+      }
+      case 'var': {
+        const v = vars[x.name];
+        if (v === undefined) throw new SizeError(`variable ${x.name} is not bound`);
         return v;
       }
       case 'neg':

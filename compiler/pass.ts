@@ -2,15 +2,23 @@
 // lowering is the flat, ordered list in pipeline.ts, and the module can be printed after
 // any pass (`attnc compile --emit <pass>`). Options are part of the kernel cache key.
 
-import type { DeviceCaps } from './caps.js';
+import type { DeviceCaps, WebGLCaps } from './caps.js';
 import type { Graph } from './ir.js';
 import type { Kernel } from './kernel.js';
 
 export interface PassOptions {
-  /** false: materialised scores (QKᵀ, softmax, P·V as separate kernels) — the baseline. */
+  /**
+   * The kernels' target (default wgsl). WebGL kernels are specialised on every dim, and
+   * its tile pass chooses each attention's strategy (fused, or multi-pass over
+   * materialised scores) from the shapes and `webgl`.
+   */
+  target?: 'wgsl' | 'webgl';
+  /** false: materialised scores (QKᵀ, softmax, P·V as separate kernels) — the WGSL baseline. */
   fusion: boolean;
-  /** What the schedule may rely on (compiler/caps.ts). */
+  /** What the WGSL schedule may rely on (compiler/caps.ts). */
   caps: DeviceCaps;
+  /** What the WebGL schedule may rely on (default DEFAULT_WEBGL_CAPS). */
+  webgl?: WebGLCaps;
   /**
    * The runtime shape class: sizes the kernels specialise on (head dims; dims not given
    * fall back to the program's `dims` defaults) and sizes the schedule may take into

@@ -3,7 +3,7 @@
 // tile pass) its schedule, dispatch and loop structure — everything a renderer reads.
 
 import type { Graph } from './ir.js';
-import type { AttendKernel, AttendSchedule, Binding, Kernel, StreamRange } from './kernel.js';
+import type { AttendKernel, AttendSchedule, Binding, Kernel, StreamRange, WebGLAttendSchedule } from './kernel.js';
 import { printExpr } from './print.js';
 
 export function printKernels(kernels: readonly Kernel[], g?: Graph): string {
@@ -15,8 +15,8 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
   const lines = [`kernel ${k.name}: ${k.label}`, `  kind:        ${k.kind}`];
   const spec = Object.entries(k.specialized);
   if (spec.length) lines.push(`  specialised: ${spec.map(([d, v]) => `${d}=${v}`).join(', ')}`);
-  lines.push('  bindings:');
-  k.bindings.forEach((b, slot) => lines.push(`    @binding(${slot + 1}) ${printBinding(b, x)}`));
+  lines.push(k.target === 'webgl' ? '  tensors:' : '  bindings:');
+  k.bindings.forEach((b, slot) => lines.push(`    ${k.target === 'webgl' ? '' : `@binding(${slot + 1}) `}${printBinding(b, x)}`));
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv': {
       const { B, H, Hk, N, M, D, Dv } = k.geom;
@@ -28,6 +28,7 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
       if (k.keyRanges) lines.push(`  key ranges:  ${printRanges(k.keyRanges, x)}  (for query rows q_lo..q_hi)`);
       if (k.queryRanges) lines.push(`  query ranges: ${printRanges(k.queryRanges, x)}  (for key rows k_lo..k_hi)`);
       if (k.schedule) lines.push(...attendScheduleLines(k.schedule, x), ...attendLoops(k, k.schedule));
+      if (k.webgl) lines.push(...webglScheduleLines(k, k.webgl, x));
       break;
     }
     case 'softmax':
@@ -56,7 +57,9 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
       if (k.schedule) lines.push(...attendScheduleLines(k.schedule, x));
       break;
   }
-  if (k.schedule) {
+  if (k.target === 'webgl') {
+    if (k.kind === 'pool' || k.kind === 'pool2d' || k.kind === 'clusters') lines.push('  schedule:    one output element per fragment (WebGL)');
+  } else if (k.schedule) {
     lines.push(`  workgroups:  ${x(k.workgroups)}`);
     lines.push(`  uniforms:    ${k.uniforms.length ? k.uniforms.join(', ') : '(none)'}`);
     if (k.features.length) lines.push(`  features:    ${k.features.join(', ')}`);
@@ -81,7 +84,7 @@ function attendScheduleLines(s: AttendSchedule, x: (e: Parameters<typeof printEx
     `  schedule:    ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${s.rows === 'queries' ? 'query' : 'key'} row(s) = ${s.rowsPerWorkgroup} ${s.rows} per workgroup`,
     `  streamed:    ${streamed} in tiles of ${s.tile}, ${s.block} per step` +
       (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast` : s.staging === 'workgroup' ? `, ${s.workgroupBytes} B of workgroup memory` : ', read from storage'),
-    `  visits:      ${s.ranges ? printRanges(s.ranges, x) : `every ${streamed.slice(0, -1)}`}${s.skipEmptyTiles ? '; empty tiles skipped' : ''}`,
+    `  visits:      ${s.ranges ? printRanges(s.ranges, x) : `every ${s.rows === 'queries' ? 'key' : 'query'}`}${s.skipEmptyTiles ? '; empty tiles skipped' : ''}`,
   ];
   if (s.regroup) lines.push(`  regroup:     dilation ${s.regroup.dilation}, reach ${s.regroup.reach}${s.regroup.causal ? ', causal' : ''} (rows and keys per dilation group)`);
   if (s.slotGuards) {
@@ -113,9 +116,26 @@ function attendLoops(k: AttendKernel, s: AttendSchedule): string[] {
     '  loops:',
     `    workgroup: ${s.regroup ? '(b, h, dilation group, block)' : '(b, h, block)'} of ${s.rowsPerWorkgroup} ${row} rows; ${s.rowsPerThread} per invocation`,
     `      for each visited ${streamed} range (clipped, union once, ascending)`,
-    `        for each tile of ${s.tile} ${streamed}s${s.skipEmptyTiles ? ': skip if empty' : ''}${k.kind !== 'pv' ? '; mask dropped if full' : ''}`,
+    `        for each tile of ${s.tile} ${streamed === 'key' ? 'keys' : 'queries'}${s.skipEmptyTiles ? ': skip if empty' : ''}${k.kind !== 'pv' ? '; mask dropped if full' : ''}`,
     `          for each block of ${s.block}${s.staging === 'subgroup' ? ' (broadcast)' : s.staging === 'workgroup' ? ' (from workgroup memory)' : ''}${s.slotGuards ? ', per row slot if its guard holds' : ''}`,
     `            ${work[k.kind]}`,
     `    ${results[k.kind]}`,
   ];
+}
+
+/** The WebGL schedule (tile-webgl.ts): strategy, per-query key ranges, slots, chunking, costs. */
+function webglScheduleLines(k: AttendKernel, s: WebGLAttendSchedule, x: (e: Parameters<typeof printExpr>[0]) => string): string[] {
+  const passes: Record<AttendKernel['kind'], [string, string]> = {
+    attend: ['one fragment per output element: online softmax over the query\'s keys, q·k recomputed', 'banded scores → row max and Σexp → P·V'],
+    colstats: ['one fragment per (key, max | sum): q·k recomputed over every query', 'banded scores → column max and Σexp'],
+    colapply: ['one fragment per output element: column-normalised weights, q·k recomputed', 'weighted sum over the banded scores'],
+    scores: ['', ''], pv: ['', ''],
+  };
+  const lines = [
+    `  webgl:       ${s.strategy} — ${passes[k.kind][s.strategy === 'fused' ? 0 : 1]}`,
+    `  key ranges:  ${s.ranges ? s.ranges.map((r) => `[${x(r.lo)}, ${x(r.hi)}]${r.step > 1 ? ` step ${r.step}` : ''} (≤ ${r.width} keys)`).join(' ∪ ') : 'every key'} per query (q_lo = q_hi = i)`,
+    `  slots:       ${s.slots} keys per query; cost fused ${s.cost.fused.toExponential(2)} vs scores ${s.cost.scores.toExponential(2)}`,
+  ];
+  if (s.chunk) lines.push(`  chunks:      ${s.chunk.count} of ${s.chunk.heads} heads (of ${s.chunk.total}): the scores scratch stays f32-addressable`);
+  return lines;
 }

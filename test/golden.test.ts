@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { CAPS_PRESETS } from '../compiler/caps.js';
 import { compile, type CompileOptions } from '../compiler/compile.js';
 import { printKernels } from '../compiler/print-kernels.js';
-import { planWebGL } from '../targets/webgl/plan.js';
+import { planWebGL } from '../runtime/webgl/execute.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = join(ROOT, 'test', 'golden');
@@ -53,6 +53,15 @@ for (const name of PASS_SAMPLES) {
       golden(t, `${name}.${caps}.tile.txt`, after.tile!);
     });
   }
+}
+
+// The same passes for the WebGL target (its tile pass picks strategies at the default dims).
+for (const name of ['local_window', 'reversed']) {
+  test(`kernel IR of ${name} after tile for the WebGL target`, (t) => {
+    let text = '';
+    compiled(name, { target: 'webgl', kernels: true, onPass: (p, m) => { if (p.name === 'tile') text = printKernels(m.kernels!, m.graph); } });
+    golden(t, `${name}.webgl.tile.txt`, text);
+  });
 }
 
 // One kernel of every kind the WGSL target renders, under each schedule it has (lavapipe:

@@ -16,8 +16,8 @@ import { compile } from '../compiler/compile.js';
 import type { Graph } from '../compiler/ir.js';
 import { bindDims, executeReference } from '../runtime/reference/index.js';
 import { uniformTensor, intTensor, type Tensor } from '../runtime/tensor.js';
-import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
-import { planWebGL, type AttendStrategy } from '../targets/webgl/index.js';
+import { executeWebGL, planWebGL, webglAvailable } from '../runtime/webgl/index.js';
+import type { AttendStrategy } from '../targets/webgl/index.js';
 import { attendGraph, bin, causal, load, h, i, j, s as sIdx, int } from './helpers/ir-builder.js';
 
 const available = webglAvailable();

@@ -137,7 +137,7 @@ export function routeKernels(g: Graph, n: NodeOf<'attend'>, ctx: RouteContext): 
     access: 'read_write', vec4: false, shape: [elems], label: `cluster ranges and permutations of attend %${n.id}`,
   };
   const what = `attend %${n.id} (normalize: keys), routed by cluster`;
-  const common = { node: n.id, uniforms: [], workgroups: int(0), features: [], specialized: ctx.specialized, geom, C: m.C };
+  const common = { node: n.id, uniforms: [], workgroups: int(0), features: [], specialized: ctx.specialized, target: 'wgsl' as const, geom, C: m.C };
   const sort: RouteSortKernel = {
     ...common, kind: 'route-sort', name: ctx.kernelName('route_sort'),
     label: `${what}, pass 1: stable counting sort of queries and keys by cluster`,

@@ -37,32 +37,67 @@ export const fuse: Pass = {
   name: 'fuse',
   summary: 'group graph operations into kernels (fused online-softmax attention; unfused with fusion: false)',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts.fusion, opts.dims) }),
+  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl') }),
 };
 
-/** Kernels of `graph` (unscheduled: run the tile pass next). */
-function buildKernels(graph: Graph, fusion: boolean, dims: Record<string, number>): Kernel[] {
+/** What every kernel of one program shares: its specialisation and its target. */
+interface Common {
+  specialized: Record<string, number>;
+  target: Kernel['target'];
+}
+
+/**
+ * Kernels of `graph` (unscheduled: run the tile pass next), for the nodes the output
+ * depends on. WebGL has no WGSL-style unfused path (its multi-pass strategy is a schedule
+ * the tile pass picks) and no routing by permutation.
+ */
+function buildKernels(graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target']): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
+  const common: Common = { specialized, target };
+  const live = liveNodes(g);
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
+    if (!live.has(n.id)) continue;
     switch (n.op) {
       case 'input':
         break;
       case 'attend':
-        kernels.push(...attendKernels(g, n, fusion, specialized));
+        kernels.push(...attendKernels(g, n, target === 'webgl' || fusion, common));
         break;
       case 'pool':
-        kernels.push(poolKernel(g, n, specialized));
+        kernels.push(poolKernel(g, n, common));
         break;
       case 'pool2d':
-        kernels.push(pool2dKernel(g, n, specialized));
+        kernels.push(pool2dKernel(g, n, common));
         break;
       case 'clusters':
-        kernels.push(clustersKernel(g, n, specialized));
+        kernels.push(clustersKernel(g, n, common));
         break;
     }
   }
   return kernels;
+}
+
+/** Nodes the output depends on (operands, and tensors read by `load` in masks and scores). */
+export function liveNodes(g: Graph): Set<number> {
+  const live = new Set<number>();
+  const stack = [g.output];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (live.has(id)) continue;
+    live.add(id);
+    const n = g.nodes[id]!;
+    switch (n.op) {
+      case 'input': break;
+      case 'pool': case 'pool2d': stack.push(n.x); break;
+      case 'clusters': stack.push(n.x, n.centroids); break;
+      case 'attend':
+        stack.push(n.q, n.k, n.v);
+        for (const e of [n.mask, n.score]) rewrite(e, (x) => (x.op === 'load' && stack.push(x.tensor), x));
+        break;
+    }
+  }
+  return live;
 }
 
 // ---- specialisation ----
@@ -86,8 +121,9 @@ export function headDimNames(g: Graph): string[] {
   return [...names].sort();
 }
 
+/** A dim the kernels specialise on has no size: a head dim, or (`every`: the WebGL target) any dim. */
 export class SpecializationError extends Error {
-  constructor(readonly dim: string, message: string) {
+  constructor(readonly dim: string, message: string, readonly every = false) {
     super(message);
   }
 }
@@ -163,7 +199,7 @@ function lookupBindings(g: Graph, exprs: Expr[]): Binding[] {
   });
 }
 
-function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specialized: Record<string, number>): Kernel[] {
+function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { specialized, target }: Common): Kernel[] {
   const qs = g.nodes[n.q]!.shape;
   const ks = g.nodes[n.k]!.shape;
   const D = headDim(g, n.q, 'the head dim of q');
@@ -180,14 +216,14 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specializ
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
     node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
     tileFull: full, tileEmpty: empty,
-    schedule: null, uniforms: [], workgroups: int(0), features: [], specialized,
+    schedule: null, webgl: null, uniforms: [], workgroups: int(0), features: [], specialized, target,
   };
   const what = `attend %${n.id} (normalize: ${n.normalize})`;
   const scratch = (suffix: string, elems: Expr) => ({ kind: 'scratch' as const, id: `${n.id}.${suffix}`, elems });
   if (fusion) {
     if (n.normalize === 'keys') {
       // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within (route.ts).
-      const routed = routeKernels(g, n, {
+      const routed = target === 'webgl' ? null : routeKernels(g, n, {
         geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es),
       });
       if (routed) return routed;
@@ -218,7 +254,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specializ
   const softmax: SoftmaxKernel = {
     kind: 'softmax', axis: n.normalize, name: kernelName(g, n, 'softmax'), node: n.id,
     label: `${what}, unfused 2/3: softmax over ${n.normalize}`, bindings: [scores], geom,
-    uniforms: [], workgroups: int(0), features: [], specialized, schedule: null,
+    uniforms: [], workgroups: int(0), features: [], specialized, target, schedule: null,
   };
   return [
     {
@@ -233,29 +269,29 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, specializ
   ];
 }
 
-function poolKernel(g: Graph, n: NodeOf<'pool'>, specialized: Record<string, number>): Kernel {
+function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool', name: kernelName(g, n, ''), node: n.id, label: `pool %${n.id} (adaptive average over the sequence)`,
     bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
-    uniforms: [], workgroups: int(0), features: [], specialized,
+    uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, tokens: n.tokens, D, schedule: null,
   };
 }
 
-function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, specialized: Record<string, number>): Kernel {
+function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, { specialized, target }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool2d', name: kernelName(g, n, ''), node: n.id, label: `pool2d %${n.id} (adaptive average over a grid)`,
     bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
-    uniforms: [], workgroups: int(0), features: [], specialized,
+    uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, height: n.height, width: n.width, to: n.to, D, schedule: null,
   };
 }
 
-function clustersKernel(g: Graph, n: NodeOf<'clusters'>, specialized: Record<string, number>): Kernel {
+function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const cs = g.nodes[n.centroids]!.shape;
   const D = headDim(g, n.x, 'the last axis of the clustered tensor');
@@ -266,7 +302,7 @@ function clustersKernel(g: Graph, n: NodeOf<'clusters'>, specialized: Record<str
       tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false),
       tensorBinding(g, n.id, 'out', 'out', 'read_write', false),
     ],
-    uniforms: [], workgroups: int(0), features: [], specialized,
+    uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, C: cs[1]!, D, schedule: null,
   };
 }

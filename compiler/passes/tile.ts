@@ -19,7 +19,7 @@
 //   constant dilation d > 1 is regrouped (`schedule.regroup`, compiler/analysis/regroup.ts):
 //   each row block holds queries of one dilation group g (i = g + d·i′) and streams only
 //   keys j = g + d·j′, so the other d − 1 groups' positions are never visited.
-// Routing kernels are scheduled in tile-route.ts.
+// Routing kernels are scheduled in tile-route.ts, kernels for the WebGL target in tile-webgl.ts.
 
 import { dilationRegroup, regroupedKeyRange } from '../analysis/regroup.js';
 import {
@@ -31,12 +31,16 @@ import {
 } from '../kernel.js';
 import type { Pass, PassOptions } from '../pass.js';
 import { scheduleRouteKernel } from './tile-route.js';
+import { scheduleWebGLKernel } from './tile-webgl.js';
 
 export const tile: Pass = {
   name: 'tile',
   summary: 'pick each kernel\'s schedule (tiles, workgroup size, staging, rows, guards) from head dims, shapes and device caps',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: m.kernels && m.kernels.map((k) => scheduleKernel(k, opts)) }),
+  run: (m, opts) => ({
+    ...m,
+    kernels: m.kernels && m.kernels.map((k) => (k.target === 'webgl' ? scheduleWebGLKernel(k, opts, m.graph.dimDefaults) : scheduleKernel(k, opts))),
+  }),
 };
 
 /**

@@ -3,19 +3,41 @@
 // with every intermediate kept on the GPU (`pipeline: true`), and the result is read back
 // once as a Float32Array tensor (Int32Array when the program returns `clusters`).
 //
-// Compiled kernels are cached per (graph, dims, strategy): gpu.js bakes texture sizes and
+// Programs are lowered through the compiler's pipeline for target webgl (its tile pass
+// chooses each attention's strategy at these shapes) and rendered by targets/webgl.
+// Compiled kernels are cached per (graph, dims, caps): gpu.js bakes texture sizes and
 // constants into each shader, so a program is specialised on its dims.
 
+import { DEFAULT_CAPS, DEFAULT_WEBGL_CAPS, type WebGLCaps } from '../../compiler/caps.js';
 import type { Graph } from '../../compiler/ir.js';
+import { lowerToKernels } from '../../compiler/pipeline.js';
+import { WebGLScheduleError } from '../../compiler/passes/tile-webgl.js';
 import { printGraph } from '../../compiler/print.js';
-import { nativeFunctions, nodeShapes, planWebGL, type PlanOptions, type WebGLBuffer, type WebGLKernel, type WebGLPlan } from '../../targets/webgl/plan.js';
+import {
+  nativeFunctions, renderWebGL, WebGLLimitError, type WebGLBuffer, type WebGLKernel, type WebGLPlan,
+} from '../../targets/webgl/plan.js';
 import type { Tensor } from '../tensor.js';
 import { WebGLError, WebGLKernelError } from './errors.js';
 import { destroyGPU, getGPU, type GpuKernel, type GpuTexture } from './gpujs.js';
 import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 
-export interface WebGLOptions extends PlanOptions {}
+/** The WebGL caps the schedule uses beyond the defaults (tests force a strategy or chunking). */
+export type WebGLOptions = Partial<WebGLCaps>;
+
+/**
+ * The WebGL plan of `graph` at `dims`: the pipeline's kernel passes for target webgl,
+ * rendered to gpu.js kernels. Throws WebGLLimitError for sizes the target cannot address.
+ */
+export function planWebGL(graph: Graph, dims: Record<string, number>, options: WebGLOptions = {}): WebGLPlan {
+  try {
+    const kernels = lowerToKernels(graph, { target: 'webgl', fusion: true, caps: DEFAULT_CAPS, dims, webgl: { ...DEFAULT_WEBGL_CAPS, ...options } });
+    return renderWebGL(kernels, graph, dims);
+  } catch (e) {
+    if (e instanceof WebGLScheduleError) throw new WebGLLimitError(e.message);
+    throw e;
+  }
+}
 
 interface Compiled {
   plan: WebGLPlan;
@@ -147,8 +169,9 @@ function runPlan(c: Compiled, inputs: Readonly<Record<string, Tensor>>): Map<str
     }
     // A chunked attend: run its kernels once per group of heads (each call overwrites the
     // previous chunk's scratch textures) and assemble the last kernel's outputs on the host.
+    // The group: the consecutive chunked kernels of the same attend node.
     let end = at;
-    while (end < kernels.length && kernels[end]!.chunk === chunk) end++;
+    while (end < kernels.length && kernels[end]!.node === first.node && kernels[end]!.chunk !== null) end++;
     const group = kernels.slice(at, end);
     const last = group[group.length - 1]!;
     const perHead = last.output[0] * last.output[1];

@@ -9,14 +9,11 @@
 // gpu.js's `loopMaxIterations`, set to the true maximum over all queries, computed on the
 // host from the dims — never a silently truncated loop.
 
-import { keyRanges } from '../../compiler/analysis/mask.js';
-import { children, rewrite, variable, type Expr, type NodeOf } from '../../compiler/ir.js';
-import { simplifyExpr } from '../../compiler/passes/simplify.js';
-import { evalSize } from '../../compiler/kernel.js';
+import type { Expr, Graph } from '../../compiler/ir.js';
+import { evalSize, type AttendKernel, type HostKeyRange } from '../../compiler/kernel.js';
 import type { IndexName } from '../../dsl/builtins.js';
 import { nodeBuffer, type PlanBuilder } from './builder.js';
 import { floatLiteral, loadsOf, MASKED_BELOW, renderExpr, type ExprEnv, type Helper } from './expr.js';
-import { hostNumber } from './host.js';
 import type { WebGLBuffer, WebGLChunk } from './types.js';
 
 /** The value a kernel gives a masked score: below MASKED_BELOW, and finite in f32. */
@@ -36,7 +33,30 @@ export interface AttendGeometry {
   G: number;
 }
 
-export function attendGeometry(b: PlanBuilder, node: NodeOf<'attend'>): AttendGeometry {
+/** What the emitters read of an attention kernel of the kernel IR (`op` names its kernels). */
+export interface AttendView {
+  op: 'attend';
+  id: number;
+  q: number;
+  k: number;
+  v: number;
+  mask: Expr;
+  score: Expr;
+  scale: Expr;
+  normalize: 'keys' | 'queries';
+}
+
+/** The view of kernel `k`: its operands are its graph node's, mask, score and scale its own (specialised). */
+export function attendView(k: AttendKernel, graph: Graph): AttendView {
+  const n = graph.nodes[k.node];
+  if (n?.op !== 'attend') throw new Error(`internal: kernel ${k.name} does not compute an attend node`);
+  return {
+    op: 'attend', id: k.node, q: n.q, k: n.k, v: n.v, mask: k.mask, score: k.score, scale: k.scale,
+    normalize: k.kind === 'attend' ? 'keys' : 'queries',
+  };
+}
+
+export function attendGeometry(b: PlanBuilder, node: AttendView): AttendGeometry {
   const [B, H, N, D] = b.shapes[node.q]! as [number, number, number, number];
   const [, Hk, M] = b.shapes[node.k]! as [number, number, number, number];
   const Dv = b.shapes[node.v]![3]!;
@@ -44,59 +64,8 @@ export function attendGeometry(b: PlanBuilder, node: NodeOf<'attend'>): AttendGe
   return { B, H, Hk, N, M, D, Dv, G };
 }
 
-/** A key range of a query, with its widest trip count over all queries. */
-export interface KeyRange {
-  lo: Expr;
-  hi: Expr;
-  /** Keys lo, lo + step, … (a dilation group); 1 for every key in [lo, hi]. */
-  step: number;
-  /** The most keys any query visits in this range. */
-  width: number;
-}
-
-/**
- * The key ranges of a per-query kernel, evaluated on the host for every query: each
- * range's widest trip count. null: no analysis (every key).
- */
-export function attendKeyRanges(b: PlanBuilder, node: NodeOf<'attend'>, N: number, M: number): KeyRange[] | null {
-  let rs: { lo: Expr; hi: Expr; step?: Expr }[] | null;
-  try {
-    // One query per thread: q_lo and q_hi are the same query, which makes NATTEN's ranges
-    // exact (and strided by the dilation).
-    const one = (e: Expr) => simplifyExpr(rewrite(e, (x) => (x.op === 'var' && x.name === 'q_hi' ? variable('q_lo') : x)));
-    rs = keyRanges(node.mask)?.map((r) => ({ lo: one(r.lo), hi: one(r.hi), ...(r.step ? { step: one(r.step) } : {}) })) ?? null;
-  } catch {
-    rs = null;
-  }
-  if (!rs) return null;
-  const usable = (e: Expr): boolean => {
-    if (e.op === 'index' || e.op === 'score' || e.op === 'load' || e.op === 'pattern') return false;
-    if (e.op === 'var' && e.name !== 'q_lo' && e.name !== 'q_hi') return false;
-    return children(e).every(usable);
-  };
-  if (!rs.every((r) => usable(r.lo) && usable(r.hi))) return null;
-  const out: KeyRange[] = [];
-  try {
-    for (const r of rs) {
-      // A dilation step (one query's NATTEN window) is used when it is the only range, so
-      // that no key needs a membership test against a strided neighbour.
-      // The stride is kept only when no query's range starts below key 0 (true of NATTEN's
-      // exact windows), so the kernel needs no realignment after clamping.
-      const strided = r.step && rs.length === 1 ? hostNumber(r.step, b.dims, { q_lo: 0, q_hi: 0 }) : 1;
-      const bounds = Array.from({ length: N }, (_, i) => [
-        hostNumber(r.lo, b.dims, { q_lo: i, q_hi: i }),
-        Math.min(hostNumber(r.hi, b.dims, { q_lo: i, q_hi: i }), M - 1),
-      ] as const);
-      const step = strided > 1 && bounds.every(([lo]) => lo >= 0) ? strided : 1;
-      const width = Math.max(0, ...bounds.map(([lo, hi]) => Math.floor((hi - Math.max(lo, 0)) / step) + 1));
-      out.push({ lo: r.lo, hi: r.hi, step, width });
-    }
-  } catch {
-    return null;
-  }
-  // A range that no query reaches costs nothing: drop it.
-  return out.filter((r) => r.width > 0);
-}
+/** A key range of a query, with its widest trip count over all queries (the schedule's). */
+export type KeyRange = HostKeyRange;
 
 /** The source pieces of one attention kernel, rendered against its own constants and helpers. */
 export interface AttendEnv {
@@ -122,7 +91,7 @@ export interface AttendEnv {
  * A fresh environment per kernel: `constants` and `helpers` collect what its rendered
  * expressions use (mask and score are rendered here, so they always count).
  */
-export function attendEnv(b: PlanBuilder, node: NodeOf<'attend'>, g: AttendGeometry): AttendEnv {
+export function attendEnv(b: PlanBuilder, node: AttendView, g: AttendGeometry): AttendEnv {
   const helpers = new Set<Helper>(['attnc_idiv']);
   const constants: Record<string, number> = { B: g.B, H: g.H, Hk: g.Hk, G: g.G, N: g.N, M: g.M, D: g.D, Dv: g.Dv };
   const tensors = new Map<number, string>();
@@ -202,7 +171,7 @@ export function attendEnv(b: PlanBuilder, node: NodeOf<'attend'>, g: AttendGeome
 }
 
 /** `attend <node> (normalize: …), <what>`: the label of one of an attend's kernels. */
-export function attendLabel(b: PlanBuilder, node: NodeOf<'attend'>, what: string): string {
+export function attendLabel(b: PlanBuilder, node: AttendView, what: string): string {
   return `attend ${b.nodeLabel(node.id)} (normalize: ${node.normalize}), ${what}`;
 }
 
@@ -212,7 +181,7 @@ export function tensorArgs(e: AttendEnv): WebGLBuffer[] {
 }
 
 /** The tensors a kernel computing only scores reads: `v` only through a lookup in mask/score. */
-export function scoreTensorIds(node: NodeOf<'attend'>, e: AttendEnv): number[] {
+export function scoreTensorIds(node: AttendView, e: AttendEnv): number[] {
   const readsV = [...loadsOf(node.mask), ...loadsOf(node.score)].includes(node.v) || node.v === node.q || node.v === node.k;
   return [...e.tensors.keys()].filter((id) => id !== node.v || readsV);
 }

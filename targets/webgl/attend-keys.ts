@@ -1,4 +1,4 @@
-// attend with normalize: keys, in either strategy (plan.ts picks one by cost):
+// attend with normalize: keys, in either strategy (the schedule's, compiler/passes/tile-webgl.ts):
 // `fused`: one thread per output element (b, h, i, d): online softmax over the keys the
 //   query can reach (running max and sum in f32, one division at the end);
 // `scores`: three kernels — masked scores in a banded [B·H, N, W] scratch (attend-scores.ts),
@@ -6,7 +6,6 @@
 //   large (no per-d recomputation of q·k).
 // A query row with no allowed key is exactly 0 (no division by a zero sum).
 
-import type { NodeOf } from '../../compiler/ir.js';
 import { kernelSource, nodeBuffer, scratchBuffer, type PlanBuilder } from './builder.js';
 import {
   ALLOWED,
@@ -18,10 +17,11 @@ import {
   tensorArgs,
   type AttendGeometry,
   type KeyRange,
+  type AttendView,
 } from './attend-common.js';
-import { emitScores, emitWeightedSum } from './attend-scores.js';
+import { emitScores, emitWeightedSum, type ScoresScratch } from './attend-scores.js';
 
-export function emitKeysFused(b: PlanBuilder, node: NodeOf<'attend'>, g: AttendGeometry, ranges: KeyRange[] | null, cost: number): void {
+export function emitKeysFused(b: PlanBuilder, node: AttendView, g: AttendGeometry, ranges: KeyRange[] | null, cost: number): void {
   const e = attendEnv(b, node, g);
   const body = (ind: string): string[] =>
     e.masked(ind, (i2) => [
@@ -63,9 +63,9 @@ export function emitKeysFused(b: PlanBuilder, node: NodeOf<'attend'>, g: AttendG
   });
 }
 
-export function emitKeysScores(b: PlanBuilder, node: NodeOf<'attend'>, g: AttendGeometry, ranges: KeyRange[] | null, slots: number): void {
+export function emitKeysScores(b: PlanBuilder, node: AttendView, g: AttendGeometry, ranges: KeyRange[] | null, scores: ScoresScratch): void {
   const BH = g.B * g.H;
-  const scores = emitScores(b, node, g, ranges, slots, 'pass 1/3');
+  emitScores(b, node, g, ranges, scores, 'pass 1/3');
   const { sId, W, chunk, Hc } = scores;
   const stId = `attend${node.id}_rowstats`;
   b.scratch[stId] = Hc * g.N * 2;

@@ -3,7 +3,6 @@
 // `fused` (q·k recomputed in both passes) or `scores` (materialised once by
 // attend-scores.ts, then column statistics and the weighted sum read it).
 
-import type { NodeOf } from '../../compiler/ir.js';
 import { kernelSource, nodeBuffer, scratchBuffer, type PlanBuilder } from './builder.js';
 import {
   ALLOWED,
@@ -20,21 +19,22 @@ import {
   tensorArgs,
   type AttendGeometry,
   type KeyRange,
+  type AttendView,
 } from './attend-common.js';
-import { emitScores, emitWeightedSum } from './attend-scores.js';
+import { emitScores, emitWeightedSum, type ScoresScratch } from './attend-scores.js';
 import type { ExprEnv, Helper } from './expr.js';
 
-/** Scores, column statistics into `stId`, then the column-normalised P·V. */
-export function emitQueriesScores(
+/** Kernel IR `colstats`, `scores` strategy: the scores, then column statistics into `stId`. */
+export function emitColstatsScores(
   b: PlanBuilder,
-  node: NodeOf<'attend'>,
+  node: AttendView,
   g: AttendGeometry,
   ranges: KeyRange[] | null,
-  slots: number,
+  scores: ScoresScratch,
   stId: string,
 ): void {
   const BH = g.B * g.H;
-  const scores = emitScores(b, node, g, ranges, slots, 'pass 1/3');
+  emitScores(b, node, g, ranges, scores, 'pass 1/3');
   const { sId, W, chunk, Hc } = scores;
   b.scratch[stId] = Hc * g.M * 2;
 
@@ -84,8 +84,17 @@ export function emitQueriesScores(
     cost: BH * g.M * 2 * g.N * 8,
     chunk,
   });
+}
 
-  // 3. per output element: Σ_slots exp(x − max_j) / sum_j · v_j.
+/** Kernel IR `colapply`, `scores` strategy: per output element, Σ_slots exp(x − max_j) / sum_j · v_j. */
+export function emitColapplyScores(
+  b: PlanBuilder,
+  node: AttendView,
+  g: AttendGeometry,
+  ranges: KeyRange[] | null,
+  scores: ScoresScratch,
+  stId: string,
+): void {
   emitWeightedSum(b, node, g, ranges, scores, stId, {
     kind: 'colapply',
     label: 'pass 3/3: column-normalised P·V',
@@ -97,15 +106,8 @@ export function emitQueriesScores(
   });
 }
 
-/** Column statistics into `stId` recomputing q·k, then the weighted sum recomputing it again. */
-export function emitQueriesFused(
-  b: PlanBuilder,
-  node: NodeOf<'attend'>,
-  g: AttendGeometry,
-  ranges: KeyRange[] | null,
-  slots: number,
-  stId: string,
-): void {
+/** Kernel IR `colstats`, `fused` strategy: column statistics into `stId`, recomputing q·k. */
+export function emitColstatsFused(b: PlanBuilder, node: AttendView, g: AttendGeometry, stId: string): void {
   const BH = g.B * g.H;
   // 1. column statistics per key: online max and Σexp over the (b, h) head's queries.
   const e1 = attendEnv(b, node, g);
@@ -131,7 +133,18 @@ export function emitQueriesFused(
     helpers: [...e1.helpers],
     cost: BH * g.M * 2 * g.N * (g.D + 12),
   });
+}
 
+/** Kernel IR `colapply`, `fused` strategy: the weighted sum, recomputing q·k again. */
+export function emitColapplyFused(
+  b: PlanBuilder,
+  node: AttendView,
+  g: AttendGeometry,
+  ranges: KeyRange[] | null,
+  slots: number,
+  stId: string,
+): void {
+  const BH = g.B * g.H;
   // 2. per output element: Σ_j exp(x − max_j) / sum_j · v_j over the query's keys.
   const e2 = attendEnv(b, node, g);
   const loops = keyLoops(ranges, e2.env, (ind) =>

@@ -2,7 +2,6 @@
 // masked scores of an attend materialised once in a banded scratch, and pass 3, the
 // weighted sum of v over each query's slots of that scratch.
 
-import type { NodeOf } from '../../compiler/ir.js';
 import { kernelSource, nodeBuffer, scratchBuffer, type PlanBuilder } from './builder.js';
 import {
   attendEnv,
@@ -15,9 +14,11 @@ import {
   slotOffsets,
   type AttendGeometry,
   type KeyRange,
+  type AttendView,
 } from './attend-common.js';
 import { MASKED_BELOW, type Helper } from './expr.js';
-import { MAX_ELEMENTS, WebGLLimitError, type WebGLChunk, type WebGLKernelKind } from './types.js';
+import type { WebGLAttendSchedule } from '../../compiler/kernel.js';
+import type { WebGLChunk, WebGLKernelKind } from './types.js';
 
 /** The scores scratch as the later passes read it. */
 export interface ScoresScratch {
@@ -30,33 +31,28 @@ export interface ScoresScratch {
   scalars: string[];
 }
 
+/** The scores scratch of an attend under a `scores` schedule (tile-webgl.ts), as every pass reads it. */
+export function scoresScratch(node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): ScoresScratch {
+  const chunk = s.chunk;
+  return { sId: `attend${node.id}_scores`, W: Math.max(s.slots, 1), chunk, Hc: chunk ? chunk.heads : g.B * g.H, scalars: chunk ? ['bh0'] : [] };
+}
+
 /**
  * The masked scores of an attend in a banded scratch [B·H, N, W]: slot t of query i holds
  * x(i, j) for the key j it stands for (slots [O_r, O_r + width_r) belong to range r,
  * j = lo_r(i) + t − O_r), or −3e38 where the key is out of range, masked, or scored −inf.
- * When the scratch would pass MAX_ELEMENTS it is computed a few heads at a time.
+ * With a chunked schedule it is computed a few heads at a time.
  */
 export function emitScores(
   b: PlanBuilder,
-  node: NodeOf<'attend'>,
+  node: AttendView,
   g: AttendGeometry,
   ranges: KeyRange[] | null,
-  slots: number,
+  { sId, W, chunk, Hc, scalars }: ScoresScratch,
   pass: string,
-): ScoresScratch {
-  const W = Math.max(slots, 1);
+): void {
   const BH = g.B * g.H;
-  const sId = `attend${node.id}_scores`;
-  const found = b.chunking(BH, g.N * W);
-  if (!found) {
-    throw new WebGLLimitError(
-      `the scores of one head of ${b.nodeLabel(node.id)} (${g.N}·${W} elements) exceed the ${MAX_ELEMENTS} elements ` +
-        'a WebGL texture can address exactly; use the fused strategy, smaller shapes or another backend.',
-    );
-  }
-  const chunk = found.count > 1 ? found : null;
-  const Hc = chunk ? chunk.heads : BH;
-  const scalars = chunk ? ['bh0'] : [];
+  b.checkElements(`the scores of ${b.nodeLabel(node.id)}`, Hc * g.N * W);
   b.scratch[sId] = Hc * g.N * W;
   const e = attendEnv(b, node, g);
   const scoreBody = (ind: string, guard: string): string[] => {
@@ -103,7 +99,6 @@ export function emitScores(
     scalars,
     chunk,
   });
-  return { sId, W, chunk, Hc, scalars };
 }
 
 /** How pass 3 weighs a slot, given the statistics pass 2 wrote. */
@@ -125,7 +120,7 @@ export interface WeightedSum {
 /** Pass 3 of a `scores` strategy: per output element, Σ over the query's slots of weight · v. */
 export function emitWeightedSum(
   b: PlanBuilder,
-  node: NodeOf<'attend'>,
+  node: AttendView,
   g: AttendGeometry,
   ranges: KeyRange[] | null,
   { sId, W, chunk, Hc, scalars }: ScoresScratch,

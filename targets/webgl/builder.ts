@@ -1,15 +1,14 @@
-// The state of one plan while it is built, shared by the kernel emitters (pool.ts,
+// The state of one plan while it is rendered, shared by the kernel emitters (pool.ts,
 // clusters.ts, attend-*.ts): concrete shapes, the kernels and scratch textures so far, and
 // the checks every kernel must pass before it is added.
 
-import type { Graph, Node } from '../../compiler/ir.js';
+import type { Graph } from '../../compiler/ir.js';
 import { evalSize } from '../../compiler/kernel.js';
 import {
   MAX_ELEMENTS,
   MAX_LOOP,
   WebGLLimitError,
   type AttendStrategy,
-  type PlanOptions,
   type WebGLBuffer,
   type WebGLChunk,
   type WebGLKernel,
@@ -45,7 +44,6 @@ export class PlanBuilder {
   constructor(
     readonly graph: Graph,
     readonly dims: Record<string, number>,
-    readonly options: PlanOptions,
   ) {
     this.shapes = nodeShapes(graph, dims);
   }
@@ -64,19 +62,8 @@ export class PlanBuilder {
     }
   }
 
-  /**
-   * How to split B·H heads so each chunk's scores (perHead elements per head) stay within
-   * f32-exact addressing; null when one head alone is too large.
-   */
-  chunking(BH: number, perHead: number): WebGLChunk | null {
-    const limit = Math.min(this.options.maxScratch ?? MAX_ELEMENTS, MAX_ELEMENTS);
-    if (perHead > limit) return null;
-    const heads = Math.max(1, Math.min(BH, Math.floor(limit / Math.max(perHead, 1))));
-    return { heads, count: Math.ceil(BH / heads), total: BH };
-  }
-
   /** Add the kernel `suffix` of `node` (named `<graph>_<op><id>_<suffix>`). */
-  add(node: Node, suffix: string, k: KernelSpec): void {
+  add(node: { op: string; id: number }, suffix: string, k: KernelSpec): void {
     const name = `${this.graph.name}_${node.op}${node.id}_${suffix}`.replace(/[^A-Za-z0-9_]/g, '_');
     const loopMaxIterations = k.loopMaxIterations ?? 1;
     const loopBoundLabel = k.loopBoundLabel ?? 'loops';

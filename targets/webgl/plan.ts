@@ -1,52 +1,48 @@
-// Graph IR (after the graph passes) → a WebGL plan: an ordered list of gpu.js kernels, each
-// with the JavaScript function source gpu.js transpiles to GLSL, its arguments (graph
-// tensors or scratch textures of this plan), its output size and its settings.
+// Kernel IR (lowered for target webgl: compiler/passes/tile-webgl.ts chose each
+// attention's strategy, key ranges and head chunking) → a WebGL plan: an ordered list of
+// gpu.js kernels, each with the JavaScript function source gpu.js transpiles to GLSL, its
+// arguments (graph tensors or scratch textures of this plan), its output size and its
+// settings. Rendering only: every choice of what work is done is the schedule's.
 //
 // gpu.js bakes argument texture sizes and `constants` into the shader, so a plan is
-// specialised on all dims (the runtime caches plans per graph and dims). Each kernel
-// computes one f32 per output element ("thread"); outputs are 3-D [x, y, z] with x the
-// fastest axis, so a kernel's flat output is the row-major tensor its consumers index.
+// specialised on all dims (the runtime caches plans per graph and dims). Each gpu.js
+// kernel computes one f32 per output element ("thread"); outputs are 3-D [x, y, z] with x
+// the fastest axis, so a kernel's flat output is the row-major tensor its consumers index.
 //
-// Kernels per operation: pool.ts (pool, pool2d), clusters.ts, and for attend one of two
-// strategies, picked here by a cost estimate: `fused` recomputes q·k wherever a kernel
-// needs a score; `scores` materialises the masked scores once (attend-scores.ts), and is
-// cheaper when Dv is large. normalize: keys is in attend-keys.ts, normalize: queries in
-// attend-queries.ts; attend-common.ts holds what they share. When the scores scratch would
-// pass 2^24 elements it is computed a few heads at a time (`chunk`): the runtime runs the
-// kernels of that group per group of heads and assembles the output.
-// In every form, a score ≤ −1e30 (or −inf) counts as masked, and a query row with no
-// allowed key is exactly 0 (no division by a zero sum).
+// Per kernel IR kind: pool.ts (pool, pool2d), clusters.ts, attend-keys.ts (attend: `fused`
+// is one gpu.js kernel, `scores` three), attend-queries.ts (colstats and colapply, the two
+// passes of normalize: queries; under `scores`, colstats also writes the scores scratch
+// that both read, attend-scores.ts). In every form, a score ≤ −1e30 (or −inf) counts as
+// masked, and a query row with no allowed key is exactly 0 (no division by a zero sum).
 
 import type { Graph, NodeOf } from '../../compiler/ir.js';
-import { attendGeometry, attendKeyRanges, type AttendGeometry, type KeyRange } from './attend-common.js';
+import type { AttendKernel, Kernel } from '../../compiler/kernel.js';
+import { attendGeometry, attendView } from './attend-common.js';
 import { emitKeysFused, emitKeysScores } from './attend-keys.js';
-import { emitQueriesFused, emitQueriesScores } from './attend-queries.js';
+import { emitColapplyFused, emitColapplyScores, emitColstatsFused, emitColstatsScores } from './attend-queries.js';
+import { scoresScratch } from './attend-scores.js';
 import { PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
-import { HELPER_SOURCE, loadsOf } from './expr.js';
+import { HELPER_SOURCE } from './expr.js';
 import { emitPool, emitPool2d } from './pool.js';
-import type { AttendStrategy, PlanOptions, WebGLKernel, WebGLPlan } from './types.js';
+import type { WebGLKernel, WebGLPlan } from './types.js';
 
 export { nodeShapes } from './builder.js';
-export { hostNumber } from './host.js';
 export { MAX_ELEMENTS, MAX_LOOP, WebGLLimitError } from './types.js';
-export type { AttendStrategy, PlanOptions, WebGLBuffer, WebGLChunk, WebGLKernel, WebGLKernelKind, WebGLPlan } from './types.js';
+export type { AttendStrategy, WebGLBuffer, WebGLChunk, WebGLKernel, WebGLKernelKind, WebGLPlan } from './types.js';
 
-export function planWebGL(graph: Graph, dims: Record<string, number>, options: PlanOptions = {}): WebGLPlan {
-  const b = new PlanBuilder(graph, dims, options);
-  const live = liveNodes(graph);
-  for (const node of graph.nodes) {
-    if (!live.has(node.id)) continue;
-    b.checkElements(b.nodeLabel(node.id), b.shapes[node.id]!.reduce((x, y) => x * y, 1));
-    switch (node.op) {
-      case 'input': break;
-      case 'pool': emitPool(b, node); break;
-      case 'pool2d': emitPool2d(b, node); break;
-      case 'clusters': emitClusters(b, node); break;
-      case 'attend':
-        if (node.normalize === 'keys') attendKeys(b, node);
-        else attendQueries(b, node);
-        break;
+/** Render `kernels` (lowered from `graph` for target webgl at `dims`) as gpu.js kernels. */
+export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Record<string, number>): WebGLPlan {
+  const b = new PlanBuilder(graph, dims);
+  for (const id of tensorsOf(kernels, graph)) b.checkElements(b.nodeLabel(id), b.shapes[id]!.reduce((x, y) => x * y, 1));
+  for (const k of kernels) {
+    const node = graph.nodes[k.node]!;
+    switch (k.kind) {
+      case 'pool': emitPool(b, node as NodeOf<'pool'>); break;
+      case 'pool2d': emitPool2d(b, node as NodeOf<'pool2d'>); break;
+      case 'clusters': emitClusters(b, node as NodeOf<'clusters'>); break;
+      case 'attend': case 'colstats': case 'colapply': renderAttention(b, k, graph); break;
+      default: throw new Error(`internal: kernel ${k.name} (${k.kind}) was not lowered for the WebGL target`);
     }
   }
   return {
@@ -60,69 +56,42 @@ export function planWebGL(graph: Graph, dims: Record<string, number>, options: P
   };
 }
 
+function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
+  const s = k.webgl;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no WebGL schedule (run the tile pass for target webgl)`);
+  const node = attendView(k, graph);
+  const g = attendGeometry(b, node);
+  b.strategies[node.id] = s.strategy;
+  // The column statistics of normalize: queries, written by colstats and read by colapply.
+  const stId = `attend${node.id}_colstats`;
+  if (k.kind === 'colstats') {
+    b.scratch[stId] = g.B * g.H * g.M * 2;
+    b.checkElements(`the column statistics of ${b.nodeLabel(node.id)}`, g.B * g.H * g.M * 2);
+  }
+  const scores = s.strategy === 'scores' ? scoresScratch(node, g, s) : null;
+  switch (k.kind) {
+    case 'attend':
+      if (scores) emitKeysScores(b, node, g, s.ranges, scores);
+      else emitKeysFused(b, node, g, s.ranges, s.cost.fused);
+      break;
+    case 'colstats':
+      if (scores) emitColstatsScores(b, node, g, s.ranges, scores, stId);
+      else emitColstatsFused(b, node, g, stId);
+      break;
+    default:
+      if (scores) emitColapplyScores(b, node, g, s.ranges, scores, stId);
+      else emitColapplyFused(b, node, g, s.ranges, s.slots, stId);
+  }
+}
+
 /** GLSL source of the helpers a kernel uses, as gpu.js native functions. */
 export function nativeFunctions(k: WebGLKernel): { name: string; source: string }[] {
   return k.helpers.map((h) => ({ name: h, source: HELPER_SOURCE[h] }));
 }
 
-/** Nodes the output depends on (operands and tensors read by `load`). */
-function liveNodes(graph: Graph): Set<number> {
-  const live = new Set<number>();
-  const visit = (id: number): void => {
-    if (live.has(id)) return;
-    live.add(id);
-    const n = graph.nodes[id]!;
-    switch (n.op) {
-      case 'input': break;
-      case 'pool': case 'pool2d': visit(n.x); break;
-      case 'clusters': visit(n.x); visit(n.centroids); break;
-      case 'attend':
-        visit(n.q); visit(n.k); visit(n.v);
-        for (const t of [...loadsOf(n.mask), ...loadsOf(n.score)]) visit(t);
-        break;
-    }
-  };
-  visit(graph.output);
-  return live;
-}
-
-/** An attend's geometry and key ranges; `slots`: the keys one query visits (the scores row). */
-function attendShape(b: PlanBuilder, node: NodeOf<'attend'>): { g: AttendGeometry; ranges: KeyRange[] | null; slots: number } {
-  const g = attendGeometry(b, node);
-  const ranges = attendKeyRanges(b, node, g.N, g.M);
-  const slots = ranges ? ranges.reduce((a, r) => a + r.width, 0) : g.M;
-  return { g, ranges, slots };
-}
-
-/** The forced strategy, else `scores` when its scratch fits and it costs less. */
-function chooseStrategy(b: PlanBuilder, node: NodeOf<'attend'>, g: AttendGeometry, slots: number, fusedCost: number, scoresCost: number): AttendStrategy {
-  const scoresFit = b.chunking(g.B * g.H, g.N * Math.max(slots, 1)) !== null;
-  const forced = b.options.strategy ?? 'auto';
-  const strategy: AttendStrategy = forced === 'auto' ? (scoresFit && scoresCost < fusedCost ? 'scores' : 'fused') : forced;
-  b.strategies[node.id] = strategy;
-  return strategy;
-}
-
-function attendKeys(b: PlanBuilder, node: NodeOf<'attend'>): void {
-  const { g, ranges, slots } = attendShape(b, node);
-  const BH = g.B * g.H;
-  const fusedCost = BH * g.N * g.Dv * slots * (g.D + 12);
-  const scoresCost = BH * g.N * slots * (g.D + 12) + BH * g.N * 2 * 2 * slots + BH * g.N * g.Dv * slots * 4 + 2 * 65536;
-  if (chooseStrategy(b, node, g, slots, fusedCost, scoresCost) === 'fused') emitKeysFused(b, node, g, ranges, fusedCost);
-  else emitKeysScores(b, node, g, ranges, slots);
-}
-
-function attendQueries(b: PlanBuilder, node: NodeOf<'attend'>): void {
-  const { g, ranges, slots } = attendShape(b, node);
-  const BH = g.B * g.H;
-  const nr = ranges ? ranges.length : 0;
-  const fusedCost = BH * g.M * 2 * g.N * (g.D + 12) + BH * g.N * g.Dv * slots * (g.D + 12);
-  const scoresCost =
-    BH * g.N * slots * (g.D + 12) + BH * g.M * 2 * g.N * (8 + 6 * nr) + BH * g.N * g.Dv * slots * 6 + 2 * 65536;
-  const strategy = chooseStrategy(b, node, g, slots, fusedCost, scoresCost);
-  const stId = `attend${node.id}_colstats`;
-  b.scratch[stId] = BH * g.M * 2;
-  b.checkElements(`the column statistics of ${b.nodeLabel(node.id)}`, BH * g.M * 2);
-  if (strategy === 'scores') emitQueriesScores(b, node, g, ranges, slots, stId);
-  else emitQueriesFused(b, node, g, ranges, slots, stId);
+/** The graph tensors the kernels touch (each at most f32-exactly addressable). */
+function tensorsOf(kernels: readonly Kernel[], graph: Graph): number[] {
+  const ids = new Set<number>();
+  for (const k of kernels) for (const x of k.bindings) if (x.buffer.kind === 'node') ids.add(x.buffer.node);
+  return [...ids].filter((id) => graph.nodes[id]).sort((a, c) => a - c);
 }

@@ -70,16 +70,6 @@ export interface WebGLPlan {
   strategies: Record<number, AttendStrategy>;
 }
 
-export interface PlanOptions {
-  /** Force an attention strategy (tests, benchmarks); default `auto` (cost estimate). */
-  strategy?: 'auto' | AttendStrategy;
-  /**
-   * Largest scores scratch of one chunk, in elements (default and maximum `MAX_ELEMENTS`);
-   * a smaller value forces chunking (tests).
-   */
-  maxScratch?: number;
-}
-
 /**
  * Tensors are addressed by flat f32 indices inside the shaders; f32 holds every integer up
  * to 2^24 exactly, so no texture of a plan may have more elements than this.
