@@ -1,58 +1,18 @@
-// Exact scalar semantics of the language (spec §2–§3), in one place: the reference
-// executor evaluates with these and the simplify pass folds constants with them, so a
-// folded constant is always what the reference would have computed.
+// Exact scalar semantics of the language (spec §2–§3) on IR constants: the simplify pass
+// folds with `foldBinary`/`foldCall`/`foldNeg`, which give the reference executor's value
+// or its error, so a folded constant is always what the reference would have computed
+// (and an operation that would fail stays unfolded, for the run to report). `applyBinary`,
+// `applyCall` and `foldConst` are the unchecked forms the targets use to print constants.
 
-import type { Span } from '../dsl/ast.js';
-import { AttncError, diag } from '../dsl/diagnostics.js';
+import { alibiSlope, floatMod, floorDiv, floorMod, intAbs, intArith, intNeg, toInt } from '../dsl/semantics.js';
 import type { BinOp, CallFn, Expr, Scalar } from './ir.js';
 
-/** Floor division of ints (Python semantics); throws AT306 on a zero divisor. */
-export function floorDiv(a: number, b: number, span?: Span): number {
-  if (b === 0) throw new AttncError([diag('AT306', [], span)]);
-  const r = a % b;
-  let q = (a - r) / b;
-  if (r !== 0 && r < 0 !== b < 0) q -= 1;
-  return q + 0;
-}
-
-/** Floor modulo of ints (Python semantics: the result has the divisor's sign); throws AT306 on zero. */
-export function floorMod(a: number, b: number, span?: Span): number {
-  if (b === 0) throw new AttncError([diag('AT306', [], span)]);
-  let r = a % b;
-  if (r !== 0 && r < 0 !== b < 0) r += b;
-  return r + 0;
-}
-
-/**
- * ALiBi slope of head `h` out of `heads` (fairseq `get_slopes`): for a power of two n,
- * `2^(-8(h+1)/n)`; otherwise the slopes of the largest power of two m < n, followed by the
- * even-indexed slopes of the 2m-head set for the remaining n − m heads.
- */
-export function alibiSlope(h: number, heads: number, span?: Span): number {
-  if (!Number.isInteger(h) || !Number.isInteger(heads) || h < 0 || h >= heads) {
-    throw new AttncError([diag('AT708', [h, heads], span)]);
-  }
-  let m = 1;
-  while (m * 2 <= heads) m *= 2;
-  if (h < m) return 2 ** ((-8 * (h + 1)) / m);
-  // even-indexed slope 2·(h − m) of the 2m-head set: 2^(-8(2(h−m)+1)/(2m))
-  return 2 ** ((-8 * (2 * (h - m) + 1)) / (2 * m));
-}
+// The value-level semantics live in dsl/semantics.ts (the checker folds with them too).
+export { alibiSlope, floatMod, floorDiv, floorMod, INT_MAX, INT_MIN, isInt32 } from '../dsl/semantics.js';
 
 /** All slopes of `heads` heads (convenience for tests and docs). */
 export function alibiSlopes(heads: number): number[] {
   return Array.from({ length: heads }, (_, h) => alibiSlope(h, heads));
-}
-
-/** Python's float modulo: fmod, then shifted to the divisor's sign. */
-export function floatMod(a: number, b: number): number {
-  let r = a % b;
-  if (r !== 0) {
-    if (b < 0 !== r < 0) r += b;
-  } else {
-    r = b < 0 ? -0 : 0;
-  }
-  return r;
 }
 
 /**
@@ -96,6 +56,32 @@ export function applyCall(fn: CallFn, _ty: Scalar, args: number[]): number {
     case 'int': return Math.trunc(x);
     case 'alibi': return alibiSlope(x, y);
   }
+}
+
+/**
+ * Fold a binary operator on constants exactly as the reference executor evaluates it
+ * (`ty` is the operands' type): the same value, or the same error as an AttncError — AT306
+ * (int division or modulo by zero), AT710 (an int result outside the 32-bit range).
+ */
+export function foldBinary(op: BinOp, ty: Scalar, a: number, b: number): number | boolean {
+  if (ty === 'int' && (op === 'add' || op === 'sub' || op === 'mul' || op === 'div' || op === 'mod')) return intArith(op, a, b);
+  return applyBinary(op, ty, a, b);
+}
+
+/**
+ * Fold a call on constants as the reference evaluates it (`ty` is the result type): AT711
+ * for `int()` of NaN, ±inf or a value outside the 32-bit range, AT710 for the int
+ * `abs(-2147483648)`, AT708 for `alibi` outside 0 <= h < heads.
+ */
+export function foldCall(fn: CallFn, ty: Scalar, args: number[]): number {
+  if (fn === 'int') return toInt(args[0] ?? NaN);
+  if (fn === 'abs' && ty === 'int') return intAbs(args[0] ?? NaN);
+  return applyCall(fn, ty, args);
+}
+
+/** Fold `-a` as the reference evaluates it (AT710 for the int −(−2147483648)). */
+export function foldNeg(ty: Scalar, a: number): number {
+  return ty === 'int' ? intNeg(a) : -a;
 }
 
 /** True when the subtree reads nothing that varies (folded at render time). */

@@ -3,10 +3,15 @@
 // e.g. NATTEN's `i % 1 == j % 1 && …` (dilation 1) into just the window test.
 // Rules never drop a subexpression that could fail at run time (a tensor load, a division
 // by a non-constant), so the reference still reports what the program really does.
+// Constants fold with the language's exact semantics (compiler/scalar.ts): an operation
+// that would fail (a zero divisor, an int overflow, `int()` of NaN, …) is left unfolded
+// for the run to report, and no rule creates a constant outside the 32-bit range. The
+// checker reports such failures at compile time where every operand is known
+// (dsl/checker-static.ts); this covers IR built by other means.
 
 import { AttncError } from '../../dsl/diagnostics.js';
-import { applyBinary, applyCall } from '../scalar.js';
-import { bin, bool, int, rewrite, some, type Expr } from '../ir.js';
+import { foldBinary, foldCall, foldNeg, isInt32 } from '../scalar.js';
+import { bin, bool, float, int, rewrite, some, type Expr } from '../ir.js';
 import type { Pass } from '../pass.js';
 import { mapExprs } from './util.js';
 
@@ -19,6 +24,17 @@ export const simplify: Pass = {
 
 type Rule = { name: string; apply: (e: Expr) => Expr | undefined };
 
+/** A constant of type `ty` from `fold`, or undefined when the operation fails (left for the run to report). */
+function folded(ty: Expr['ty'], fold: () => number | boolean): Expr | undefined {
+  try {
+    const value = fold();
+    return { op: 'const', ty, value: ty === 'int' && typeof value === 'number' ? value + 0 : value };
+  } catch (err) {
+    if (err instanceof AttncError) return undefined;
+    throw err;
+  }
+}
+
 const isConst = (e: Expr, v?: number | boolean): boolean =>
   e.op === 'const' && (v === undefined || e.value === v);
 /** Cannot fail at run time: no tensor load, and every division by a non-zero constant. */
@@ -29,25 +45,18 @@ export const RULES: Rule[] = [
     name: 'fold-constants',
     apply: (e) => {
       if (e.op === 'const' || e.op === 'pattern' || e.op === 'and' || e.op === 'or' || e.op === 'select') return undefined;
-      if (e.op === 'neg' || e.op === 'not') {
-        return e.a.op === 'const' ? { op: 'const', ty: e.ty, value: e.op === 'not' ? !e.a.value : -(e.a.value as number) } : undefined;
+      if (e.op === 'not') return e.a.op === 'const' ? { op: 'const', ty: e.ty, value: !e.a.value } : undefined;
+      if (e.op === 'neg') {
+        const a = e.a;
+        return a.op === 'const' ? folded(e.ty, () => foldNeg(e.ty, a.value as number)) : undefined;
       }
       if (e.op === 'call') {
         if (!e.args.every((a) => a.op === 'const')) return undefined;
-        try {
-          return { op: 'const', ty: e.ty, value: applyCall(e.fn, e.ty, e.args.map((a) => (a as { value: number }).value)) };
-        } catch (err) {
-          if (err instanceof AttncError) return undefined; // leave it for the run to report
-          throw err;
-        }
+        return folded(e.ty, () => foldCall(e.fn, e.ty, e.args.map((a) => (a as { value: number }).value)));
       }
       if ('a' in e && 'b' in e && e.a.op === 'const' && e.b.op === 'const') {
-        try {
-          return { op: 'const', ty: e.ty, value: applyBinary(e.op, e.a.ty, e.a.value as number, e.b.value as number) };
-        } catch (err) {
-          if (err instanceof AttncError) return undefined;
-          throw err;
-        }
+        const { a, b } = e;
+        return folded(e.ty, () => foldBinary(e.op, a.ty, a.value as number, b.value as number));
       }
       return undefined;
     },
@@ -71,11 +80,16 @@ export const RULES: Rule[] = [
       const inner = e.a;
       if ((inner.op !== 'add' && inner.op !== 'sub') || inner.ty !== 'int') return undefined;
       const c2 = (e.op === 'add' ? 1 : -1) * (e.b.value as number);
+      // Only when the gathered constant is a 32-bit int (it and its negation).
       if (inner.b.op === 'const') {
         const c = (inner.op === 'add' ? 1 : -1) * (inner.b.value as number) + c2;
+        if (!isInt32(c) || !isInt32(-c)) return undefined;
         return c >= 0 ? bin('add', inner.a, int(c)) : bin('sub', inner.a, int(-c));
       }
-      if (inner.op === 'sub' && inner.a.op === 'const') return bin('sub', int((inner.a.value as number) + c2), inner.b);
+      if (inner.op === 'sub' && inner.a.op === 'const') {
+        const c = (inner.a.value as number) + c2;
+        return isInt32(c) ? bin('sub', int(c), inner.b) : undefined;
+      }
       return undefined;
     },
   },
@@ -90,7 +104,27 @@ export const RULES: Rule[] = [
     },
   },
   { name: 'not-not', apply: (e) => (e.op === 'not' && e.a.op === 'not' ? e.a.a : undefined) },
+  {
+    // A float NaN constant decides an operation whatever its other (pure) operands are, as
+    // in IEEE arithmetic and the reference: NaN for arithmetic and min/max/clamp, false for
+    // a comparison (true for !=). So a mask comparing with a folded NaN is a constant in
+    // every target (a WGSL module cannot even hold a NaN constant).
+    name: 'nan-absorbs',
+    apply: (e) => {
+      if (e.op === 'call') {
+        const nanArg = (e.fn === 'min' || e.fn === 'max' || e.fn === 'clamp') && e.ty === 'float' && e.args.some(isNaNConst);
+        return nanArg && e.args.every(pure) ? float(NaN) : undefined;
+      }
+      if (!(e.op in ARITH_OR_COMPARE) || !('b' in e) || e.a.ty !== 'float') return undefined;
+      const [a, b] = [e.a, e.b];
+      if (!(isNaNConst(a) || isNaNConst(b)) || !pure(a) || !pure(b)) return undefined;
+      return e.ty === 'bool' ? bool(e.op === 'ne') : float(NaN);
+    },
+  },
 ];
+
+const ARITH_OR_COMPARE = { add: 1, sub: 1, mul: 1, div: 1, mod: 1, eq: 1, ne: 1, lt: 1, le: 1, gt: 1, ge: 1 };
+const isNaNConst = (e: Expr): boolean => e.op === 'const' && typeof e.value === 'number' && Number.isNaN(e.value);
 
 export function simplifyExpr(e: Expr): Expr {
   return rewrite(e, function step(x: Expr): Expr {

@@ -7,6 +7,7 @@ import type { Expr, Pattern } from '../../compiler/ir.js';
 import type { Span } from '../../dsl/ast.js';
 import { AttncError, diag } from '../../dsl/diagnostics.js';
 import { floorDiv } from '../../compiler/scalar.js';
+import { nattenAxisProblem } from '../../dsl/semantics.js';
 
 const fail = (what: string, detail: string, span?: Span): never => {
   throw new AttncError([diag('AT709', [what, detail], span)]);
@@ -27,9 +28,9 @@ export function nattenAllows(i: number, j: number, L: number, k: number, d: numb
 }
 
 function checkAxis(what: string, axis: string, L: number, k: number, d: number, span?: Span): void {
-  if (k < 2) fail(what, `kernel${axis} must be at least 2, found ${k}`, span);
-  if (d < 1) fail(what, `dilation${axis} must be at least 1, found ${d}`, span);
-  if (k * d > L) fail(what, `kernel${axis} × dilation${axis} = ${k} × ${d} = ${k * d} exceeds the length ${L}`, span);
+  // The same rule (and words) as the checker's, which reports constant arguments at compile time.
+  const problem = nattenAxisProblem(axis, L, k, d);
+  if (problem) fail(what, problem.detail, span);
 }
 
 /**

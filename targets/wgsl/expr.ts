@@ -78,7 +78,10 @@ const TILE_BOUNDS = new Set(['q_lo', 'q_hi', 'k_lo', 'k_hi']);
 export const F32_BIG = 3.0e38;
 
 export function floatLiteral(v: number): string {
-  if (Number.isNaN(v)) return '0.0f';
+  // WGSL has no NaN constant (a const-expression that is NaN, even `bitcast<f32>(0x7fc00000u)`,
+  // is a shader-creation error), but a NaN must never silently become a number: `0.0 / 0.0`
+  // says what the value is, and WebGPU refuses the module rather than compute with 0.
+  if (Number.isNaN(v)) return '(0.0f / 0.0f)';
   if (!Number.isFinite(v) || Math.abs(v) > 3.4e38) return v > 0 ? '3.0e38f' : '(-3.0e38f)';
   if (Math.abs(v) < 1e-37) return '0.0f';
   let s = String(v);
