@@ -6,7 +6,9 @@
 
 import type * as ast from '../dsl/ast.js';
 import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js';
+import { staticErrors } from '../dsl/checker-static.js';
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
+import { INT_MAX, INT_MIN, isInt32 } from '../dsl/semantics.js';
 import {
   bin, bool, call, dim, float, int, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
   type Scalar, type Shape,
@@ -14,10 +16,10 @@ import {
 
 export type ParamValues = Record<string, number | boolean>;
 
-/** Thrown inside the lowering for a user error it detects (e.g. a bad param override). */
+/** Thrown inside the lowering for user errors it detects (e.g. a bad param override). */
 class LowerError extends Error {
-  constructor(readonly diagnostic: Diagnostic) {
-    super(diagnostic.message);
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map((d) => d.message).join('\n'));
   }
 }
 
@@ -28,7 +30,7 @@ export function lowerAttention(
   try {
     return { graph: new Lowering(def, overrides).run(), diagnostics: [] };
   } catch (e) {
-    if (e instanceof LowerError) return { graph: null, diagnostics: [e.diagnostic] };
+    if (e instanceof LowerError) return { graph: null, diagnostics: e.diagnostics };
     throw e;
   }
 }
@@ -53,6 +55,12 @@ class Lowering {
 
   run(): Graph {
     this.collectParams();
+    // The checker found the static errors under the declared params; overrides can add
+    // some (`--param z=0` where the program divides by `z`).
+    if (Object.keys(this.overrides).length > 0) {
+      const errors = staticErrors(this.def, this.params);
+      if (errors.length > 0) throw new LowerError(errors);
+    }
     let output = -1;
     for (const st of this.def.statements) {
       switch (st.kind) {
@@ -104,13 +112,17 @@ class Lowering {
       if (!decl) {
         const near = closest(name, declared.keys());
         const declares = declared.size ? `declares ${[...declared.keys()].map((n) => `\`${n}\``).join(', ')}` : 'declares no params';
-        throw new LowerError(diag('AT701', [name], undefined,
-          near ? `did you mean \`${near}\`?` : `\`${this.def.name.name}\` ${declares}`));
+        throw new LowerError([diag('AT701', [name], undefined,
+          near ? `did you mean \`${near}\`?` : `\`${this.def.name.name}\` ${declares}`)]);
       }
       const want = paramType(decl.value, decl.isFloat);
       const got = typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int' : 'float';
       if (want !== got && !(want === 'float' && got === 'int')) {
-        throw new LowerError(diag('AT702', [name, want, String(value)], decl.span));
+        throw new LowerError([diag('AT702', [name, want, String(value)], decl.span)]);
+      }
+      // An int param is a 32-bit int, like every int of the language.
+      if (want === 'int' && !isInt32(value as number)) {
+        throw new LowerError([diag('AT702', [name, `int (i32: ${INT_MIN}..${INT_MAX})`, String(value)], decl.span)]);
       }
       this.params[name] = value;
     }

@@ -11,13 +11,16 @@
 //
 // The checker is split by concern: checker-names.ts (declarations and name resolution),
 // checker-expr.ts (expression typing), checker-calls.ts (calls against the builtins
-// table), checker-shapes.ts (tensor operations' shapes); checker-context.ts holds the
-// state of one definition, checker-types.ts the types and how messages show them.
+// table), checker-shapes.ts (tensor operations' shapes), checker-static.ts (errors in what
+// the compiler evaluates: constant zero divisors, int overflow, int() of NaN, …);
+// checker-context.ts holds the state of one definition, checker-types.ts the types and
+// how messages show them.
 
 import type { Attention, Program, SourceFile } from './ast.js';
 import { CheckContext } from './checker-context.js';
 import { checkExpr } from './checker-expr.js';
 import { canDeclare, declareNames } from './checker-names.js';
+import { declaredParams, staticErrors } from './checker-static.js';
 import { ERROR, showType } from './checker-types.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 
@@ -40,12 +43,16 @@ export function checkProgram(program: Program, file: SourceFile): Diagnostic[] {
   return diagnostics;
 }
 
-/** Declarations, then lets and return in order, then the definition's structure. */
+/**
+ * Declarations, then lets and return in order, then the definition's structure, then the
+ * static errors of what the compiler can evaluate under the declared params.
+ */
 function checkDefinition(def: Attention, file: SourceFile): Diagnostic[] {
   const cx = new CheckContext(def, file);
   declareNames(cx);
   checkBody(cx);
   checkStructure(cx);
+  cx.diagnostics.push(...staticErrors(def, declaredParams(def), file));
   return cx.diagnostics;
 }
 

@@ -367,6 +367,38 @@ golden('constant division by zero', def(`
     '  |                                    ^',
 ]);
 
+golden('division by a param that is zero', def(`
+  param z = 0
+  return attend(q, k, v, mask: i % z == j % 2)`), [
+    't.attn:5:36: error[AT306]: integer division or modulo by zero',
+    '5 |   return attend(q, k, v, mask: i % z == j % 2)',
+    '  |                                    ^',
+    '  = hint: with `z` = 0',
+]);
+
+golden('block size that is zero', def(`
+  return attend(q, k, v, mask: block(window - 3))`), [
+    't.attn:4:38: error[AT306]: integer division or modulo by zero',
+    '4 |   return attend(q, k, v, mask: block(window - 3))',
+    '  |                                      ^~~~~~~~~~',
+    '  = hint: `block(size)` is `i / size == j / size`; with `window` = 3',
+]);
+
+golden('constant int overflow', def(`
+  return attend(q, k, v, score: s * float(window * 1000000000))`), [
+    't.attn:4:43: error[AT710]: integer overflow: 3 * 1000000000 = 3000000000 does not fit in a 32-bit int',
+    '4 |   return attend(q, k, v, score: s * float(window * 1000000000))',
+    '  |                                           ^~~~~~~~~~~~~~~~~~~',
+    '  = hint: with `window` = 3',
+]);
+
+golden('int() of a constant NaN', def(`
+  return attend(q, k, v, score: s + float(int(sqrt(-1.0))))`), [
+    't.attn:4:43: error[AT711]: cannot convert NaN to int',
+    '4 |   return attend(q, k, v, score: s + float(int(sqrt(-1.0))))',
+    '  |                                           ^~~~~~~~~~~~~~~',
+]);
+
 golden('ternary with an int condition', def(`
   return attend(q, k, v, score: i ? s : 0.0)`), [
     't.attn:4:33: error[AT301]: type mismatch: expected bool, found int',
