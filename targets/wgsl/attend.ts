@@ -75,87 +75,83 @@ export function renderAttendKernel(k: AttendKernel): string {
   if (s.rowsPerThread !== 1) throw new Error(`internal: kernel ${k.name}: ${s.rowsPerThread} rows per invocation is not supported by the workgroup path`);
   const src = new KernelSource(k);
   src.declare(scheduleLines(k));
-  const mod = src.mod;
-  const WG = s.workgroupSize;
-  const TILE = s.tile;
-  const BLOCK = s.block;
   const D4 = Math.ceil(k.geom.D / 4);
   const DV4 = Math.ceil(k.geom.Dv / 4);
-  const staged = s.staging === 'workgroup';
-  mod.decls.push(
+  src.mod.decls.push(
     `const D4 = ${D4}; // head dim ${k.geom.D} as vec4s`,
     `const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`,
-    `const WG = ${WG};`,
-    `const TILE = ${TILE};`,
+    `const WG = ${s.workgroupSize};`,
+    `const TILE = ${s.tile};`,
   );
-
   const byKeys = s.rows === 'keys';
   const side: Side = byKeys
     ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' }
     : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
+  if (k.kind !== 'pv') maskAndScoreFunctions(src, k);
+  const staging = stagedTiles(src, k, side, D4, DV4);
 
-  // mask and score as functions of the index variables.
-  if (k.kind !== 'pv') {
-    const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
-    mod.functions.push(
-      `fn attn_mask(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.mask, vars)};\n}`,
-      `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
-    );
-  }
+  const c = new Code();
+  rowPrologue(c, src, k, side);
+  streamLoops(c, src, k, byKeys, side, s.ranges, () => {
+    staging.load(c);
+    c.block('if (row_ok)', () => {
+      c.block(`for (var e = 0; e < nt; e = e + ${s.block})`, () => {
+        blockStep(c, k, s.block, side, staging.tileAt, staging.tiles, staging.statAt);
+      });
+    });
+  });
+  storeRow(c, src, k);
+  src.entry(s.workgroupSize, c);
+  return src.toString();
+}
 
-  // Which tiles are streamed.
-  const tiles: { name: string; vecs: string; from: string }[] = [];
-  const q = k.bindings.find((b) => b.role === 'q');
-  const kb = k.bindings.find((b) => b.role === 'k');
-  const vb = k.bindings.find((b) => b.role === 'v');
-  if (byKeys) tiles.push({ name: 'q_tile', vecs: 'D4', from: src.load4(q!) });
+/** `attn_mask` and `attn_score` as functions of the index variables. */
+export function maskAndScoreFunctions(src: KernelSource, k: AttendKernel): void {
+  const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
+  src.mod.functions.push(
+    `fn attn_mask(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.mask, vars)};\n}`,
+    `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
+  );
+}
+
+/** A streamed tile of row vectors: its workgroup array, its vec4 count per row, its loader. */
+interface StreamedTile {
+  name: string;
+  vecs: string;
+  from: string;
+}
+
+/**
+ * The streamed tiles of a workgroup/storage kernel (Q rows for key rows; K and V rows, or
+ * V alone for pv, for query rows; and colapply's column statistics): their declarations,
+ * the cooperative load of one tile between barriers (`workgroup` staging; nothing to load
+ * with `storage` staging), and the WGSL reading entry `e` of the current tile.
+ */
+function stagedTiles(src: KernelSource, k: AttendKernel, side: Side, D4: number, DV4: number) {
+  const s = k.schedule!;
+  const mod = src.mod;
+  const staged = s.staging === 'workgroup';
+  const tiles: StreamedTile[] = [];
+  if (s.rows === 'keys') tiles.push({ name: 'q_tile', vecs: 'D4', from: src.load4(src.binding('q')) });
   else {
-    if (k.kind !== 'pv') tiles.push({ name: 'k_tile', vecs: 'D4', from: src.load4(kb!) });
-    tiles.push({ name: 'v_tile', vecs: 'DV4', from: src.load4(vb!) });
+    if (k.kind !== 'pv') tiles.push({ name: 'k_tile', vecs: 'D4', from: src.load4(src.binding('k')) });
+    tiles.push({ name: 'v_tile', vecs: 'DV4', from: src.load4(src.binding('v')) });
   }
   const stats = k.kind === 'colapply';
   if (staged) {
-    for (const t of tiles) mod.decls.push(`var<workgroup> ${t.name}: array<vec4<f32>, ${TILE * (t.vecs === 'D4' ? D4 : DV4)}>;`);
-    if (stats) mod.decls.push(`var<workgroup> st_tile: array<vec2<f32>, ${TILE}>;`);
+    for (const t of tiles) mod.decls.push(`var<workgroup> ${t.name}: array<vec4<f32>, ${s.tile * (t.vecs === 'D4' ? D4 : DV4)}>;`);
+    if (stats) mod.decls.push(`var<workgroup> st_tile: array<vec2<f32>, ${s.tile}>;`);
   }
-  const streamRow0 = byKeys ? 'q_row0' : 'kv_row0';
-  /** WGSL for vec4 `c` of streamed entry `e` (tile-relative) of tile `t`. */
-  const tileAt = (t: (typeof tiles)[number], e: string, c: string) =>
-    staged ? `${t.name}[(${e}) * ${t.vecs} + ${c}]` : `${t.from}(${streamRow0} + min(t0 + ${e}, ${side.len} - 1), ${c})`;
-  const statAt = (e: string) => (staged ? `st_tile[${e}]` : `ld_stats(bh * M + min(t0 + ${e}, M - 1))`);
-  if (stats) {
-    mod.functions.push('fn ld_stats(col: i32) -> vec2<f32> {\n  return vec2<f32>(stats[2 * col], stats[2 * col + 1]);\n}');
-  }
-
-  const c = new Code();
-  const g = k.geom;
-  geometryLines(c, src, g);
-  c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${side.row === 'i' ? 'queries' : 'keys'} per workgroup`);
-  c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
-  c.line('let bh = wg / n_rb;');
-  c.line('let r0 = (wg - bh * n_rb) * RPW;');
-  headLines(c);
-  c.line(`let ${side.row} = r0 + lid;`);
-  c.line(`let row_ok = ${side.row} < ${side.rows};`);
-  c.line(`let rc = min(${side.row}, ${side.rows} - 1);`);
-  if (k.kind !== 'pv') c.line(`let scale = ${src.expr(k.scale)};`);
-
-  // Row registers.
-  if (k.kind === 'colstats' || k.kind === 'scores') {
-    c.line('var kr = array<vec4<f32>, D4>();');
-    c.line(`for (var c = 0; c < D4; c = c + 1) { kr[c] = ${src.load4(kb!)}(kv_row0 + rc, c); }`);
-  } else if (k.kind !== 'pv') {
-    c.line('var qr = array<vec4<f32>, D4>();');
-    c.line(`for (var c = 0; c < D4; c = c + 1) { qr[c] = ${src.load4(q!)}(q_row0 + rc, c); }`);
-  }
-  if (!byKeys) c.line('var acc = array<vec4<f32>, DV4>();');
-  if (k.kind === 'attend' || k.kind === 'colstats') {
-    c.line(`var m_run = ${NEG};`);
-    c.line('var l_run = 0.0f;');
-  }
-
-  streamLoops(c, src, k, byKeys, side, s.ranges, () => {
-    if (staged) {
+  if (stats) mod.functions.push('fn ld_stats(col: i32) -> vec2<f32> {\n  return vec2<f32>(stats[2 * col], stats[2 * col + 1]);\n}');
+  const streamRow0 = s.rows === 'keys' ? 'q_row0' : 'kv_row0';
+  return {
+    tiles,
+    /** WGSL for vec4 `c` of streamed entry `e` (tile-relative) of tile `t`. */
+    tileAt: (t: StreamedTile, e: string, c: string) =>
+      staged ? `${t.name}[(${e}) * ${t.vecs} + ${c}]` : `${t.from}(${streamRow0} + min(t0 + ${e}, ${side.len} - 1), ${c})`,
+    statAt: (e: string) => (staged ? `st_tile[${e}]` : `ld_stats(bh * M + min(t0 + ${e}, M - 1))`),
+    load: (c: Code) => {
+      if (!staged) return;
       c.line('workgroupBarrier();');
       for (const t of tiles) {
         c.block(`for (var x = lid; x < TILE * ${t.vecs}; x = x + WG)`, () => {
@@ -165,15 +161,39 @@ export function renderAttendKernel(k: AttendKernel): string {
       }
       if (stats) c.line('for (var x = lid; x < TILE; x = x + WG) { st_tile[x] = ld_stats(bh * M + min(t0 + x, M - 1)); }');
       c.line('workgroupBarrier();');
-    }
-    c.block('if (row_ok)', () => {
-      c.block(`for (var e = 0; e < nt; e = e + ${BLOCK})`, () => {
-        blockStep(c, k, BLOCK, side, tileAt, tiles, statAt);
-      });
-    });
-  });
+    },
+  };
+}
 
-  // Results.
+/** Sizes, this workgroup's rows, and the invocation's row registers and running state. */
+function rowPrologue(c: Code, src: KernelSource, k: AttendKernel, side: Side): void {
+  const s = k.schedule!;
+  geometryLines(c, src, k.geom);
+  c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${side.row === 'i' ? 'queries' : 'keys'} per workgroup`);
+  c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
+  c.line('let bh = wg / n_rb;');
+  c.line('let r0 = (wg - bh * n_rb) * RPW;');
+  headLines(c);
+  c.line(`let ${side.row} = r0 + lid;`);
+  c.line(`let row_ok = ${side.row} < ${side.rows};`);
+  c.line(`let rc = min(${side.row}, ${side.rows} - 1);`);
+  if (k.kind !== 'pv') c.line(`let scale = ${src.expr(k.scale)};`);
+  if (k.kind === 'colstats' || k.kind === 'scores') {
+    c.line('var kr = array<vec4<f32>, D4>();');
+    c.line(`for (var c = 0; c < D4; c = c + 1) { kr[c] = ${src.load4(src.binding('k'))}(kv_row0 + rc, c); }`);
+  } else if (k.kind !== 'pv') {
+    c.line('var qr = array<vec4<f32>, D4>();');
+    c.line(`for (var c = 0; c < D4; c = c + 1) { qr[c] = ${src.load4(src.binding('q'))}(q_row0 + rc, c); }`);
+  }
+  if (s.rows === 'queries') c.line('var acc = array<vec4<f32>, DV4>();');
+  if (k.kind === 'attend' || k.kind === 'colstats') {
+    c.line(`var m_run = ${NEG};`);
+    c.line('var l_run = 0.0f;');
+  }
+}
+
+/** The row's result: the normalised output row, the unnormalised one, or the column statistics. */
+function storeRow(c: Code, src: KernelSource, k: AttendKernel): void {
   c.block('if (row_ok)', () => {
     switch (k.kind) {
       case 'attend': {
@@ -192,8 +212,6 @@ export function renderAttendKernel(k: AttendKernel): string {
         break;
     }
   });
-  src.entry(WG, c);
-  return src.toString();
 }
 
 /**
@@ -266,8 +284,8 @@ function blockStep(
   k: AttendKernel,
   BLOCK: number,
   side: Side,
-  tileAt: (t: { name: string; vecs: string; from: string }, e: string, c: string) => string,
-  tiles: { name: string; vecs: string; from: string }[],
+  tileAt: (t: StreamedTile, e: string, c: string) => string,
+  tiles: StreamedTile[],
   statAt: (e: string) => string,
 ): void {
   const us = [...Array(BLOCK).keys()];
@@ -282,35 +300,17 @@ function blockStep(
   } else {
     for (const u of us) {
       c.line(`let ${streamedVar}${u} = t0 + e + ${u};`);
-      c.line(`var x${u} = ${NEG};`);
       const args = side.row === 'i' ? `b, h, hk, i, j${u}` : `b, h, hk, i${u}, j`;
-      c.block(`if (e + ${u} < nt && (full || attn_mask(${args})))`, () => {
-        c.line(`var d${u} = vec4<f32>(0.0f);`);
-        c.line(`for (var c = 0; c < D4; c = c + 1) { d${u} = d${u} + ${regs}[c] * ${tileAt(dotTile!, `e + ${u}`, 'c')}; }`);
-        c.line(`let y${u} = attn_score((d${u}.x + d${u}.y + d${u}.z + d${u}.w) * scale, ${args});`);
-        c.line(`if (y${u} > ${MASKED_BELOW}) { x${u} = y${u}; }`);
-      });
+      entryScore(c, u, `e + ${u} < nt && (full || attn_mask(${args}))`, regs, tileAt(dotTile!, `e + ${u}`, 'c'), args);
     }
   }
-  const maxOf = (xs: string[]): string => (xs.length === 1 ? xs[0]! : `max(${maxOf(xs.slice(0, xs.length >> 1))}, ${maxOf(xs.slice(xs.length >> 1))})`);
   const accumulate = () => {
     const terms = us.map((u) => `p${u} * ${tileAt(vt!, `e + ${u}`, 'c')}`).join(' + ');
     c.line(`for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + ${terms}; }`);
   };
   switch (k.kind) {
     case 'attend':
-      c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
-      c.block('if (mb > m_run)', () => {
-        c.line(`let corr = ${softmaxExp(`m_run - mb`)};`);
-        c.line('l_run = l_run * corr;');
-        c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
-        c.line('m_run = mb;');
-      });
-      c.block(`if (mb > ${MASKED_BELOW})`, () => {
-        for (const u of us) c.line(`let p${u} = select(0.0f, ${softmaxExp(`x${u} - m_run`)}, x${u} > ${MASKED_BELOW});`);
-        c.line(`l_run = l_run + ${us.map((u) => `p${u}`).join(' + ')};`);
-        accumulate();
-      });
+      onlineSoftmaxFold(c, us, accumulate);
       break;
     case 'colstats':
       c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
@@ -339,6 +339,47 @@ function blockStep(
       accumulate();
       break;
   }
+}
+
+/**
+ * The score `x<u>` of one streamed entry for a row held in registers `regs` (one
+ * vec4 per chunk, `kAt` the entry's vec4 `c`): `attn_score` of the scaled dot product
+ * where `allowed` holds and the score is not masked (≤ −1e30), else the masked sentinel.
+ */
+export function entryScore(c: Code, u: number, allowed: string, regs: string, kAt: string, args: string): void {
+  c.line(`var x${u} = ${NEG};`);
+  c.block(`if (${allowed})`, () => {
+    c.line(`var d${u} = vec4<f32>(0.0f);`);
+    c.line(`for (var c = 0; c < D4; c = c + 1) { d${u} = d${u} + ${regs}[c] * ${kAt}; }`);
+    c.line(`let y${u} = attn_score((d${u}.x + d${u}.y + d${u}.z + d${u}.w) * scale, ${args});`);
+    c.line(`if (y${u} > ${MASKED_BELOW}) { x${u} = y${u}; }`);
+  });
+}
+
+/**
+ * Fold the scores `x<u>` of a block into the row's running max `m_run` and sum `l_run`,
+ * rescaling the accumulator `acc` when the max grows; `accumulate` then adds the weights
+ * `p<u>` times their V rows. (The subgroup kernels' form, several rows at once, is
+ * subgroup-steps.ts's onlineSoftmaxStep.)
+ */
+export function onlineSoftmaxFold(c: Code, us: number[], accumulate: () => void): void {
+  c.line(`let mb = ${maxOf(us.map((u) => `x${u}`))};`);
+  c.block('if (mb > m_run)', () => {
+    c.line(`let corr = ${softmaxExp(`m_run - mb`)};`);
+    c.line('l_run = l_run * corr;');
+    c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
+    c.line('m_run = mb;');
+  });
+  c.block(`if (mb > ${MASKED_BELOW})`, () => {
+    for (const u of us) c.line(`let p${u} = select(0.0f, ${softmaxExp(`x${u} - m_run`)}, x${u} > ${MASKED_BELOW});`);
+    c.line(`l_run = l_run + ${us.map((u) => `p${u}`).join(' + ')};`);
+    accumulate();
+  });
+}
+
+/** `max(…)` of WGSL values, as a balanced tree. */
+function maxOf(xs: string[]): string {
+  return xs.length === 1 ? xs[0]! : `max(${maxOf(xs.slice(0, xs.length >> 1))}, ${maxOf(xs.slice(xs.length >> 1))})`;
 }
 
 /** Unfused softmax of the materialised scores, in place (scores → probabilities). */

@@ -91,27 +91,41 @@ export function renderClustersKernel(k: ClustersKernel): string {
   c.line(`let HX = ${src.expr(k.H)};`);
   c.line(`let N = ${src.expr(k.N)};`);
   c.line(`let C = ${src.expr(k.C)};`);
-  if (!S) {
-    c.line(`let t = wg * ${WG} + lid; // (b·HX + h)·N + n`);
-    c.block('if (t < B * HX * N)', () => {
-      c.line('let h = (t / N) % HX;');
-      c.line('var xr = array<vec4<f32>, D4>();');
-      c.line('var nx = 0.0f;');
-      c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(t, d); nx = nx + dot(xr[d], xr[d]); }`);
-      c.line('var best = 0;');
-      c.line('var best_sim = 0.0f;');
-      c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
-        c.line('var dt = 0.0f;');
-        c.line('var nc = 0.0f;');
-        c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
-        c.line('let sim = select(0.0f, dt / (sqrt(nx) * sqrt(nc)), nx > 0.0f && nc > 0.0f); // zero vector or centroid: 0');
-        c.line('if (cc == 0 || sim > best_sim) { best = cc; best_sim = sim; }');
-      });
-      c.line('out[t] = best;');
+  if (S) subgroupClusters(c, src, k, ldx, ldc);
+  else plainClusters(c, src, k, ldx, ldc);
+  src.entry(WG, c, S ? ['@builtin(subgroup_invocation_id) sg_lane: u32'] : undefined);
+  return src.toString();
+}
+
+/** One token per invocation, every centroid loaded by every invocation. */
+function plainClusters(c: Code, src: KernelSource, k: ClustersKernel, ldx: string, ldc: string): void {
+  const WG = k.schedule!.workgroupSize;
+  c.line(`let t = wg * ${WG} + lid; // (b·HX + h)·N + n`);
+  c.block('if (t < B * HX * N)', () => {
+    c.line('let h = (t / N) % HX;');
+    c.line('var xr = array<vec4<f32>, D4>();');
+    c.line('var nx = 0.0f;');
+    c.line(`for (var d = 0; d < D4; d = d + 1) { xr[d] = ${ldx}(t, d); nx = nx + dot(xr[d], xr[d]); }`);
+    c.line('var best = 0;');
+    c.line('var best_sim = 0.0f;');
+    c.block('for (var cc = 0; cc < C; cc = cc + 1)', () => {
+      c.line('var dt = 0.0f;');
+      c.line('var nc = 0.0f;');
+      c.line(`for (var d = 0; d < D4; d = d + 1) { let m = ${ldc}(h * C + cc, d); dt = dt + dot(xr[d], m); nc = nc + dot(m, m); }`);
+      c.line('let sim = select(0.0f, dt / (sqrt(nx) * sqrt(nc)), nx > 0.0f && nc > 0.0f); // zero vector or centroid: 0');
+      c.line('if (cc == 0 || sim > best_sim) { best = cc; best_sim = sim; }');
     });
-    src.entry(WG, c);
-    return src.toString();
-  }
+    c.line('out[t] = best;');
+  });
+}
+
+/** Subgroups: R tokens per invocation of one (b, head), centroid chunks shared by broadcast. */
+function subgroupClusters(c: Code, src: KernelSource, k: ClustersKernel, ldx: string, ldc: string): void {
+  const s = k.schedule!;
+  const S = s.subgroupSize!;
+  const R = s.tokensPerInvocation ?? 1;
+  const WG = s.workgroupSize;
+  const D4 = Math.ceil(k.D / 4);
   // Subgroups. Operations in uniform control flow: tokens past N compute on a clamped one
   // and write nothing. Each invocation holds R tokens (every broadcast centroid chunk serves
   // all of them); lane ℓ loads chunks ℓ, ℓ + S, … of a centroid and all lanes get each
@@ -155,6 +169,4 @@ export function renderClustersKernel(k: ClustersKernel): string {
     }
   });
   for (const r of rs) c.line(`if (n${r} < N) { out[t${r}] = best${r}; }`);
-  src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
-  return src.toString();
 }

@@ -18,8 +18,8 @@
 
 import type { RouteAttendKernel, RouteSortKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
-import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
-import { geometryLines, headLines } from './attend.js';
+import { KernelSource, NEG } from './common.js';
+import { entryScore, geometryLines, headLines, onlineSoftmaxFold } from './attend.js';
 import {
   blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, type Unroll,
 } from './subgroup-steps.js';
@@ -90,23 +90,37 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
       : `  the cluster's keys gathered in tiles of ${s.tile}; ${s.workgroupBytes} B workgroup memory`,
     `geometry: D = ${k.geom.D}, Dv = ${k.geom.Dv}; ${k.causal ? 'causal: keys stop past the block\'s last query' : 'all of the cluster\'s keys'}`,
   ]);
-  const mod = src.mod;
-  const D4 = Math.ceil(k.geom.D / 4);
-  const DV4 = Math.ceil(k.geom.Dv / 4);
-  const WG = s.workgroupSize;
-  mod.decls.push(`const D4 = ${D4}; // head dim ${k.geom.D} as vec4s`, `const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`, `const WG = ${WG};`);
+  src.mod.decls.push(
+    `const D4 = ${Math.ceil(k.geom.D / 4)}; // head dim ${k.geom.D} as vec4s`,
+    `const DV4 = ${Math.ceil(k.geom.Dv / 4)}; // value dim ${k.geom.Dv} as vec4s`,
+    `const WG = ${s.workgroupSize};`,
+  );
   const vars = { b: 'b', h: 'h', hk: 'hk', i: 'i', j: 'j' };
-  mod.functions.push(
+  src.mod.functions.push(
     `fn attn_extra(b: i32, h: i32, hk: i32, i: i32, j: i32) -> bool {\n  return ${src.expr(k.extra, vars)};\n}`,
     `fn attn_score(s: f32, b: i32, h: i32, hk: i32, i: i32, j: i32) -> f32 {\n  return ${src.expr(k.score, vars)};\n}`,
   );
-  const maskCall = (args: string) => (isTrue(k) ? '' : ` && attn_extra(${args})`);
-  const ldq = src.load4(src.binding('q'));
-  const ldk = src.load4(src.binding('k'));
-  const ldv = src.load4(src.binding('v'));
-  const st = src.store4(src.binding('out'));
-
+  // The row accessors first: their helper functions lead the module's functions.
+  for (const role of ['q', 'k', 'v'] as const) src.load4(src.binding(role));
+  src.store4(src.binding('out'));
   const c = new Code();
+  clusterPrologue(c, src, k);
+  c.line(`let scale = ${src.expr(k.scale)};`);
+  if (sub) subgroupRouteBody(c, src, k);
+  else tiledRouteBody(c, src, k);
+  src.entry(s.workgroupSize, c, sub ? ['@builtin(subgroup_invocation_id) sg_lane: u32'] : undefined);
+  return src.toString();
+}
+
+/** `&& attn_extra(args)`, or nothing when the mask has no other conjunct. */
+const maskCall = (k: RouteAttendKernel, args: string) => (isTrue(k) ? '' : ` && attn_extra(${args})`);
+
+/**
+ * This workgroup's (b, h, cluster, block of the cluster's query slots), the cluster's
+ * query and key slices of the permutations, and the key count of each row slot.
+ */
+function clusterPrologue(c: Code, src: KernelSource, k: RouteAttendKernel): void {
+  const s = k.schedule!;
   layoutLines(c, src, k);
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // query slots per workgroup`);
   c.line('let nqb = (N + RPW - 1) / RPW; // blocks per cluster (upper bound)');
@@ -126,92 +140,109 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
   c.line('let qp = QP0 + bh * N + route[QR0 + 2 * bhc]; // this cluster\'s query positions');
   c.line('let kn = route[KR0 + 2 * bkc + 1]; // keys in this cluster');
   c.line('let kp = KP0 + (b * Hk + hk) * M + route[KR0 + 2 * bkc]; // this cluster\'s key positions');
-  // With slot guards (the schedule's), each of the R row slots (WG query slots each) keeps
-  // its own key count — its causal bound, or every key; none for a slot past the
-  // cluster's queries — and skips the key blocks past it.
+  keyCounts(c, src, k);
+}
+
+/**
+ * With slot guards (the schedule's), each of the R row slots (WG query slots each) keeps
+ * its own key count — its causal bound, or every key; none for a slot past the cluster's
+ * queries — and skips the key blocks past it.
+ */
+function keyCounts(c: Code, src: KernelSource, k: RouteAttendKernel): void {
+  const s = k.schedule!;
   const slots = s.slotGuards ? s.rowsPerThread : 1;
-  if (k.causal) {
-    mod.functions.push([
-      '// Keys of a cluster (positions ascending in route[kp .. kp + kn)) at positions ≤ pos.',
-      'fn keys_upto(kp: i32, kn: i32, pos: i32) -> i32 {',
-      '  var lo = 0;',
-      '  var hi = kn;',
-      '  loop {',
-      '    if (lo >= hi) { break; }',
-      '    let mid = (lo + hi) / 2;',
-      '    if (route[kp + mid] <= pos) { lo = mid + 1; } else { hi = mid; }',
-      '  }',
-      '  return lo;',
-      '}',
-    ].join('\n'));
-    c.line(`// causal: positions ascend, so each of the ${slots} row slot${slots > 1 ? 's' : ''} keeps the keys up to its last query's position`);
-    const slotRows = slots > 1 ? 'WG' : 'RPW';
-    for (let r = 0; r < slots; r++) {
-      const first = `r0 + ${r * (slots > 1 ? s.workgroupSize : s.rowsPerWorkgroup)}`;
-      c.line(`let nk${r} = select(0, keys_upto(kp, kn, route[qp + min(${first} + ${slotRows}, qn) - 1]), ${first} < qn);`);
-    }
-    c.line(`let nk = ${[...Array(slots).keys()].map((r) => `nk${r}`).reduce((a, b) => `max(${a}, ${b})`)};`);
-  } else {
+  if (!k.causal) {
     c.line('let nk = kn;');
     if (slots > 1) for (let r = 0; r < slots; r++) c.line(`let nk${r} = select(0, kn, r0 + ${r} * WG < qn); // slot ${r}: none past the cluster's queries`);
+    return;
   }
-  c.line(`let scale = ${src.expr(k.scale)};`);
-
-  if (sub) {
-    const S = s.subgroupSize;
-    const KB = s.block;
-    const R = s.rowsPerThread;
-    const G = S / KB;
-    const DC = Math.ceil(D4 / G);
-    const DVC = Math.ceil(DV4 / G);
-    mod.enables.add('subgroups');
-    mod.decls.push(`const S = ${S}; // subgroup lanes used`, `const KB = ${KB}; // keys per block`, `const G = ${G}; // vec4 chunks of one row loaded per lane step (S / KB)`);
-    const rs = [...Array(R).keys()];
-    const us = [...Array(KB).keys()];
-    const gs = [...Array(G).keys()];
-    const unroll: Unroll = { rs, us, gs, D4, DV4, DC, DVC, ...(slots > 1 ? { active: rs.map((r) => `act${r}`) } : {}) };
-    c.line('let lane = i32(sg_lane) % S;');
-    c.line('let lk = lane % KB; // the key of the block this lane loads');
-    c.line('let lg = lane / KB; // the chunk group this lane loads');
-    for (const r of rs) {
-      c.line(`let s${r} = r0 + lid + ${r * WG};`);
-      c.line(`let ok${r} = s${r} < qn;`);
-      c.line(`let i${r} = route[qp + min(s${r}, qn - 1)]; // original query position`);
-      c.line(`var w${r} = array<vec4<f32>, ${DC * G}>();`);
-      c.line(`for (var c = 0; c < D4; c = c + 1) { w${r}[c] = ${ldq}(q_row0 + i${r}, c); }`);
-      c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
-      c.line(`var m${r} = ${NEG};`);
-      c.line(`var l${r} = 0.0f;`);
-    }
-    c.block('for (var e = 0; e < nk; e = e + KB)', () => {
-      if (slots > 1) for (const r of rs) c.line(`let act${r} = e < nk${r};`);
-      c.line('let jl = route[kp + min(e + lk, nk - 1)]; // the original key position this lane loads');
-      c.line('let krow = kv_row0 + jl;');
-      for (const u of us) c.line(`let j${u} = subgroupBroadcast(jl, ${u}u);`);
-      blockDots(c, unroll, (chunk) => `${ldk}(krow, ${chunk})`);
-      declareWeights(c, unroll);
-      for (const r of rs) {
-        forSlot(c, unroll, r, () => {
-          const args = (u: number) => `b, h, hk, i${r}, j${u}`;
-          blockScores(c, unroll, r, (u) => `e + ${u} < nk && ok${r}${maskCall(args(u))}`, args);
-          onlineSoftmaxStep(c, unroll, r, true);
-        });
-      }
-      blockAccumulateV(c, unroll, (chunk) => `${ldv}(krow, ${chunk})`);
-    });
-    for (const r of rs) {
-      c.block(`if (ok${r})`, () => storeNormalizedRow(c, r, st, `q_row0 + i${r}`));
-    }
-    src.entry(WG, c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
-    return src.toString();
+  src.mod.functions.push([
+    '// Keys of a cluster (positions ascending in route[kp .. kp + kn)) at positions ≤ pos.',
+    'fn keys_upto(kp: i32, kn: i32, pos: i32) -> i32 {',
+    '  var lo = 0;',
+    '  var hi = kn;',
+    '  loop {',
+    '    if (lo >= hi) { break; }',
+    '    let mid = (lo + hi) / 2;',
+    '    if (route[kp + mid] <= pos) { lo = mid + 1; } else { hi = mid; }',
+    '  }',
+    '  return lo;',
+    '}',
+  ].join('\n'));
+  c.line(`// causal: positions ascend, so each of the ${slots} row slot${slots > 1 ? 's' : ''} keeps the keys up to its last query's position`);
+  const slotRows = slots > 1 ? 'WG' : 'RPW';
+  for (let r = 0; r < slots; r++) {
+    const first = `r0 + ${r * (slots > 1 ? s.workgroupSize : s.rowsPerWorkgroup)}`;
+    c.line(`let nk${r} = select(0, keys_upto(kp, kn, route[qp + min(${first} + ${slotRows}, qn) - 1]), ${first} < qn);`);
   }
+  c.line(`let nk = ${[...Array(slots).keys()].map((r) => `nk${r}`).reduce((a, b) => `max(${a}, ${b})`)};`);
+}
 
-  // One query row per invocation; the cluster's keys in tiles (workgroup memory or storage).
+/** Subgroup staging: R query rows per invocation, blocks of KB gathered keys shared by broadcast. */
+function subgroupRouteBody(c: Code, src: KernelSource, k: RouteAttendKernel): void {
+  const s = k.schedule!;
+  const D4 = Math.ceil(k.geom.D / 4);
+  const DV4 = Math.ceil(k.geom.Dv / 4);
+  const S = s.subgroupSize;
+  const KB = s.block;
+  const R = s.rowsPerThread;
+  const G = S / KB;
+  const DC = Math.ceil(D4 / G);
+  const DVC = Math.ceil(DV4 / G);
+  src.mod.enables.add('subgroups');
+  src.mod.decls.push(`const S = ${S}; // subgroup lanes used`, `const KB = ${KB}; // keys per block`, `const G = ${G}; // vec4 chunks of one row loaded per lane step (S / KB)`);
+  const rs = [...Array(R).keys()];
+  const us = [...Array(KB).keys()];
+  const gs = [...Array(G).keys()];
+  const unroll: Unroll = { rs, us, gs, D4, DV4, DC, DVC, ...(s.slotGuards ? { active: rs.map((r) => `act${r}`) } : {}) };
+  const [ldq, ldk, ldv] = (['q', 'k', 'v'] as const).map((r) => src.load4(src.binding(r)));
+  const st = src.store4(src.binding('out'));
+  c.line('let lane = i32(sg_lane) % S;');
+  c.line('let lk = lane % KB; // the key of the block this lane loads');
+  c.line('let lg = lane / KB; // the chunk group this lane loads');
+  for (const r of rs) {
+    c.line(`let s${r} = r0 + lid + ${r * s.workgroupSize};`);
+    c.line(`let ok${r} = s${r} < qn;`);
+    c.line(`let i${r} = route[qp + min(s${r}, qn - 1)]; // original query position`);
+    c.line(`var w${r} = array<vec4<f32>, ${DC * G}>();`);
+    c.line(`for (var c = 0; c < D4; c = c + 1) { w${r}[c] = ${ldq}(q_row0 + i${r}, c); }`);
+    c.line(`var a${r} = array<vec4<f32>, ${DVC * G}>();`);
+    c.line(`var m${r} = ${NEG};`);
+    c.line(`var l${r} = 0.0f;`);
+  }
+  c.block('for (var e = 0; e < nk; e = e + KB)', () => {
+    if (s.slotGuards) for (const r of rs) c.line(`let act${r} = e < nk${r};`);
+    c.line('let jl = route[kp + min(e + lk, nk - 1)]; // the original key position this lane loads');
+    c.line('let krow = kv_row0 + jl;');
+    for (const u of us) c.line(`let j${u} = subgroupBroadcast(jl, ${u}u);`);
+    blockDots(c, unroll, (chunk) => `${ldk}(krow, ${chunk})`);
+    declareWeights(c, unroll);
+    for (const r of rs) {
+      forSlot(c, unroll, r, () => {
+        const args = (u: number) => `b, h, hk, i${r}, j${u}`;
+        blockScores(c, unroll, r, (u) => `e + ${u} < nk && ok${r}${maskCall(k, args(u))}`, args);
+        onlineSoftmaxStep(c, unroll, r, true);
+      });
+    }
+    blockAccumulateV(c, unroll, (chunk) => `${ldv}(krow, ${chunk})`);
+  });
+  for (const r of rs) {
+    c.block(`if (ok${r})`, () => storeNormalizedRow(c, r, st, `q_row0 + i${r}`));
+  }
+}
+
+/** One query row per invocation; the cluster's keys in tiles (workgroup memory or storage). */
+function tiledRouteBody(c: Code, src: KernelSource, k: RouteAttendKernel): void {
+  const s = k.schedule!;
+  const D4 = Math.ceil(k.geom.D / 4);
+  const DV4 = Math.ceil(k.geom.Dv / 4);
+  const [ldq, ldk, ldv] = (['q', 'k', 'v'] as const).map((r) => src.load4(src.binding(r)));
+  const st = src.store4(src.binding('out'));
   const staged = s.staging === 'workgroup';
   const TILE = s.tile;
-  mod.decls.push(`const TILE = ${TILE};`);
+  src.mod.decls.push(`const TILE = ${TILE};`);
   if (staged) {
-    mod.decls.push(
+    src.mod.decls.push(
       `var<workgroup> k_tile: array<vec4<f32>, ${TILE * D4}>;`,
       `var<workgroup> v_tile: array<vec4<f32>, ${TILE * DV4}>;`,
       `var<workgroup> j_tile: array<i32, ${TILE}>;`,
@@ -245,24 +276,8 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
         c.line(staged ? 'let j = j_tile[e];' : 'let j = route[kp + t0 + e];');
         const kAt = staged ? 'k_tile[e * D4 + c]' : `${ldk}(kv_row0 + j, c)`;
         const vAt = staged ? 'v_tile[e * DV4 + c]' : `${ldv}(kv_row0 + j, c)`;
-        c.line(`var x0 = ${NEG};`);
-        c.block(`if (true${maskCall('b, h, hk, i, j')})`, () => {
-          c.line('var d0 = vec4<f32>(0.0f);');
-          c.line(`for (var c = 0; c < D4; c = c + 1) { d0 = d0 + qr[c] * ${kAt}; }`);
-          c.line('let y0 = attn_score((d0.x + d0.y + d0.z + d0.w) * scale, b, h, hk, i, j);');
-          c.line(`if (y0 > ${MASKED_BELOW}) { x0 = y0; }`);
-        });
-        c.block('if (x0 > m_run)', () => {
-          c.line(`let corr = ${softmaxExp(`m_run - x0`)};`);
-          c.line('l_run = l_run * corr;');
-          c.line('for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }');
-          c.line('m_run = x0;');
-        });
-        c.block(`if (x0 > ${MASKED_BELOW})`, () => {
-          c.line(`let p0 = ${softmaxExp(`x0 - m_run`)};`);
-          c.line('l_run = l_run + p0;');
-          c.line(`for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + p0 * ${vAt}; }`);
-        });
+        entryScore(c, 0, `true${maskCall(k, 'b, h, hk, i, j')}`, 'qr', kAt, 'b, h, hk, i, j');
+        onlineSoftmaxFold(c, [0], () => c.line(`for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + p0 * ${vAt}; }`));
       });
     });
   });
@@ -270,6 +285,4 @@ export function renderRouteAttendKernel(k: RouteAttendKernel): string {
     c.line('let inv = select(0.0f, 1.0f / l_run, l_run > 0.0f); // a row with no allowed key is exactly 0');
     c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i, c, acc[c] * inv); }`);
   });
-  src.entry(WG, c);
-  return src.toString();
 }

@@ -135,14 +135,15 @@ fn routing_attend6_route_attend(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
           let y0 = attn_score((d0.x + d0.y + d0.z + d0.w) * scale, b, h, hk, i, j);
           if (y0 > -1.0e30f) { x0 = y0; }
         }
-        if (x0 > m_run) {
-          let corr = exp2((m_run - x0) * 1.4426950408889634f);
+        let mb = x0;
+        if (mb > m_run) {
+          let corr = exp2((m_run - mb) * 1.4426950408889634f);
           l_run = l_run * corr;
           for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] * corr; }
-          m_run = x0;
+          m_run = mb;
         }
-        if (x0 > -1.0e30f) {
-          let p0 = exp2((x0 - m_run) * 1.4426950408889634f);
+        if (mb > -1.0e30f) {
+          let p0 = select(0.0f, exp2((x0 - m_run) * 1.4426950408889634f), x0 > -1.0e30f);
           l_run = l_run + p0;
           for (var c = 0; c < DV4; c = c + 1) { acc[c] = acc[c] + p0 * v_tile[e * DV4 + c]; }
         }
