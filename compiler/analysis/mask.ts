@@ -332,7 +332,8 @@ function patternRanges(origin: Pattern): KeyRange[] | null {
     // j ≤ i and j > i − w: no key for w ≤ 0. For a symbolic w of either sign the bounds
     // stay a superset (an empty range when w ≤ 0).
     case 'sliding': return nonPositive(p.w) ? [] : [{ lo: add(sub(Q_LO, p.w), one), hi: Q_HI }];
-    // |i − j| ≤ r: no key for r < 0 (a symbolic negative r gives lo > hi: empty).
+    // |i − j| ≤ r: no key for r < 0 (for a symbolic negative r the bounds still hold: the
+    // rule allows nothing). A huge r gets no bound (q_hi + r could overflow).
     case 'window': {
       const r = constant(p.r);
       if (r !== undefined && r < 0) return [];
