@@ -1,4 +1,9 @@
 // The attnc API: `import { parse, check, compile, run } from 'attnc'`.
+//
+// This is the browser-clean entry: nothing reachable from here imports a Node module (a
+// bundler needs no externals or stubs; test/browser.test.ts bundles it without any). In a
+// browser WebGPU is `navigator.gpu` and WebGL is gpu.js's browser build; Node adds Dawn and
+// .npy files by path in node.ts (the Node entry), which re-exports everything here.
 
 export { parse, check } from './dsl/index.js';
 export { formatAll as formatDiagnostics } from './dsl/format.js';
@@ -10,5 +15,5 @@ export { PIPELINE } from './compiler/pipeline.js';
 export type { Graph, Expr } from './compiler/ir.js';
 export { run, bind, type RunOptions, type RunResult, type Backend, type BackendChoice } from './runtime/run.js';
 export type { BoundProgram } from './runtime/webgpu/execute.js';
-export { readNpy, writeNpy, encodeNpy, decodeNpy } from './runtime/npy.js';
+export { encodeNpy, decodeNpy, type NpyWriteDtype } from './runtime/npy.js';
 export { tensor, type Tensor } from './runtime/tensor.js';

@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn (when navigator.gpu is not shared first)
 import { compile } from '../compiler/compile.js';
 import { some, type Expr, type Graph } from '../compiler/ir.js';
 import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram, type ExecuteOptions, type KernelTime } from '../runtime/webgpu/execute.js';

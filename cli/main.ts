@@ -9,7 +9,8 @@ import type { SourceFile } from '../dsl/ast.js';
 import { AttncError, diag, hasErrors, type Diagnostic } from '../dsl/diagnostics.js';
 import { formatAll } from '../dsl/format.js';
 import { check } from '../dsl/index.js';
-import { readNpy, writeNpy } from '../runtime/npy.js';
+import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn
+import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
 import { BACKENDS, run, type BackendChoice } from '../runtime/run.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';

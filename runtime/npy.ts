@@ -4,9 +4,9 @@
 // `<i4` and `<f2` (decoded to float32); C order only. Write: format 1.0 (2.0 only if the
 // header would not fit), `<f4`, `<f8` or `<i4`, with the header padded with spaces and a
 // final newline so that the data starts at a multiple of 64 bytes, exactly as NumPy does.
-// Every error names the file and what is wrong.
+// Every error names the file and what is wrong. The codec works on bytes and runs anywhere
+// (browsers included); reading and writing files is runtime/node/npy-file.ts (Node only).
 
-import { readFileSync, writeFileSync } from 'node:fs';
 import { size, type Tensor, type TensorData } from './tensor.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -26,7 +26,8 @@ export interface NpyHeader {
   dataOffset: number;
 }
 
-class NpyError extends Error {
+/** A malformed or unsupported .npy (or an unreadable file): the message names the source. */
+export class NpyError extends Error {
   constructor(source: string, what: string) {
     super(`${source}: ${what}`);
     this.name = 'NpyError';
@@ -284,21 +285,4 @@ export function encodeNpy(t: Tensor, dtype: NpyWriteDtype = defaultNpyDtype(t)):
     }
   }
   return out;
-}
-
-/** Read an .npy file. Errors name the file. */
-export function readNpy(path: string): Tensor {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new NpyError(path, code === 'ENOENT' ? 'no such file' : `cannot read: ${(e as Error).message}`);
-  }
-  return decodeNpy(bytes, path);
-}
-
-/** Write a tensor to an .npy file (`dtype` defaults to the tensor's own element type). */
-export function writeNpy(path: string, t: Tensor, dtype?: NpyWriteDtype): void {
-  writeFileSync(path, encodeNpy(t, dtype));
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
-import { readNpy, writeNpy } from '../runtime/npy.js';
+import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { worstError } from './helpers/tolerance.js';

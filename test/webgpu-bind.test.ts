@@ -2,6 +2,7 @@
 // read must equal the reference (the inputs are not consumed or overwritten by a run), and
 // a bound program must fail loudly after release and on bad input, like run().
 import test from 'ava';
+import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn, as the Node entry registers it
 import { compile } from '../compiler/compile.js';
 import { AttncError } from '../dsl/diagnostics.js';
 import { executeReference, generateInputs, resolveDims } from '../runtime/reference/index.js';

@@ -1,5 +1,6 @@
 // The WebGPU device: adapter and limits, and a trivial kernel round trip.
 import test from 'ava';
+import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn, as the Node entry registers it
 import { getWebGPU } from '../runtime/webgpu/device.js';
 
 test('device: adapter, caps and a trivial kernel round trip', async (t) => {

@@ -2,6 +2,7 @@
 // semantics (compiler/scalar, via constant folding of the same tree with the index
 // variables substituted). Floor division/modulo on negatives in particular.
 import test from 'ava';
+import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn, as the Node entry registers it
 import { bin, call, float, index, int, not, select, type Expr, rewrite } from '../compiler/ir.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
 import { HELPER_SOURCE, renderExpr, nonNegative, floatLiteral, type Helper } from '../targets/wgsl/expr.js';

@@ -1,6 +1,9 @@
-// Acquire a WebGPU device: `navigator.gpu` in a browser, Dawn (`webgpu` package) in Node.
-// Requests the limits and features the kernels can use (as much as the adapter offers) and
-// describes them as DeviceCaps for the tile pass.
+// Acquire a WebGPU device: `navigator.gpu` in a browser; in Node, the GPU object of a
+// provider that the Node entry registers (node.ts → runtime/node/dawn.ts: Dawn, the
+// `webgpu` package). This module never imports Dawn itself, so a bundle of the main entry
+// holds nothing Node-only. Requests the limits and features the kernels can use (as much
+// as the adapter offers) and describes them as DeviceCaps for the tile pass (capsOfDevice:
+// also for devices the caller brings, runtime/webgpu/prepare.ts).
 
 import type { DeviceCaps } from '../../compiler/caps.js';
 import { NoAdapterError, ValidationError } from './errors.js';
@@ -16,9 +19,22 @@ export interface WebGPU {
   timestamps: boolean;
 }
 
+/** Where the GPU object comes from when the page has no `navigator.gpu` (Node: Dawn). */
+export type GpuProvider = () => Promise<GPU>;
+
 let current: Promise<WebGPU> | null = null;
-/** Dawn's GPU object in Node: kept referenced for the life of the process. */
-let nodeGpu: GPU | null = null;
+let provider: GpuProvider | null = null;
+/** The provider's GPU object: kept referenced for the life of the process (Dawn needs it). */
+let providedGpu: Promise<GPU> | null = null;
+
+/**
+ * Register where a GPU object comes from when there is no `navigator.gpu` — the Node
+ * entry registers Dawn. Called once, before the first device is made.
+ */
+export function provideGpu(p: GpuProvider): void {
+  provider = p;
+  providedGpu = null;
+}
 
 /** The shared device (created on first use; created again if it is lost). */
 export function getWebGPU(): Promise<WebGPU> {
@@ -32,20 +48,18 @@ export function getWebGPU(): Promise<WebGPU> {
 async function gpuEntry(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  if (nodeGpu) return nodeGpu;
-  let mod: { create: (o: string[]) => GPU; globals: object };
-  try {
-    mod = (await import('webgpu')) as unknown as typeof mod;
-  } catch (e) {
-    throw new NoAdapterError(`the \`webgpu\` package could not be loaded: ${(e as Error).message}`);
+  if (!provider) {
+    throw new NoAdapterError('no `navigator.gpu` here, and no GPU provider: in Node, import `attnc` (or `attnc/node`), whose Node entry provides Dawn');
   }
-  Object.assign(globalThis, mod.globals);
-  nodeGpu = mod.create([]);
-  return nodeGpu;
+  providedGpu ??= provider().catch((e: unknown) => {
+    providedGpu = null;
+    throw e;
+  });
+  return providedGpu;
 }
 
 /**
- * A new adapter and device from `gpu` (default: `navigator.gpu`, else Dawn in Node).
+ * A new adapter and device from `gpu` (default: `navigator.gpu`, else the provider: Dawn in Node).
  * `getWebGPU()` shares one; this is for callers that manage their own (and for tests).
  */
 export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
@@ -76,20 +90,9 @@ export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
   void device.lost.then(() => {
     if (!entry) current = null;
   });
-  const l = device.limits;
   const info = adapter.info;
   const features = new Set<string>(device.features as unknown as Iterable<string>);
-  const caps: DeviceCaps = {
-    subgroups: features.has('subgroups'),
-    subgroupSize: info.subgroupMinSize ?? 4,
-    ...(info.subgroupMaxSize ? { subgroupMaxSize: info.subgroupMaxSize } : {}),
-    maxWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-    maxInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-    maxWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-  };
+  const caps = capsOfDevice(device, info);
   return {
     adapter,
     device,
@@ -97,5 +100,26 @@ export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
     description: [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter',
     features,
     timestamps: features.has('timestamp-query'),
+  };
+}
+
+/**
+ * What a schedule may rely on for `device`: its limits and granted features (not the
+ * adapter's: only what was requested is usable), with the subgroup sizes from `info`
+ * (default: the device's own `adapterInfo` where the implementation has it).
+ */
+export function capsOfDevice(device: GPUDevice, info: GPUAdapterInfo | undefined = device.adapterInfo): DeviceCaps {
+  const l = device.limits;
+  const features = new Set<string>(device.features as unknown as Iterable<string>);
+  return {
+    subgroups: features.has('subgroups'),
+    subgroupSize: info?.subgroupMinSize ?? 4,
+    ...(info?.subgroupMaxSize ? { subgroupMaxSize: info.subgroupMaxSize } : {}),
+    maxWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
   };
 }

@@ -4,6 +4,7 @@
 // zeros — fully-masked rows).
 
 import type { ExecutionContext } from 'ava';
+import '../../runtime/node/dawn.js'; // WebGPU in Node: Dawn, as the Node entry registers it
 import { compile } from '../../compiler/compile.js';
 import type { Graph } from '../../compiler/ir.js';
 import type { DeviceCaps } from '../../compiler/caps.js';
