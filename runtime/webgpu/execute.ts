@@ -1,12 +1,11 @@
-// Execute a program's kernels on a WebGPU device.
+// Execute a program's kernels on a WebGPU device of attnc's own (getWebGPU).
 //
 // Binding a program (bindWebGPU) uploads the inputs and makes the buffers, uniforms and
 // bind groups once; each run then dispatches every kernel in order in ONE command encoder
 // (one compute pass per kernel), optionally copies the output into a mappable buffer,
-// submits once and reads back once. executeWebGPU = bind, read, release. Uniform blocks
-// carry the runtime dims; workgroup counts come from the kernel IR's expressions and are
-// folded into x·y when they exceed maxComputeWorkgroupsPerDimension. Pipelines are cached
-// by WGSL source text (which includes the specialisation), buffers are pooled and reused
+// submits once and reads back once. executeWebGPU = bind, read, release. Sizing, pipelines,
+// bind groups and the passes themselves are record.ts, shared with prepare().encode()
+// (prepare.ts: the caller's device, buffers and encoder). Buffers are pooled and reused
 // across runs. Validation is never skipped: shader compilation messages are checked for
 // every new module, and error scopes surround pipeline creation, the uploads and every
 // submit; a run with any error throws instead of returning data. Where the device has
@@ -16,16 +15,18 @@
 
 import type { DeviceCaps } from '../../compiler/caps.js';
 import type { Graph } from '../../compiler/ir.js';
-import {
-  evalSize, SizeError, type Binding, type Kernel,
-} from '../../compiler/kernel.js';
+import type { Binding, Kernel } from '../../compiler/kernel.js';
 import { lowerToKernels } from '../../compiler/pipeline.js';
-import { renderWgsl } from '../../targets/wgsl/index.js';
 import type { Tensor } from '../tensor.js';
 import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 import { getWebGPU, type WebGPU } from './device.js';
-import { BufferLimitError, InputError, ValidationError, WgslCompileError } from './errors.js';
+import { BufferLimitError, ValidationError } from './errors.js';
+import { BufferUsage, MapMode } from './flags.js';
+import { pipelineId } from './pipelines.js';
+import {
+  compileKernels, kernelPasses, planKernels, recordKernels, roundUp, SIZE_ALIGN, sizeOf, type KernelPass,
+} from './record.js';
 import { PassTimer } from './timing.js';
 import { remember, waitForDevice, type Waited } from './wait.js';
 
@@ -54,9 +55,6 @@ export interface ExecuteOptions {
    */
   timing?: (gpuMs: number) => void;
 }
-
-const SIZE_ALIGN = 16;
-const roundUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
 /**
  * Run `graph` (an optimised graph, CompileResult.graph) on the WebGPU device with the given
@@ -154,7 +152,7 @@ export async function bindKernels(
       release: () => undefined,
     };
   }
-  const outShape = graph.nodes[graph.output]!.shape.map((e) => size(e, dims, `the output of \`${graph.name}\``));
+  const outShape = graph.nodes[graph.output]!.shape.map((e) => sizeOf(e, dims, `the output of \`${graph.name}\``));
   const run = new Run(gpu, graph, plan, inputNodes, dims, options, outShape);
   try {
     await run.prepare();
@@ -165,81 +163,23 @@ export async function bindKernels(
   return run;
 }
 
-function size(e: Parameters<typeof evalSize>[0], dims: Record<string, number>, what: string): number {
-  try {
-    return evalSize(e, dims);
-  } catch (err) {
-    if (err instanceof SizeError) throw new InputError(`cannot size ${what}: ${err.message}`);
-    throw err;
-  }
+// ---- buffers pooled per device (bind()'s own buffers; prepare() uses the caller's) ----
+
+interface Pool {
+  free: Map<number, GPUBuffer[]>;
+  bytes: number;
 }
 
-// ---- per-device state: pipelines and pooled buffers ----
-
-interface DeviceState {
-  pipelines: Map<string, Promise<GPUComputePipeline>>;
-  layouts: Map<string, GPUBindGroupLayout>;
-  pool: Map<number, GPUBuffer[]>;
-  pooledBytes: number;
-}
-
-const states = new WeakMap<GPUDevice, DeviceState>();
+const pools = new WeakMap<GPUDevice, Pool>();
 const MAX_POOLED_BYTES = 512 * 1024 * 1024;
 
-function stateOf(device: GPUDevice): DeviceState {
-  let s = states.get(device);
-  if (!s) {
-    s = { pipelines: new Map(), layouts: new Map(), pool: new Map(), pooledBytes: 0 };
-    states.set(device, s);
-  }
-  return s;
+function poolOf(device: GPUDevice): Pool {
+  let p = pools.get(device);
+  if (!p) pools.set(device, (p = { free: new Map(), bytes: 0 }));
+  return p;
 }
 
-const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-
-function layoutFor(device: GPUDevice, st: DeviceState, k: Kernel): GPUBindGroupLayout {
-  const key = k.bindings.map((b) => b.access).join(',');
-  let l = st.layouts.get(key);
-  if (!l) {
-    l = device.createBindGroupLayout({
-      entries: [
-        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
-        ...k.bindings.map((b, i) => ({
-          binding: i + 1,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: (b.access === 'read' ? 'read-only-storage' : 'storage') as GPUBufferBindingType },
-        })),
-      ],
-    });
-    st.layouts.set(key, l);
-  }
-  return l;
-}
-
-async function compilePipeline(device: GPUDevice, layout: GPUBindGroupLayout, k: Kernel, code: string): Promise<GPUComputePipeline> {
-  device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code, label: k.name });
-  const moduleError = device.popErrorScope();
-  const info = await module.getCompilationInfo();
-  const lines = code.split('\n');
-  const bad = info.messages.filter((m) => m.type === 'error' || m.type === 'warning');
-  const merr = await moduleError;
-  if (bad.length) {
-    throw new WgslCompileError(k.name, bad.map((m) => ({
-      type: m.type, line: m.lineNum, column: m.linePos, message: m.message, source: lines[m.lineNum - 1] ?? '',
-    })));
-  }
-  if (merr) throw new ValidationError(`creating the shader module of kernel ${k.name}`, merr.message);
-  device.pushErrorScope('validation');
-  const pipeline = device.createComputePipeline({
-    label: k.name,
-    layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-    compute: { module, entryPoint: k.name },
-  });
-  const err = await device.popErrorScope();
-  if (err) throw new ValidationError(`creating the pipeline of kernel ${k.name}`, err.message);
-  return pipeline;
-}
+const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 
 /**
  * The input as the device stores it: the caller's own array when it already has that type
@@ -256,31 +196,13 @@ function deviceView<T extends Float32Array | Int32Array>(
   return new type(data);
 }
 
-const pipelineIds = new WeakMap<GPUComputePipeline, number>();
-let pipelineCount = 0;
-/** A number per pipeline (pipelines are cached by WGSL text: one per distinct kernel). */
-function pipelineId(p: GPUComputePipeline): number {
-  let id = pipelineIds.get(p);
-  if (id === undefined) pipelineIds.set(p, (id = ++pipelineCount));
-  return id;
-}
-
-/** Per-kernel state made once per binding: what `dispatch` encodes. */
-interface Prepared {
-  kernel: Kernel;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  /** Workgroups per dimension (folded into x·y past the device's limit). */
-  grid: [number, number];
-}
-
 class Run implements BoundProgram {
   private readonly device: GPUDevice;
-  private readonly st: DeviceState;
+  private readonly pool: Pool;
   private readonly held: GPUBuffer[] = [];
   private readonly nodeBuffers = new Map<number, { buffer: GPUBuffer; bytes: number }>();
   private readonly scratch = new Map<string, { buffer: GPUBuffer; bytes: number }>();
-  private passes: Prepared[] = [];
+  private passes: KernelPass[] = [];
   private released = false;
   /** What this run's wait remembers durations by: its pipelines, grids and dims (wait.ts). */
   private key = '';
@@ -295,7 +217,7 @@ class Run implements BoundProgram {
     private readonly outShape: number[],
   ) {
     this.device = gpu.device;
-    this.st = stateOf(gpu.device);
+    this.pool = poolOf(gpu.device);
   }
 
   /**
@@ -305,35 +227,17 @@ class Run implements BoundProgram {
   async prepare(): Promise<void> {
     const { device } = this;
     const limit = this.gpu.caps.maxStorageBufferBindingSize;
-    const planned = this.kernels.map((k) => {
-      const bindings = k.bindings.map((b) => {
-        const bytes = this.bytesOf(b);
-        if (bytes > limit) throw new BufferLimitError(b.label, bytes, limit, k.name);
-        return bytes;
-      });
-      const workgroups = size(k.workgroups, this.dims, `the dispatch of ${k.name}`);
-      return { k, bindings, workgroups, wgsl: renderWgsl(k) };
+    const plans = planKernels(this.kernels, this.dims, {
+      maxStorageBufferBindingSize: limit,
+      maxWorkgroupsPerDimension: Math.min(this.gpu.caps.maxWorkgroupsPerDimension, this.options.maxWorkgroupsPerDimension ?? Infinity),
     });
-    const pipelines = await Promise.all(planned.map((p) => {
-      this.options.onKernel?.(p.k, p.wgsl);
-      return this.pipeline(p.k, p.wgsl);
-    }));
+    const pipelines = await compileKernels(device, plans, this.options.onKernel);
     const uploads = [...this.inputNodes].map(([id, t]) => {
       const n = this.graph.nodes[id]!;
       const data = n.elem === 'i32' ? deviceView(t.data, Int32Array) : deviceView(t.data, Float32Array);
       if (data.byteLength > limit) throw new BufferLimitError(`input ${n.name}`, data.byteLength, limit);
       return { id, data };
     });
-    const uniforms = planned.map(({ k }) => {
-      const uni = new Int32Array(Math.max(4, roundUp(k.uniforms.length, 4)));
-      k.uniforms.forEach((d, i) => {
-        const v = this.dims[d];
-        if (v === undefined) throw new InputError(`kernel ${k.name} needs dim ${d}, which no input binds`);
-        uni[i] = v;
-      });
-      return uni;
-    });
-    const grids = planned.map((p) => this.fold(p.workgroups, p.k.name));
 
     await this.scoped('uploading the inputs of', () => {
       for (const { id, data } of uploads) {
@@ -342,19 +246,10 @@ class Run implements BoundProgram {
         if (data.byteLength) device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
         this.nodeBuffers.set(id, { buffer: buf, bytes: data.byteLength });
       }
-      planned.forEach((p, idx) => {
-        const { k } = p;
-        const buffers = k.bindings.map((b, i) => this.bufferOf(b, p.bindings[i]!));
-        if (p.workgroups <= 0) return; // nothing to compute (an empty axis)
-        const uni = uniforms[idx]!;
-        const ubuf = this.acquire(uni.byteLength, true);
-        device.queue.writeBuffer(ubuf, 0, uni.buffer as ArrayBuffer, 0, uni.byteLength);
-        const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: ubuf, size: uni.byteLength } }];
-        buffers.forEach(({ buffer, bytes }, i) => {
-          entries.push({ binding: i + 1, resource: { buffer, offset: 0, size: Math.max(roundUp(bytes, SIZE_ALIGN), SIZE_ALIGN) } });
-        });
-        const bindGroup = device.createBindGroup({ label: k.name, layout: layoutFor(device, this.st, k), entries });
-        this.passes.push({ kernel: k, pipeline: pipelines[idx]!, bindGroup, grid: grids[idx]! });
+      this.passes = kernelPasses(device, plans, pipelines, (b, bytes) => this.bufferOf(b, bytes), (p) => {
+        const ubuf = this.acquire(p.uniforms.byteLength, true);
+        device.queue.writeBuffer(ubuf, 0, p.uniforms.buffer as ArrayBuffer, 0, p.uniforms.byteLength);
+        return ubuf;
       });
       if (!this.nodeBuffers.has(this.graph.output)) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
       this.key = `${this.passes.map((p) => `${pipelineId(p.pipeline)}@${p.grid.join('x')}`).join(',')} ${JSON.stringify(this.dims)}`;
@@ -405,22 +300,15 @@ class Run implements BoundProgram {
     let waited: Waited | null = null;
     await this.scoped('running', () => {
       const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
-      this.passes.forEach((p, idx) => {
-        const timestampWrites = timer?.writes(idx);
-        const pass = enc.beginComputePass({ label: p.kernel.name, ...(timestampWrites ? { timestampWrites } : {}) });
-        pass.setPipeline(p.pipeline);
-        pass.setBindGroup(0, p.bindGroup);
-        pass.dispatchWorkgroups(...p.grid);
-        pass.end();
-      });
-      if (size) staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      recordKernels(enc, this.passes, timer ? (idx) => timer.writes(idx) : undefined);
+      if (size) staging = device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
       if (read) enc.copyBufferToBuffer(out.buffer, 0, staging!, 0, readBytes);
       if (timer) timer.resolve(enc, staging!, tsOffset);
       device.queue.submit([enc.finish()]);
       submitted = performance.now();
     }, async () => {
       const key = `${this.key}|${read ? 'read' : 'dispatch'}|${timed}`;
-      waited = await waitForDevice(key, submitted, () => (staging ? (staging as GPUBuffer).mapAsync(GPUMapMode.READ) : device.queue.onSubmittedWorkDone()));
+      waited = await waitForDevice(key, submitted, () => (staging ? (staging as GPUBuffer).mapAsync(MapMode.READ) : device.queue.onSubmittedWorkDone()));
     });
     if (!staging) {
       remember(waited!, null);
@@ -463,32 +351,8 @@ class Run implements BoundProgram {
     }
   }
 
-  private fold(total: number, name: string): [number, number] {
-    const max = Math.min(this.gpu.caps.maxWorkgroupsPerDimension, this.options.maxWorkgroupsPerDimension ?? Infinity);
-    if (total <= max) return [total, 1];
-    const y = Math.ceil(total / max);
-    if (y > max) throw new ValidationError(`dispatching ${name}`, `${total} workgroups exceed ${max}² on this device`);
-    return [Math.ceil(total / y), y];
-  }
-
-  private pipeline(k: Kernel, wgsl: string): Promise<GPUComputePipeline> {
-    let p = this.st.pipelines.get(wgsl);
-    if (!p) {
-      p = compilePipeline(this.device, layoutFor(this.device, this.st, k), k, wgsl);
-      p.catch(() => this.st.pipelines.delete(wgsl));
-      this.st.pipelines.set(wgsl, p);
-    }
-    return p;
-  }
-
-  private bytesOf(b: Binding): number {
-    const elems = b.buffer.kind === 'scratch'
-      ? size(b.buffer.elems, this.dims, b.label)
-      : b.shape.reduce((acc, e) => acc * size(e, this.dims, b.label), 1);
-    return elems * 4;
-  }
-
-  private bufferOf(b: Binding, bytes: number): { buffer: GPUBuffer; bytes: number } {
+  /** The buffer of a binding (made on first use: inputs were uploaded, the rest are pooled), bound whole. */
+  private bufferOf(b: Binding, bytes: number): { buffer: GPUBuffer; size: number } {
     const map = b.buffer.kind === 'node' ? this.nodeBuffers : this.scratch;
     const key = b.buffer.kind === 'node' ? b.buffer.node : b.buffer.id;
     let e = (map as Map<number | string, { buffer: GPUBuffer; bytes: number }>).get(key);
@@ -499,21 +363,18 @@ class Run implements BoundProgram {
       e = { buffer: this.acquire(bytes), bytes };
       (map as Map<number | string, { buffer: GPUBuffer; bytes: number }>).set(key, e);
     }
-    return e;
+    return { buffer: e.buffer, size: Math.max(roundUp(e.bytes, SIZE_ALIGN), SIZE_ALIGN) };
   }
 
   /** A pooled buffer of at least `bytes` (uniform or storage). */
   private acquire(bytes: number, uniform = false): GPUBuffer {
     const sz = Math.max(roundUp(bytes, SIZE_ALIGN), SIZE_ALIGN);
     const key = uniform ? -sz : sz;
-    const free = this.st.pool.get(key);
+    const free = this.pool.free.get(key);
     let buf = free?.pop();
-    if (buf) this.st.pooledBytes -= sz;
+    if (buf) this.pool.bytes -= sz;
     else {
-      buf = this.device.createBuffer({
-        size: sz,
-        usage: uniform ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST : STORAGE_USAGE(),
-      });
+      buf = this.device.createBuffer({ size: sz, usage: uniform ? BufferUsage.UNIFORM | BufferUsage.COPY_DST : STORAGE_USAGE });
     }
     this.held.push(buf);
     return buf;
@@ -522,15 +383,15 @@ class Run implements BoundProgram {
   private releaseAll(): void {
     for (const buf of this.held) {
       const sz = buf.size;
-      const key = buf.usage & GPUBufferUsage.UNIFORM ? -sz : sz;
-      if (this.st.pooledBytes + sz > MAX_POOLED_BYTES) {
+      const key = buf.usage & BufferUsage.UNIFORM ? -sz : sz;
+      if (this.pool.bytes + sz > MAX_POOLED_BYTES) {
         buf.destroy();
         continue;
       }
-      let list = this.st.pool.get(key);
-      if (!list) this.st.pool.set(key, (list = []));
+      let list = this.pool.free.get(key);
+      if (!list) this.pool.free.set(key, (list = []));
       list.push(buf);
-      this.st.pooledBytes += sz;
+      this.pool.bytes += sz;
     }
     this.held.length = 0;
   }

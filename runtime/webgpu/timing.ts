@@ -4,6 +4,8 @@
 // A plain timed run writes two (the first pass's beginning, the last pass's end); a
 // profiled run writes both ends of every pass, so each kernel gets its own time.
 
+import { BufferUsage } from './flags.js';
+
 /** Bytes one resolved timestamp takes (u64 ns). */
 const TIMESTAMP = 8;
 
@@ -31,7 +33,7 @@ export class PassTimer {
         set: device.createQuerySet({ type: 'timestamp', count: this.count, label: 'attnc timing' }),
         resolved: device.createBuffer({
           size: this.count * TIMESTAMP,
-          usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+          usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
           label: 'attnc timing',
         }),
         count: this.count,
