@@ -100,8 +100,20 @@ export interface SlotGuards {
   tileEmpty: boolean;
 }
 
+/**
+ * One axis of a kernel's dispatch grid, outermost first: the kernel's linear workgroup
+ * index is the grid's row-major index (the last axis fastest), the kernel's `workgroups`
+ * is the product of the extents, and the renderer decodes the axes by name from it.
+ */
+export interface GridAxis {
+  name: string;
+  extent: Expr;
+}
+
 /** The schedule of an attention-like kernel (attend, colstats, colapply, scores, pv, route-attend). */
 export interface AttendSchedule {
+  /** The dispatch grid: (b·H + h[, dilation group | cluster], row block). */
+  grid: GridAxis[];
   /**
    * What an invocation's rows are: queries (keys streamed), or keys (queries streamed:
    * colstats, scores).
@@ -337,6 +349,9 @@ export const mul = (a: Expr, b: Expr): Expr => bin('mul', a, b);
 /** ceil(a / b) for non-negative ints. */
 export const ceilDiv = (a: Expr, b: number): Expr => (b === 1 ? a : bin('div', bin('add', a, int(b - 1)), int(b)));
 export const product = (xs: Expr[]): Expr => xs.reduce((acc, x) => (isConst(acc, 1) ? x : mul(acc, x)), int(1));
+
+/** Workgroups of a dispatch grid: the product of its extents. */
+export const gridSize = (grid: readonly GridAxis[]): Expr => product(grid.map((a) => a.extent));
 
 export function isConst(e: Expr, v?: number): boolean {
   return e.op === 'const' && (v === undefined || e.value === v);

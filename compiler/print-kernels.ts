@@ -86,6 +86,7 @@ function attendScheduleLines(s: AttendSchedule, x: (e: Parameters<typeof printEx
       (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast` : s.staging === 'workgroup' ? `, ${s.workgroupBytes} B of workgroup memory` : ', read from storage'),
     `  visits:      ${s.ranges ? printRanges(s.ranges, x) : `every ${s.rows === 'queries' ? 'key' : 'query'}`}${s.skipEmptyTiles ? '; empty tiles skipped' : ''}`,
   ];
+  lines.push(`  grid:        ${s.grid.map((a) => `${a.name}: ${x(a.extent)}`).join(' × ')}  (the workgroup index, last axis fastest)`);
   if (s.regroup) lines.push(`  regroup:     dilation ${s.regroup.dilation}, reach ${s.regroup.reach}${s.regroup.causal ? ', causal' : ''} (rows and keys per dilation group)`);
   if (s.slotGuards) {
     const g = s.slotGuards;
@@ -114,7 +115,7 @@ function attendLoops(k: AttendKernel, s: AttendSchedule): string[] {
   };
   return [
     '  loops:',
-    `    workgroup: ${s.regroup ? '(b, h, dilation group, block)' : '(b, h, block)'} of ${s.rowsPerWorkgroup} ${row} rows; ${s.rowsPerThread} per invocation`,
+    `    workgroup (${s.grid.map((a) => a.name).join(', ')}): ${s.rowsPerWorkgroup} ${row} rows; ${s.rowsPerThread} per invocation`,
     `      for each visited ${streamed} range (clipped, union once, ascending)`,
     `        for each tile of ${s.tile} ${streamed === 'key' ? 'keys' : 'queries'}${s.skipEmptyTiles ? ': skip if empty' : ''}${k.kind !== 'pv' ? '; mask dropped if full' : ''}`,
     `          for each block of ${s.block}${s.staging === 'subgroup' ? ' (broadcast)' : s.staging === 'workgroup' ? ' (from workgroup memory)' : ''}${s.slotGuards ? ', per row slot if its guard holds' : ''}`,

@@ -6,7 +6,7 @@
 import type { DeviceCaps } from '../caps.js';
 import { SUBGROUP_BLOCK, subgroupLanes, subgroupRows, subgroupWorkgroupSize, workgroupTile } from '../heuristics.js';
 import {
-  add, ceilDiv, mul, product, type AttendSchedule, type Kernel, type RouteAttendKernel, type RouteSortKernel,
+  add, ceilDiv, gridSize, mul, type AttendSchedule, type Kernel, type RouteAttendKernel, type RouteSortKernel,
 } from '../kernel.js';
 
 /** Invocations per workgroup of the sort: small, so the few (b, head, cluster) scans spread over cores. */
@@ -20,7 +20,7 @@ const SORT_WG = 8;
  * guards, as the fused attend's, and for the same speed-up on lavapipe even where they
  * skip nothing.
  */
-function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number, long: boolean, forcedRows?: number): AttendSchedule {
+function routeAttendSchedule(k: RouteAttendKernel, caps: DeviceCaps, wg: number, long: boolean, forcedRows?: number): Omit<AttendSchedule, 'grid'> {
   const D4 = Math.ceil(k.geom.D / 4);
   const DV4 = Math.ceil(k.geom.Dv / 4);
   const base = { rows: 'queries' as const, ranges: null, skipEmptyTiles: false };
@@ -60,9 +60,10 @@ export function scheduleRouteKernel(
     const w = Math.max(1, Math.min(SORT_WG, wg));
     return { ...k, schedule: { workgroupSize: w }, workgroups: ceilDiv(mul(mul(B, add(H, Hk)), k.C), w) };
   }
-  const schedule = routeAttendSchedule(k, caps, wg, long, forcedRows);
-  return {
-    ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [],
-    workgroups: product([B, H, k.C, ceilDiv(N, schedule.rowsPerWorkgroup)]),
-  };
+  const s = routeAttendSchedule(k, caps, wg, long, forcedRows);
+  // One workgroup per (b, h, cluster, block of the cluster's query slots): an upper bound,
+  // since a cluster holds at most N queries.
+  const grid = [{ name: 'bh', extent: mul(B, H) }, { name: 'cl', extent: k.C }, { name: 'blk', extent: ceilDiv(N, s.rowsPerWorkgroup) }];
+  const schedule = { ...s, grid };
+  return { ...k, schedule, features: s.staging === 'subgroup' ? ['subgroups'] : [], workgroups: gridSize(grid) };
 }

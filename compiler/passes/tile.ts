@@ -27,7 +27,7 @@ import {
 } from '../heuristics.js';
 import { int } from '../ir.js';
 import {
-  ceilDiv, evalSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
+  ceilDiv, evalSize, gridSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
 import type { Pass, PassOptions } from '../pass.js';
 import { scheduleRouteKernel } from './tile-route.js';
@@ -57,16 +57,7 @@ function scheduleKernel(k: Kernel, opts: PassOptions): Kernel {
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv': {
       const schedule = attendSchedule(k, opts);
-      const { B, H, N, M } = k.geom;
-      const rows = schedule.rows === 'keys' ? M : N;
-      const d = schedule.regroup?.dilation;
-      out = {
-        ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [],
-        // regrouped: one row block per (b, h, dilation group, block of the group's rows)
-        workgroups: d
-          ? product([B, H, int(d), ceilDiv(ceilDiv(rows, d), schedule.rowsPerWorkgroup)])
-          : product([B, H, ceilDiv(rows, schedule.rowsPerWorkgroup)]),
-      };
+      out = { ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [], workgroups: gridSize(schedule.grid) };
       break;
     }
     case 'softmax': {
@@ -126,7 +117,7 @@ function isLong(k: { geom: AttendKernel['geom'] }, dims: Record<string, number>)
  * at 4 rows without gain (within noise): 8-key blocks, workgroups of 8/16/64, explicit fma,
  * branchless score select, an unconditional online-softmax rescale (slower).
  */
-function subgroupSchedule(k: AttendKernel, opts: PassOptions, base: Pick<AttendSchedule, 'rows' | 'ranges' | 'skipEmptyTiles'>): AttendSchedule | null {
+function subgroupSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<AttendSchedule, 'grid'> | null {
   const { caps } = opts;
   if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
   const S = subgroupLanes(caps);
@@ -183,8 +174,26 @@ function bytesPerRow(k: AttendKernel): number {
 function attendSchedule(k: AttendKernel, opts: PassOptions): AttendSchedule {
   const rows: AttendSchedule['rows'] = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
   const base = { rows, ranges: rows === 'keys' ? k.queryRanges : k.keyRanges, skipEmptyTiles: k.kind !== 'scores' };
-  const sub = subgroupSchedule(k, opts, base);
-  if (sub) return sub;
+  const s = subgroupSchedule(k, opts, base) ?? workgroupSchedule(k, opts, base);
+  return { ...s, grid: attendGrid(k, s) };
+}
+
+/**
+ * One workgroup per (b, h, block of rowsPerWorkgroup rows); regrouped, per (b, h, dilation
+ * group, block of the group's rows), blocks counted for the longest group.
+ */
+function attendGrid(k: AttendKernel, s: Omit<AttendSchedule, 'grid'>): AttendSchedule['grid'] {
+  const { B, H, N, M } = k.geom;
+  const rows = s.rows === 'keys' ? M : N;
+  const d = s.regroup?.dilation;
+  return d
+    ? [{ name: 'bh', extent: mul(B, H) }, { name: 'gq', extent: int(d) }, { name: 'rb', extent: ceilDiv(ceilDiv(rows, d), s.rowsPerWorkgroup) }]
+    : [{ name: 'bh', extent: mul(B, H) }, { name: 'rb', extent: ceilDiv(rows, s.rowsPerWorkgroup) }];
+}
+
+type Base = Pick<AttendSchedule, 'rows' | 'ranges' | 'skipEmptyTiles'>;
+
+function workgroupSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<AttendSchedule, 'grid'> {
   const wg = simpleWorkgroupSize(opts.caps);
   const tile = workgroupTile(bytesPerRow(k), opts.caps);
   const common = { ...base, slotGuards: null, workgroupSize: wg, rowsPerThread: 1, rowsPerWorkgroup: wg, block: BLOCK, subgroupSize: 0 };

@@ -112,19 +112,12 @@ class SubgroupAttend {
     const { c, s, src, rg, side, byKeys } = this;
     geometryLines(c, src, this.k.geom);
     c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${byKeys ? 'keys' : 'queries'} per workgroup (${s.workgroupSize} invocations × ${s.rowsPerThread} rows)`);
+    src.decodeGrid(c, s.grid);
+    c.line(`let r0 = rb * RPW;${rg ? ' // first in-group row' : ''}`);
     if (rg) {
-      c.line(`let DIL = ${rg.dilation}; // dilation: rows and keys regrouped by group g = position % DIL`);
-      c.line('let n_rb = ((N + DIL - 1) / DIL + RPW - 1) / RPW; // row blocks of the longest group');
-      c.line('let bhg = wg / n_rb; // (b·H + h)·DIL + g');
-      c.line('let r0 = (wg - bhg * n_rb) * RPW; // first in-group row');
-      c.line('let bh = bhg / DIL;');
-      c.line('let gq = bhg - bh * DIL;');
+      c.line(`let DIL = ${rg.dilation}; // dilation: rows and keys regrouped by group gq = position % DIL`);
       c.line('let GL = (N - gq + DIL - 1) / DIL; // positions in this group (N = M)');
       c.line('if (r0 >= GL) { return; } // uniform: past the end of a shorter group');
-    } else {
-      c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
-      c.line('let bh = wg / n_rb;');
-      c.line('let r0 = (wg - bh * n_rb) * RPW;');
     }
     headLines(c);
     c.line(`let scale = ${src.expr(this.k.scale)};`);

@@ -170,9 +170,8 @@ function rowPrologue(c: Code, src: KernelSource, k: AttendKernel, side: Side): v
   const s = k.schedule!;
   geometryLines(c, src, k.geom);
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // ${side.row === 'i' ? 'queries' : 'keys'} per workgroup`);
-  c.line(`let n_rb = (${side.rows} + RPW - 1) / RPW;`);
-  c.line('let bh = wg / n_rb;');
-  c.line('let r0 = (wg - bh * n_rb) * RPW;');
+  src.decodeGrid(c, s.grid);
+  c.line('let r0 = rb * RPW;');
   headLines(c);
   c.line(`let ${side.row} = r0 + lid;`);
   c.line(`let row_ok = ${side.row} < ${side.rows};`);

@@ -6,7 +6,7 @@
 // dim in `kernel.uniforms`, in order); @binding(k + 1) is `kernel.bindings[k]`.
 
 import type { Expr } from '../../compiler/ir.js';
-import type { Binding, Kernel } from '../../compiler/kernel.js';
+import type { Binding, GridAxis, Kernel } from '../../compiler/kernel.js';
 import { printExpr } from '../../compiler/print.js';
 import type { IndexName } from '../../dsl/builtins.js';
 import { Code, WgslModule } from './builder.js';
@@ -133,6 +133,23 @@ export class KernelSource {
       this.mod.functions.push(`fn ${fn}(row: i32, c: i32, val: vec4<f32>) {\n${body}\n}`);
     }
     return fn;
+  }
+
+  /**
+   * Decode the linear workgroup index `wg` into the axes of the schedule's dispatch grid
+   * (`let <axis>`, outermost first in the grid, the last axis fastest), the same grid whose
+   * product the runtime dispatches.
+   */
+  decodeGrid(c: Code, grid: readonly GridAxis[]): void {
+    for (let a = grid.length - 1; a >= 1; a--) c.line(`let n_${grid[a]!.name} = ${this.expr(grid[a]!.extent)};`);
+    let rest = 'wg';
+    for (let a = grid.length - 1; a >= 1; a--) {
+      const axis = grid[a]!.name;
+      const outer = grid.slice(0, a).map((x) => x.name).join('_');
+      c.line(`let ${outer} = ${rest} / n_${axis};`);
+      c.line(`let ${axis} = ${rest} - ${outer} * n_${axis};`);
+      rest = outer;
+    }
   }
 
   /**

@@ -123,21 +123,17 @@ function clusterPrologue(c: Code, src: KernelSource, k: RouteAttendKernel): void
   const s = k.schedule!;
   layoutLines(c, src, k);
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // query slots per workgroup`);
-  c.line('let nqb = (N + RPW - 1) / RPW; // blocks per cluster (upper bound)');
-  c.line('let blk = wg % nqb;');
-  c.line('let bhc = wg / nqb;');
-  c.line('let cl = bhc % C;');
-  c.line('let bh = bhc / C;');
+  src.decodeGrid(c, s.grid); // blk: a block of the cluster's query slots (the grid is an upper bound)
   headLines(c);
   // The cluster's ranges: `route` is read-only here and read at indices that depend only
   // on the workgroup index and uniforms, so the values are uniform (loop bounds, early
   // exit) without workgroup memory or barriers (~8 % faster on lavapipe than sharing them
   // through workgroupUniformLoad, N = 4096).
   c.line('let bkc = (b * Hk + hk) * C + cl;');
-  c.line('let qn = route[QR0 + 2 * bhc + 1]; // queries in this cluster');
+  c.line('let qn = route[QR0 + 2 * bh_cl + 1]; // queries in this cluster');
   c.line('let r0 = blk * RPW;');
   c.line('if (r0 >= qn) { return; } // an empty block (the grid is an upper bound)');
-  c.line('let qp = QP0 + bh * N + route[QR0 + 2 * bhc]; // this cluster\'s query positions');
+  c.line('let qp = QP0 + bh * N + route[QR0 + 2 * bh_cl]; // this cluster\'s query positions');
   c.line('let kn = route[KR0 + 2 * bkc + 1]; // keys in this cluster');
   c.line('let kp = KP0 + (b * Hk + hk) * M + route[KR0 + 2 * bkc]; // this cluster\'s key positions');
   keyCounts(c, src, k);

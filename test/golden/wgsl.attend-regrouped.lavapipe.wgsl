@@ -72,12 +72,14 @@ fn local_window_attend3_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let N = u.d_N;
   let M = u.d_N;
   let RPW = 16; // queries per workgroup (8 invocations × 2 rows)
-  let DIL = 2; // dilation: rows and keys regrouped by group g = position % DIL
-  let n_rb = ((N + DIL - 1) / DIL + RPW - 1) / RPW; // row blocks of the longest group
-  let bhg = wg / n_rb; // (b·H + h)·DIL + g
-  let r0 = (wg - bhg * n_rb) * RPW; // first in-group row
-  let bh = bhg / DIL;
-  let gq = bhg - bh * DIL;
+  let n_rb = ((((u.d_N + 1i) / 2i) + 15i) / 16i);
+  let n_gq = 2i;
+  let bh_gq = wg / n_rb;
+  let rb = wg - bh_gq * n_rb;
+  let bh = bh_gq / n_gq;
+  let gq = bh_gq - bh * n_gq;
+  let r0 = rb * RPW; // first in-group row
+  let DIL = 2; // dilation: rows and keys regrouped by group gq = position % DIL
   let GL = (N - gq + DIL - 1) / DIL; // positions in this group (N = M)
   if (r0 >= GL) { return; } // uniform: past the end of a shorter group
   let b = bh / H;

@@ -74,9 +74,10 @@ fn streaming_attend3_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   let N = u.d_N;
   let M = u.d_N;
   let RPW = 16; // queries per workgroup (8 invocations × 2 rows)
-  let n_rb = (N + RPW - 1) / RPW;
+  let n_rb = ((u.d_N + 15i) / 16i);
   let bh = wg / n_rb;
-  let r0 = (wg - bh * n_rb) * RPW;
+  let rb = wg - bh * n_rb;
+  let r0 = rb * RPW;
   let b = bh / H;
   let h = bh - b * H;
   let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place

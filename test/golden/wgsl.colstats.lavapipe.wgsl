@@ -55,9 +55,10 @@ fn reversed_attend3_colstats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
   let N = u.d_N;
   let M = u.d_N;
   let RPW = 16; // keys per workgroup (8 invocations × 2 rows)
-  let n_rb = (M + RPW - 1) / RPW;
+  let n_rb = ((u.d_N + 15i) / 16i);
   let bh = wg / n_rb;
-  let r0 = (wg - bh * n_rb) * RPW;
+  let rb = wg - bh * n_rb;
+  let r0 = rb * RPW;
   let b = bh / H;
   let h = bh - b * H;
   let hk = h / max(H / max(Hk, 1), 1); // GQA: the shared K/V head, read in place
