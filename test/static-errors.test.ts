@@ -14,7 +14,7 @@ import { check, formatAll } from '../dsl/index.js';
 import { executeReference, generateInputs, resolveDims } from '../runtime/reference/index.js';
 import { evalExpr } from '../runtime/reference/expr.js';
 import { floatLiteral as webglFloat } from '../targets/webgl/expr.js';
-import { floatLiteral as wgslFloat } from '../targets/wgsl/expr.js';
+import { floatLiteral as wgslFloat, renderExpr as renderWgsl } from '../targets/wgsl/expr.js';
 
 const prog = (params: string, body: string) => `attention t {
   input q, k, v: f32[B, H, N, D]
@@ -260,8 +260,13 @@ test('a folded NaN stays NaN: it decides comparisons and arithmetic exactly; tar
   // and the reference agrees with every fold
   t.is(evalExpr(bin('lt', fj, nan), { j: 2, i: 0, b: 0, h: 0 }), false);
   t.is(evalExpr(bin('ne', fj, nan), { j: 2, i: 0, b: 0, h: 0 }), true);
-  // WGSL has no NaN constant: the literal says NaN (WebGPU refuses it rather than compute with 0).
-  t.is(wgslFloat(NaN), '(0.0f / 0.0f)');
+  // WGSL has no NaN constant: a NaN renders as a call of the nan_f32 helper (a NaN at run
+  // time, never 0); WebGL's literal is 0.0 / 0.0.
+  const helpers = new Set<string>();
+  const env = { index: (n: string) => n, score: () => 's', dim: (n: string) => `u.d_${n}`, load: () => '0.0f', helpers };
+  t.is(renderWgsl(bin('add', s, nan), env), '(s + nan_f32())');
+  t.deepEqual([...helpers], ['nan_f32']);
+  t.throws(() => wgslFloat(NaN), { message: /no WGSL literal/ });
   t.is(webglFloat(NaN), '(0.0 / 0.0)');
   t.is(wgslFloat(1.5), '1.5f');
   t.is(wgslFloat(-Infinity), '(-3.0e38f)');

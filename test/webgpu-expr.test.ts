@@ -173,6 +173,13 @@ test('comparisons, logic, select, constants folded (log(0.0) → masked sentinel
   t.is(floatLiteral(-Infinity), '(-3.0e38f)');
 });
 
+test('a folded NaN is NaN on the device (the nan_f32 helper: WGSL has no NaN constant)', async (t) => {
+  const nan = bin('mul', call('log', [float(0)], 'float'), float(0));
+  const { out, src } = await runExprs([nan, bin('add', fi, nan)], [[1, 2], [3, 0]]);
+  t.true(src.includes('fn nan_f32()'));
+  t.true(Array.from(out).every((x) => Number.isNaN(x)), `got ${Array.from(out)}`);
+});
+
 test('alibi(h, heads) matches fairseq slopes for 1..16 heads', async (t) => {
   const pairs: [number, number][] = [];
   for (let n = 1; n <= 16; n++) for (let h = 0; h < n; h++) pairs.push([h, n]);

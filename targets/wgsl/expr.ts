@@ -18,7 +18,7 @@ import type { Expr } from '../../compiler/ir.js';
 import { foldConst, isConstTree } from '../../compiler/scalar.js';
 import type { IndexName } from '../../dsl/builtins.js';
 
-export type Helper = 'floor_div_i32' | 'floor_mod_i32' | 'floor_mod_f32' | 'alibi_slope';
+export type Helper = 'floor_div_i32' | 'floor_mod_i32' | 'floor_mod_f32' | 'alibi_slope' | 'nan_f32';
 
 export const HELPER_SOURCE: Record<Helper, string> = {
   floor_div_i32: [
@@ -41,6 +41,14 @@ export const HELPER_SOURCE: Record<Helper, string> = {
     '// Floor modulo of f32.',
     'fn floor_mod_f32(a: f32, b: f32) -> f32 {',
     '  return a - b * floor(a / b);',
+    '}',
+  ].join('\n'),
+  nan_f32: [
+    '// A quiet NaN at run time. WGSL has no NaN constant (a NaN const-expression is a',
+    '// shader-creation error); a `let` is not a const-expression, so z / z is evaluated.',
+    'fn nan_f32() -> f32 {',
+    '  let z = 0.0f;',
+    '  return z / z;',
     '}',
   ].join('\n'),
   alibi_slope: [
@@ -77,16 +85,25 @@ const TILE_BOUNDS = new Set(['q_lo', 'q_hi', 'k_lo', 'k_hi']);
 /** Finite stand-in for ±inf in f32 source (treated as masked when ≤ −1e30). */
 export const F32_BIG = 3.0e38;
 
+/**
+ * A finite f32 literal (±inf as ±3e38). A NaN has no literal in WGSL (a NaN
+ * const-expression, even `bitcast<f32>(0x7fc00000u)`, is a shader-creation error):
+ * `floatConst` renders it as a call of the `nan_f32` helper.
+ */
 export function floatLiteral(v: number): string {
-  // WGSL has no NaN constant (a const-expression that is NaN, even `bitcast<f32>(0x7fc00000u)`,
-  // is a shader-creation error), but a NaN must never silently become a number: `0.0 / 0.0`
-  // says what the value is, and WebGPU refuses the module rather than compute with 0.
-  if (Number.isNaN(v)) return '(0.0f / 0.0f)';
+  if (Number.isNaN(v)) throw new Error('internal: a NaN has no WGSL literal (render it with floatConst)');
   if (!Number.isFinite(v) || Math.abs(v) > 3.4e38) return v > 0 ? '3.0e38f' : '(-3.0e38f)';
   if (Math.abs(v) < 1e-37) return '0.0f';
   let s = String(v);
   if (!/[.e]/.test(s)) s += '.0';
   return v < 0 ? `(${s}f)` : `${s}f`;
+}
+
+/** A float constant in an expression: its literal, or `nan_f32()` for a NaN (never a number). */
+function floatConst(v: number, env: ExprEnv): string {
+  if (!Number.isNaN(v)) return floatLiteral(v);
+  env.helpers.add('nan_f32');
+  return 'nan_f32()';
 }
 
 export function intLiteral(v: number): string {
@@ -129,13 +146,13 @@ const BINARY: Record<string, string> = {
 export function renderExpr(e: Expr, env: ExprEnv): string {
   if (e.op !== 'const' && isConstTree(e)) {
     const v = foldConst(e);
-    return typeof v === 'boolean' ? String(v) : e.ty === 'int' ? intLiteral(v) : floatLiteral(v);
+    return typeof v === 'boolean' ? String(v) : e.ty === 'int' ? intLiteral(v) : floatConst(v, env);
   }
   const r = (x: Expr) => renderExpr(x, env);
   switch (e.op) {
     case 'const':
       if (typeof e.value === 'boolean') return String(e.value);
-      return e.ty === 'int' ? intLiteral(e.value) : floatLiteral(e.value);
+      return e.ty === 'int' ? intLiteral(e.value) : floatConst(e.value, env);
     case 'index': return env.index(e.name);
     case 'dim': return env.dim(e.name);
     case 'var':
