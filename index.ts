@@ -15,5 +15,11 @@ export { PIPELINE } from './compiler/pipeline.js';
 export type { Graph, Expr } from './compiler/ir.js';
 export { run, bind, type RunOptions, type RunResult, type Backend, type BackendChoice } from './runtime/run.js';
 export type { BoundProgram } from './runtime/webgpu/execute.js';
+export { prepare, type PrepareOptions, type PreparedProgram } from './runtime/webgpu/prepare.js';
+export type { TensorSpec } from './runtime/webgpu/encode-args.js';
+export {
+  WebGPUError, NoAdapterError, BufferLimitError, WgslCompileError, ValidationError, InputError,
+  EncodeError, MissingBufferError, BufferSizeError, BufferUsageError, ForeignBufferError, DimsError,
+} from './runtime/webgpu/errors.js';
 export { encodeNpy, decodeNpy, type NpyWriteDtype } from './runtime/npy.js';
 export { tensor, type Tensor } from './runtime/tensor.js';

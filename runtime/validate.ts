@@ -32,6 +32,15 @@ export function validateRun(graph: Graph, inputs: Readonly<Record<string, Tensor
   for (const node of graph.nodes) checkNode(graph, node, dims, shapes);
 }
 
+/**
+ * The runtime sizes every operation relies on under `dims`, without tensors: for callers
+ * that bring buffers instead (prepare().encode()), whose inputs' shapes follow from the dims.
+ */
+export function validateDims(graph: Graph, dims: Record<string, number>): void {
+  const shapes = graph.nodes.map((n) => shapeOf(n, dims));
+  for (const node of graph.nodes) checkNode(graph, node, dims, shapes);
+}
+
 function fail(op: string, detail: string, node: Node): never {
   throw new AttncError([diag('AT709', [op, detail], node.span)]);
 }

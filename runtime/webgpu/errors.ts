@@ -72,3 +72,51 @@ export function fmtBytes(n: number): string {
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
   return `${n} B`;
 }
+
+/**
+ * prepare().encode() refused its arguments, before recording anything: `binding` names the
+ * input (`input q`), the output (`output out`) or the dim it is about.
+ */
+export class EncodeError extends WebGPUError {
+  override name = 'EncodeError';
+  constructor(readonly binding: string, message: string) {
+    super(message);
+  }
+}
+
+/** No buffer (or not a GPUBuffer) for an input or the output. */
+export class MissingBufferError extends EncodeError {
+  override name = 'MissingBufferError';
+}
+
+/** A buffer smaller than its tensor under the given dims. */
+export class BufferSizeError extends EncodeError {
+  override name = 'BufferSizeError';
+  constructor(binding: string, readonly shape: readonly number[], readonly bytes: number, readonly size: number) {
+    super(binding, `${binding} of shape [${shape.join(', ')}] needs ${fmtBytes(bytes)} (${bytes} bytes), but its buffer holds ` +
+      `${fmtBytes(size)} (${size} bytes): allocate at least ${bytes} bytes, or pass the dims the buffer was made for.`);
+  }
+}
+
+/** A buffer without the usage flags its binding needs (STORAGE; COPY_SRC/COPY_DST for a copy). */
+export class BufferUsageError extends EncodeError {
+  override name = 'BufferUsageError';
+  constructor(binding: string, readonly missing: readonly string[], usage: string) {
+    super(binding, `${binding}: the buffer lacks GPUBufferUsage.${missing.join(' and GPUBufferUsage.')} ` +
+      `(its usage is ${usage}); create it with ${missing.join(' | ')} among its usages.`);
+  }
+}
+
+/** A buffer the prepared program's device rejects (made by another GPUDevice). */
+export class ForeignBufferError extends EncodeError {
+  override name = 'ForeignBufferError';
+  constructor(binding: string, detail: string) {
+    super(binding, `${binding}: the buffer cannot be used with the device the program was prepared for ` +
+      `(a buffer of another GPUDevice?): ${detail.trim().split('\n')[0]}`);
+  }
+}
+
+/** Dims missing, unknown, not sizes, or head dims other than the kernels were prepared for. */
+export class DimsError extends EncodeError {
+  override name = 'DimsError';
+}

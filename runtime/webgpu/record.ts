@@ -61,10 +61,13 @@ export function bindingBytes(b: Binding, dims: Record<string, number>): number {
 /**
  * Size every kernel under `dims`: throws BufferLimitError for a binding over the device's
  * maxStorageBufferBindingSize, InputError for a dim a kernel needs and `dims` lacks, and
- * ValidationError for a dispatch too large even when folded.
+ * ValidationError for a dispatch too large even when folded. `sources`: the kernels' WGSL
+ * when already rendered (sizes do not change a kernel's source).
  */
-export function planKernels(kernels: readonly Kernel[], dims: Record<string, number>, limits: PlanLimits): KernelPlan[] {
-  return kernels.map((k) => {
+export function planKernels(
+  kernels: readonly Kernel[], dims: Record<string, number>, limits: PlanLimits, sources?: readonly string[],
+): KernelPlan[] {
+  return kernels.map((k, idx) => {
     const bytes = k.bindings.map((b) => {
       const n = bindingBytes(b, dims);
       if (n > limits.maxStorageBufferBindingSize) throw new BufferLimitError(b.label, n, limits.maxStorageBufferBindingSize, k.name);
@@ -78,7 +81,7 @@ export function planKernels(kernels: readonly Kernel[], dims: Record<string, num
       uniforms[i] = v;
     });
     const grid = workgroups > 0 ? fold(workgroups, limits.maxWorkgroupsPerDimension, k.name) : null;
-    return { kernel: k, wgsl: renderWgsl(k), bytes, grid, uniforms };
+    return { kernel: k, wgsl: sources?.[idx] ?? renderWgsl(k), bytes, grid, uniforms };
   });
 }
 
@@ -91,7 +94,7 @@ function fold(total: number, max: number, name: string): [number, number] {
 
 /** The pipelines of `plans` on `device` (`onKernel` sees each kernel and its WGSL first). */
 export function compileKernels(
-  device: GPUDevice, plans: readonly KernelPlan[], onKernel?: (kernel: Kernel, wgsl: string) => void,
+  device: GPUDevice, plans: readonly { kernel: Kernel; wgsl: string }[], onKernel?: (kernel: Kernel, wgsl: string) => void,
 ): Promise<GPUComputePipeline[]> {
   return Promise.all(plans.map((p) => {
     onKernel?.(p.kernel, p.wgsl);
