@@ -73,7 +73,7 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
     return result;
   };
 
-  const checked = check(file);
+  const checked = check(file, { params: options.params });
   result.ast = checked.program;
   result.entries = checked.program.attentions.map((a) => a.name.name);
   if (hasErrors(checked.diagnostics)) return fail(checked.diagnostics);

@@ -6,7 +6,6 @@
 
 import type * as ast from '../dsl/ast.js';
 import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js';
-import { staticErrors } from '../dsl/checker-static.js';
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { INT_MAX, INT_MIN, isInt32 } from '../dsl/semantics.js';
 import {
@@ -54,13 +53,9 @@ class Lowering {
   ) {}
 
   run(): Graph {
+    // (The checker found the static errors under these params: compile() checks with the
+    // overrides.)
     this.collectParams();
-    // The checker found the static errors under the declared params; overrides can add
-    // some (`--param z=0` where the program divides by `z`).
-    if (Object.keys(this.overrides).length > 0) {
-      const errors = staticErrors(this.def, this.params);
-      if (errors.length > 0) throw new LowerError(errors);
-    }
     let output = -1;
     for (const st of this.def.statements) {
       switch (st.kind) {

@@ -40,6 +40,26 @@ export function declaredParams(def: Attention): Record<string, number | boolean>
   return out;
 }
 
+/**
+ * The params a definition is checked under: the declared values, with each override
+ * (`--param`, CompileOptions.params) that is a valid value of a declared param; the
+ * lowering reports the others (AT701, AT702).
+ */
+export function effectiveParams(def: Attention, overrides: StaticParams = {}): Record<string, number | boolean> {
+  const out = declaredParams(def);
+  const decls = new Map<string, { value: number | boolean; isFloat: boolean }>();
+  for (const st of def.statements) if (st.kind === 'param') for (const e of st.entries) decls.set(e.name.name, e);
+  for (const [name, v] of Object.entries(overrides)) {
+    const d = decls.get(name);
+    if (!d) continue;
+    const valid = typeof d.value === 'boolean'
+      ? typeof v === 'boolean'
+      : typeof v === 'number' && (d.isFloat || (Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31));
+    if (valid) out[name] = v;
+  }
+  return out;
+}
+
 /** Static errors of a checked definition (expressions carry `ty` and `ref`) under `params`. */
 export function staticErrors(def: Attention, params: StaticParams, file?: SourceFile): Diagnostic[] {
   const ev = new StaticEval(params, file);

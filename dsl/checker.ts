@@ -20,14 +20,14 @@ import type { Attention, Program, SourceFile } from './ast.js';
 import { CheckContext } from './checker-context.js';
 import { checkExpr } from './checker-expr.js';
 import { canDeclare, declareNames } from './checker-names.js';
-import { declaredParams, staticErrors } from './checker-static.js';
+import { effectiveParams, staticErrors, type StaticParams } from './checker-static.js';
 import { ERROR, showType } from './checker-types.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 
 export { showType } from './checker-types.js';
 
 /** Check every definition of a parsed program; annotates the AST in place. */
-export function checkProgram(program: Program, file: SourceFile): Diagnostic[] {
+export function checkProgram(program: Program, file: SourceFile, params: StaticParams = {}): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const def of program.attentions) {
@@ -38,21 +38,22 @@ export function checkProgram(program: Program, file: SourceFile): Diagnostic[] {
     seen.add(name);
     // A definition rebuilt by error recovery would only produce follow-on errors.
     if (def.recovered) continue;
-    diagnostics.push(...checkDefinition(def, file));
+    diagnostics.push(...checkDefinition(def, file, params));
   }
   return diagnostics;
 }
 
 /**
  * Declarations, then lets and return in order, then the definition's structure, then the
- * static errors of what the compiler can evaluate under the declared params.
+ * static errors of what the compiler can evaluate under the params (the declared values,
+ * or valid overrides).
  */
-function checkDefinition(def: Attention, file: SourceFile): Diagnostic[] {
+function checkDefinition(def: Attention, file: SourceFile, params: StaticParams): Diagnostic[] {
   const cx = new CheckContext(def, file);
   declareNames(cx);
   checkBody(cx);
   checkStructure(cx);
-  cx.diagnostics.push(...staticErrors(def, declaredParams(def), file));
+  cx.diagnostics.push(...staticErrors(def, effectiveParams(def, params), file));
   return cx.diagnostics;
 }
 

@@ -27,14 +27,15 @@ export function parse(file: SourceFile): FrontEndResult {
 }
 
 /**
- * Parse and check: names, types, calls, shapes, program structure. On a result without
+ * Parse and check: names, types, calls, shapes, program structure, and the static errors
+ * (AT306, AT710, AT711, …) under the declared params or the valid `params` overrides. On a result without
  * errors every expression carries `ty` and every name `ref`. Definitions with syntax
  * errors are returned (as recovered) but not checked.
  */
-export function check(file: SourceFile): FrontEndResult {
+export function check(file: SourceFile, options: { params?: Readonly<Record<string, number | boolean>> } = {}): FrontEndResult {
   return guard(file, () => {
     const parsed = parseOnly(file);
-    const checked = checkProgram(parsed.program, file);
+    const checked = checkProgram(parsed.program, file, options.params);
     return { program: parsed.program, diagnostics: sortDiagnostics([...parsed.diagnostics, ...checked]) };
   });
 }
