@@ -146,6 +146,26 @@ test('encode: two shapes in one encoder, each with its own dims (no uniform is r
   kernel.release();
 });
 
+test('encode: a program that returns one of its inputs records a copy (COPY_SRC to COPY_DST)', async (t) => {
+  const device = await deviceP;
+  const id = compile('attention id {\n  input x: f32[B, N, D]\n  return x\n}');
+  const kernel = await prepare(id, { device });
+  t.deepEqual(kernel.kernels, []);
+  const dims = { B: 2, N: 3, D: 4 };
+  const data = Float32Array.from({ length: 24 }, (_, i) => i / 7);
+  const x = bufferWith(device, data, U.COPY_SRC);
+  const out = device.createBuffer({ size: 96, usage: U.COPY_DST | U.COPY_SRC });
+  t.throws(() => kernel.encode(device.createCommandEncoder(), { x }, { out: device.createBuffer({ size: 96, usage: U.STORAGE }) }, dims), {
+    instanceOf: BufferUsageError, message: /output out: the buffer lacks GPUBufferUsage\.COPY_DST/,
+  });
+  const enc = device.createCommandEncoder();
+  kernel.encode(enc, { x }, { out }, dims);
+  const read = copyOut(device, enc, out, 96);
+  device.queue.submit([enc.finish()]);
+  t.deepEqual(await read(), data);
+  kernel.release();
+});
+
 // ---- refusals: typed, named, and before anything is recorded ----
 
 const causal = compile('attention c {\n input q, k, v: f32[B, H, N, D]\n dims B = 1, H = 2, N = 16, D = 8\n return attend(q, k, v, mask: causal)\n}');
