@@ -12,7 +12,7 @@ import { some, type Expr, type Graph } from '../compiler/ir.js';
 import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram, type ExecuteOptions, type KernelTime } from '../runtime/webgpu/execute.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
-import { compileBool, evalExpr } from '../runtime/reference/expr.js';
+import { compileBool, evalExpr } from '../compiler/evaluate.js';
 import { keyRanges } from '../compiler/analysis/mask.js';
 import { runReference } from '../runtime/reference/index.js';
 import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';

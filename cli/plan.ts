@@ -2,7 +2,7 @@
 // prints beside the WGSL. Workgroup counts are shown as functions of the runtime shapes
 // and evaluated at the given dims.
 
-import { evalSizeExpr } from '../runtime/reference/expr.js';
+import { evalSizeExpr } from '../compiler/evaluate.js';
 import type { Kernel } from '../compiler/kernel.js';
 import { printExpr } from '../compiler/print.js';
 

@@ -3,7 +3,7 @@
 // visiting. `attnc compile --emit tiles --dims N=…` prints it; `-o` also writes a PNG.
 
 import { deflateSync } from 'node:zlib';
-import { evalExpr } from '../runtime/reference/expr.js';
+import { evalExpr } from '../compiler/evaluate.js';
 import { keyRanges, tilePredicates } from '../compiler/analysis/mask.js';
 import type { Graph, NodeOf } from '../compiler/ir.js';
 

@@ -15,8 +15,8 @@
 // compiled program serves every B, H, Hk, N, M.
 
 import type { Expr } from './ir.js';
-import { bin, int, dimsOf } from './ir.js';
-import { applyBinary, applyCall } from './scalar.js';
+import { bin, int, dimsOf, rewrite } from './ir.js';
+import { evalSizeExpr } from './evaluate.js';
 
 /** What a kernel computes. */
 export type KernelKind =
@@ -398,52 +398,25 @@ export function uniformDims(k: Kernel): string[] {
   return [...s].sort();
 }
 
+/** A size expression reads a dim (or range variable) that is not bound. */
 export class SizeError extends Error {}
 
 /**
- * Evaluate an int size expression (a shape, a workgroup count, a key-range bound) with
- * bound dims and range variables (`q_lo`, …), using the language's exact integer
- * semantics (floor division), in float64: no 32-bit wrap (range bounds use 2^31 − 1 as
- * "no limit").
+ * Evaluate an int size expression (a shape, a dispatch grid, a key-range bound) with bound
+ * dims and range variables (`q_lo`, …): the one evaluator (compiler/evaluate.ts) in scope
+ * `size`, with the language's exact int semantics (floor division; an int outside 32 bits
+ * is AT710). Throws SizeError when a dim or variable is not bound.
  */
 export function evalSize(e: Expr, dims: Record<string, number>, vars: Record<string, number> = {}): number {
-  const ev = (x: Expr): number => {
-    switch (x.op) {
-      case 'const':
-        if (typeof x.value !== 'number') throw new SizeError('a bool in a size expression');
-        return x.value;
-      case 'dim': {
-        const v = dims[x.name];
-        if (v === undefined) throw new SizeError(`dim ${x.name} is not bound`);
-        return v;
-      }
-      case 'var': {
-        const v = vars[x.name];
-        if (v === undefined) throw new SizeError(`variable ${x.name} is not bound`);
-        return v;
-      }
-      case 'neg':
-        return -ev(x.a);
-      case 'add': case 'sub': case 'mul': case 'div': case 'mod':
-        return applyBinary(x.op, x.ty, ev(x.a), ev(x.b)) as number;
-      case 'select':
-        return evalBool(x.c) ? ev(x.a) : ev(x.b);
-      case 'call':
-        return applyCall(x.fn, x.ty, x.args.map(ev));
-      default:
-        throw new SizeError(`cannot evaluate ${x.op} in a size expression`);
-    }
-  };
-  const evalBool = (x: Expr): boolean => {
-    switch (x.op) {
-      case 'const': return Boolean(x.value);
-      case 'not': return !evalBool(x.a);
-      case 'and': return evalBool(x.a) && evalBool(x.b);
-      case 'or': return evalBool(x.a) || evalBool(x.b);
-      case 'eq': case 'ne': case 'lt': case 'le': case 'gt': case 'ge':
-        return applyBinary(x.op, x.a.ty, ev(x.a), ev(x.b)) as boolean;
-      default: throw new SizeError(`cannot evaluate ${x.op} as a condition`);
-    }
-  };
-  return ev(e);
+  const unbound = dimsAndVars(e).find(([kind, name]) => (kind === 'dim' ? dims[name] : vars[name]) === undefined);
+  if (unbound) throw new SizeError(`${unbound[0] === 'dim' ? 'dim' : 'variable'} ${unbound[1]} is not bound`);
+  return evalSizeExpr(e, dims, undefined, vars);
+}
+
+function dimsAndVars(e: Expr, out: ['dim' | 'var', string][] = []): ['dim' | 'var', string][] {
+  rewrite(e, (x) => {
+    if (x.op === 'dim' || x.op === 'var') out.push([x.op, x.name]);
+    return x;
+  });
+  return out;
 }

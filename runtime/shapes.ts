@@ -9,7 +9,7 @@
 
 import { children, dimsOf, type Expr, type Graph, type Node, type Pattern } from '../compiler/ir.js';
 import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
-import { evalSizeExpr } from './reference/expr.js';
+import { evalSizeExpr } from '../compiler/evaluate.js';
 import { inputSeed, intTensor, size, uniformTensor, type Tensor } from './tensor.js';
 
 export type Dims = Record<string, number>;

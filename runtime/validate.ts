@@ -6,7 +6,7 @@
 
 import type { Expr, Graph, Node } from '../compiler/ir.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
-import { patternRule } from './reference/patterns.js';
+import { patternRule } from '../compiler/pattern-rules.js';
 import { evalSize, shapeOf, visitPatterns } from './shapes.js';
 import type { Tensor } from './tensor.js';
 

@@ -8,7 +8,7 @@ import { keyRanges, tilePredicates } from '../compiler/analysis/mask.js';
 import { bin, bool, dim, int, rewrite, type Expr, type Pattern } from '../compiler/ir.js';
 import { expandPattern } from '../compiler/patterns.js';
 import { simplifyExpr } from '../compiler/passes/simplify.js';
-import { evalExpr } from '../runtime/reference/expr.js';
+import { evalExpr } from '../compiler/evaluate.js';
 
 const pattern = (origin: Pattern): Expr => ({ op: 'pattern', ty: 'bool', origin, body: expandPattern(origin) });
 const N = dim('N');

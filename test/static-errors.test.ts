@@ -12,7 +12,7 @@ import { simplifyExpr } from '../compiler/passes/simplify.js';
 import { AttncError } from '../dsl/diagnostics.js';
 import { check, formatAll } from '../dsl/index.js';
 import { executeReference, generateInputs, resolveDims } from '../runtime/reference/index.js';
-import { evalExpr } from '../runtime/reference/expr.js';
+import { evalExpr } from '../compiler/evaluate.js';
 import { floatLiteral as webglFloat } from '../targets/webgl/expr.js';
 import { floatLiteral as wgslFloat, renderExpr as renderWgsl } from '../targets/wgsl/expr.js';
 

@@ -6,7 +6,7 @@ import test from 'ava';
 import { compile } from '../compiler/compile.js';
 import type { NodeOf } from '../compiler/ir.js';
 import { printTileMap, tileMap, tileMapPng } from '../cli/tilemap.js';
-import { evalExpr } from '../runtime/reference/expr.js';
+import { evalExpr } from '../compiler/evaluate.js';
 
 const GOLDEN: [string, string][] = [
   ['causal', `

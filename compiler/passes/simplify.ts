@@ -3,14 +3,14 @@
 // e.g. NATTEN's `i % 1 == j % 1 && …` (dilation 1) into just the window test.
 // Rules never drop a subexpression that could fail at run time (a tensor load, a division
 // by a non-constant), so the reference still reports what the program really does.
-// Constants fold with the language's exact semantics (compiler/scalar.ts): an operation
+// Constants fold with the language's exact semantics (the one evaluator): an operation
 // that would fail (a zero divisor, an int overflow, `int()` of NaN, …) is left unfolded
 // for the run to report, and no rule creates a constant outside the 32-bit range. The
 // checker reports such failures at compile time where every operand is known
 // (dsl/checker-static.ts); this covers IR built by other means.
 
 import { AttncError } from '../../dsl/diagnostics.js';
-import { foldBinary, foldCall, foldNeg, isInt32 } from '../scalar.js';
+import { foldConst, isInt32 } from '../scalar.js';
 import { bin, bool, float, int, rewrite, some, type Expr } from '../ir.js';
 import type { Pass } from '../pass.js';
 import { mapExprs } from './util.js';
@@ -46,19 +46,8 @@ export const RULES: Rule[] = [
     apply: (e) => {
       if (e.op === 'const' || e.op === 'pattern' || e.op === 'and' || e.op === 'or' || e.op === 'select') return undefined;
       if (e.op === 'not') return e.a.op === 'const' ? { op: 'const', ty: e.ty, value: !e.a.value } : undefined;
-      if (e.op === 'neg') {
-        const a = e.a;
-        return a.op === 'const' ? folded(e.ty, () => foldNeg(e.ty, a.value as number)) : undefined;
-      }
-      if (e.op === 'call') {
-        if (!e.args.every((a) => a.op === 'const')) return undefined;
-        return folded(e.ty, () => foldCall(e.fn, e.ty, e.args.map((a) => (a as { value: number }).value)));
-      }
-      if ('a' in e && 'b' in e && e.a.op === 'const' && e.b.op === 'const') {
-        const { a, b } = e;
-        return folded(e.ty, () => foldBinary(e.op, a.ty, a.value as number, b.value as number));
-      }
-      return undefined;
+      const operands = e.op === 'neg' ? [e.a] : e.op === 'call' ? e.args : 'a' in e && 'b' in e ? [e.a, e.b] : null;
+      return operands?.every((x) => x.op === 'const') ? folded(e.ty, () => foldConst(e)) : undefined;
     },
   },
   { name: 'add-zero', apply: (e) => (e.op === 'add' ? (isConst(e.b, 0) ? e.a : isConst(e.a, 0) ? e.b : undefined) : undefined) },

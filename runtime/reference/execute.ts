@@ -18,7 +18,7 @@ import type { Span } from '../../dsl/ast.js';
 import { AttncError, diag } from '../../dsl/diagnostics.js';
 import { bindDims, shapeOf, type Dims } from '../shapes.js';
 import type { Tensor, TensorData } from '../tensor.js';
-import { compileBool, compileNumber, type ExprContext, type IndexEnv } from './expr.js';
+import { compileBool, compileNumber, type ExprContext, type IndexEnv } from '../../compiler/evaluate.js';
 
 export interface ReferenceOptions {
   /**

@@ -15,7 +15,7 @@ export {
   type TensorTable,
   type Value,
   type ValueFn,
-} from './expr.js';
-export { nattenAllows, patternRule } from './patterns.js';
+} from '../../compiler/evaluate.js';
+export { nattenAllows, patternRule } from '../../compiler/pattern-rules.js';
 export { alibiSlope, alibiSlopes, floatMod, floorDiv, floorMod } from '../../compiler/scalar.js';
 export { bindDims, evalSize, generateInputs, graphDims, resolveDims, shapeOf, type Dims } from '../shapes.js';

@@ -10,6 +10,7 @@
 // host from the dims — never a silently truncated loop.
 
 import type { Expr, Graph } from '../../compiler/ir.js';
+import { evalExpr } from '../../compiler/evaluate.js';
 import { evalSize, type AttendKernel, type HostKeyRange } from '../../compiler/kernel.js';
 import type { IndexName } from '../../dsl/builtins.js';
 import { nodeBuffer, type PlanBuilder } from './builder.js';
@@ -140,7 +141,7 @@ export function attendEnv(b: PlanBuilder, node: AttendView, g: AttendGeometry): 
       }
     },
   };
-  const scaleLit = floatLiteral(evalSize(node.scale, b.dims));
+  const scaleLit = floatLiteral(evalExpr(node.scale, { dims: b.dims }) as number);
   const mask = node.mask.op === 'const' && node.mask.value === true ? null : renderExpr(node.mask, env);
   const score = renderExpr(node.score, env);
   return {

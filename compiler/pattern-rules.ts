@@ -3,11 +3,10 @@
 // these rules check the arguments (NATTEN's k ≥ 2, d ≥ 1, k·d ≤ L, N == M) and, when asked,
 // cross-check the body against the spec entry by entry.
 
-import type { Expr, Pattern } from '../../compiler/ir.js';
-import type { Span } from '../../dsl/ast.js';
-import { AttncError, diag } from '../../dsl/diagnostics.js';
-import { floorDiv } from '../../compiler/scalar.js';
-import { nattenAxisProblem } from '../../dsl/semantics.js';
+import type { Expr, Pattern } from './ir.js';
+import type { Span } from '../dsl/ast.js';
+import { AttncError, diag } from '../dsl/diagnostics.js';
+import { floorDiv, nattenAxisProblem } from '../dsl/semantics.js';
 
 const fail = (what: string, detail: string, span?: Span): never => {
   throw new AttncError([diag('AT709', [what, detail], span)]);

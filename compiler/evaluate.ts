@@ -1,5 +1,9 @@
-// The float64 interpreter of IR index expressions (`Expr`), compiled once into a tree of JS
-// closures and then called per element.
+// The one evaluator of IR index and scalar expressions (`Expr`), in float64 with the
+// language's exact int semantics, compiled once into a tree of JS closures and then called
+// per element. The reference executor runs every mask, score and size through it; the
+// simplify pass folds constants with it (compiler/scalar.ts); size expressions, dispatch
+// grids and the WebGL schedule's host-side key ranges are evaluated by it (evalSize in
+// compiler/kernel.ts).
 //
 // Semantics (spec §2–§3):
 // - bools are JS booleans; ints and floats are JS numbers (float64).
@@ -16,13 +20,18 @@
 // Where an operand is `int` under a `float` operation it is promoted (exact); an IR whose
 // types are otherwise inconsistent is rejected with an internal error.
 
-import { children, type CallFn, type Expr } from '../../compiler/ir.js';
-import type { IndexName } from '../../dsl/builtins.js';
-import type { Span } from '../../dsl/ast.js';
-import { AttncError, diag } from '../../dsl/diagnostics.js';
-import type { Tensor } from '../tensor.js';
-import { alibiSlope, floatMod, floorDiv, floorMod } from '../../compiler/scalar.js';
-import { patternRule } from './patterns.js';
+import { children, type CallFn, type Expr } from './ir.js';
+import type { IndexName } from '../dsl/builtins.js';
+import type { Span } from '../dsl/ast.js';
+import { AttncError, diag } from '../dsl/diagnostics.js';
+import { alibiSlope, floatMod, floorDiv, floorMod } from '../dsl/semantics.js';
+import { patternRule } from './pattern-rules.js';
+
+/** A tensor as `load` reads it (runtime/tensor.ts's Tensor is one). */
+export interface TensorValues {
+  data: ArrayLike<number>;
+  shape: readonly number[];
+}
 
 /** The index variables of one (b, h, i, j) entry, and `s` inside `score:`. */
 export interface IndexEnv {
@@ -39,7 +48,7 @@ export type NumFn = (env: IndexEnv) => number;
 export type BoolFn = (env: IndexEnv) => boolean;
 export type ValueFn = (env: IndexEnv) => Value;
 
-export type TensorTable = ReadonlyMap<number, Tensor> | readonly (Tensor | undefined)[];
+export type TensorTable = ReadonlyMap<number, TensorValues> | readonly (TensorValues | undefined)[];
 
 /** What an expression may read, and where errors should point. */
 export interface ExprContext {
@@ -277,7 +286,7 @@ class Compiler {
 
   private load(e: Extract<Expr, { op: 'load' }>): NumFn {
     const tensors = this.ctx.tensors;
-    const t = tensors === undefined ? undefined : tensors instanceof Map ? tensors.get(e.tensor) : (tensors as readonly (Tensor | undefined)[])[e.tensor];
+    const t = tensors === undefined ? undefined : tensors instanceof Map ? tensors.get(e.tensor) : (tensors as readonly (TensorValues | undefined)[])[e.tensor];
     if (!t) internal(`load of tensor %${e.tensor}, which has no value here`);
     const name = this.ctx.tensorName?.(e.tensor) ?? `%${e.tensor}`;
     const shape = t.shape;
@@ -501,7 +510,7 @@ export function evalExpr(e: Expr, env: EvalEnv = {}): Value {
   return f({ b: env.b ?? NaN, h: env.h ?? NaN, hk: env.hk ?? NaN, i: env.i ?? NaN, j: env.j ?? NaN, s: env.s ?? NaN });
 }
 
-/** Evaluate an int size expression over dims. */
-export function evalSizeExpr(e: Expr, dims: Readonly<Record<string, number>>, span?: Span): number {
-  return new Compiler({ dims, scope: 'size', span }).size(e);
+/** Evaluate an int size expression over dims (and pass-introduced variables such as `q_lo`). */
+export function evalSizeExpr(e: Expr, dims: Readonly<Record<string, number>>, span?: Span, vars?: Readonly<Record<string, Value>>): number {
+  return new Compiler({ dims, scope: 'size', span, vars }).size(e);
 }
