@@ -23,3 +23,4 @@ export {
 } from './runtime/webgpu/errors.js';
 export { encodeNpy, decodeNpy, type NpyWriteDtype } from './runtime/npy.js';
 export { tensor, type Tensor } from './runtime/tensor.js';
+export { view, layoutView, packedQKV, contiguous, type Layout } from './runtime/views.js';

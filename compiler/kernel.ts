@@ -74,6 +74,12 @@ export interface Binding {
   label: string;
   /** For `lookup`: the graph node read by `load` expressions. */
   node?: number;
+  /**
+   * A strided view of a larger buffer (PassOptions.views): element idx of `shape` is at
+   * `offset + Σ idx[a]·strides[a]` (the last axis contiguous), all runtime uniforms; the
+   * buffer holds `elems` elements. Absent: C order, `shape`'s product elements.
+   */
+  view?: { offset: Expr; strides: Expr[]; elems: Expr };
 }
 
 /** How K/V (or, for colstats, Q) tiles reach the invocations. */
@@ -363,6 +369,7 @@ export function kernelExprs(k: Kernel): Expr[] {
   for (const b of k.bindings) {
     out.push(...b.shape);
     if (b.buffer.kind === 'scratch') out.push(b.buffer.elems);
+    if (b.view) out.push(b.view.offset, b.view.elems, ...b.view.strides);
   }
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv':

@@ -27,6 +27,13 @@ export interface PassOptions {
   dims: Record<string, number>;
   /** Force the subgroup path's rows per invocation (tests: the 4-row path at small shapes). */
   rowsPerThread?: number;
+  /**
+   * Inputs given as strided views of a larger buffer (runtime/views.ts), by name: the
+   * kernels address their rows through uniform strides and offset (`<name>__o`,
+   * `<name>__s0`, …, the buffer's length `<name>__n`), as vec4s when every stride and the
+   * offset are multiples of 4 (`vec4`), else element by element (`scalar`).
+   */
+  views?: Record<string, 'vec4' | 'scalar'>;
 }
 
 /** The unit that flows through the pipeline: the graph and, from `fuse` on, its kernels. */

@@ -11,6 +11,7 @@ import { children, dimsOf, type Expr, type Graph, type Node, type Pattern } from
 import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { evalSizeExpr } from '../compiler/evaluate.js';
 import { inputSeed, intTensor, size, uniformTensor, type Tensor } from './tensor.js';
+import { checkView, contiguous } from './views.js';
 
 export type Dims = Record<string, number>;
 
@@ -112,7 +113,15 @@ export function bindDims(graph: Graph, inputs: Readonly<Record<string, Tensor>>,
       errors.push(diag('AT703', [name, `invalid shape ${JSON.stringify(t.shape)}`], node.span));
       continue;
     }
-    if (t.data.length !== size(t.shape)) {
+    if (t.strides !== undefined || t.offset !== undefined) {
+      try {
+        checkView(name, t); // a strided view (runtime/views.ts) may read part of a larger buffer
+      } catch (e) {
+        if (!(e instanceof AttncError)) throw e;
+        errors.push(...e.diagnostics.map((d) => ({ ...d, span: node.span })));
+        continue;
+      }
+    } else if (t.data.length !== size(t.shape)) {
       errors.push(diag('AT703', [name, `shape ${fmtShape(t.shape)} needs ${size(t.shape)} elements but the data has ${t.data.length}`], node.span));
       continue;
     }
@@ -212,6 +221,6 @@ export function generateInputs(graph: Graph, dims: Readonly<Dims>, seed = 0): Re
 export function returnedInput(graph: Graph, inputs: Readonly<Record<string, Tensor>>): Tensor | null {
   const out = graph.nodes[graph.output]!;
   if (out.op !== 'input') return null;
-  const t = inputs[out.name ?? `%${out.id}`]!;
+  const t = contiguous(inputs[out.name ?? `%${out.id}`]!);
   return { data: out.elem === 'i32' ? Int32Array.from(t.data) : Float32Array.from(t.data), shape: [...t.shape] };
 }

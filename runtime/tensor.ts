@@ -14,7 +14,15 @@ export type TensorData = Float32Array | Float64Array | Int32Array;
 
 export interface Tensor {
   data: TensorData;
+  /** The logical shape (what the program declares, e.g. [B, H, N, D]). */
   shape: number[];
+  /**
+   * A strided view of `data` (runtime/views.ts): element idx is at
+   * `offset + Σ idx[a]·strides[a]`, in elements; the last stride is 1. Absent: C order.
+   * So models' layouts ([B, N, H, D], one packed qkv projection) are read in place.
+   */
+  strides?: number[];
+  offset?: number;
 }
 
 /** Number of elements of a shape (1 for a scalar shape `[]`). */

@@ -4,6 +4,7 @@
 // messages and codes are the reference executor's, so every backend reports a bad
 // program the same way.
 
+import { checkView } from './views.js';
 import type { Expr, Graph, Node } from '../compiler/ir.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
 import { patternRule } from '../compiler/pattern-rules.js';
@@ -25,7 +26,8 @@ export function validateRun(graph: Graph, inputs: Readonly<Record<string, Tensor
       throw new AttncError([diag('AT703', [name, `expected shape ${fmt(want)} under the bound dims, found ${fmt(t.shape)}`], node.span)]);
     }
     const n = want.reduce((a, b) => a * b, 1);
-    if (t.data.length !== n) {
+    if (t.strides !== undefined || t.offset !== undefined) checkView(name, t); // a view reads part of its data
+    else if (t.data.length !== n) {
       throw new AttncError([diag('AT703', [name, `shape ${fmt(want)} needs ${n} elements but the data has ${t.data.length}`], node.span)]);
     }
   }

@@ -24,7 +24,7 @@
 // mask and empty ones are skipped.
 
 import { K_HI, K_LO, keyRanges, tilePredicates } from '../analysis/mask.js';
-import { int, rewrite, type Expr, type Graph, type Node, type NodeOf } from '../ir.js';
+import { dim, int, rewrite, type Expr, type Graph, type Node, type NodeOf } from '../ir.js';
 import {
   product, type AttendGeometry, type AttendKernel, type Binding, type Kernel, type SoftmaxKernel, type StreamRange,
 } from '../kernel.js';
@@ -37,13 +37,15 @@ export const fuse: Pass = {
   name: 'fuse',
   summary: 'group graph operations into kernels (fused online-softmax attention; unfused with fusion: false)',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl') }),
+  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', opts.views ?? {}) }),
 };
 
 /** What every kernel of one program shares: its specialisation and its target. */
 interface Common {
   specialized: Record<string, number>;
   target: Kernel['target'];
+  /** Inputs given as strided views (PassOptions.views). */
+  views: Readonly<Record<string, 'vec4' | 'scalar'>>;
 }
 
 /**
@@ -51,9 +53,11 @@ interface Common {
  * depends on. WebGL has no WGSL-style unfused path (its multi-pass strategy is a schedule
  * the tile pass picks) and no routing by permutation.
  */
-function buildKernels(graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target']): Kernel[] {
+function buildKernels(
+  graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target'], views: Common['views'],
+): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
-  const common: Common = { specialized, target };
+  const common: Common = { specialized, target, views };
   const live = liveNodes(g);
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
@@ -175,16 +179,26 @@ function headDim(g: Graph, id: number, what: string): number {
   return e.value;
 }
 
-function tensorBinding(g: Graph, id: number, name: string, role: Binding['role'], access: Binding['access'], vec4: boolean): Binding {
+function tensorBinding(
+  g: Graph, id: number, name: string, role: Binding['role'], access: Binding['access'], vec4: boolean, views: Common['views'],
+): Binding {
   const n = g.nodes[id]!;
-  return {
+  const b: Binding = {
     name, role, buffer: { kind: 'node', node: id }, elem: n.elem === 'i32' ? 'i32' : 'f32', access, vec4,
     shape: n.shape, label: nodeLabel(g, id),
+  };
+  const viewed = n.op === 'input' && n.name !== undefined ? views[n.name] : undefined;
+  if (!viewed) return b;
+  // A strided view of the caller's buffer: offset, strides and length are uniforms.
+  const u = (what: string) => dim(`${n.name}__${what}`);
+  return {
+    ...b, vec4: vec4 && viewed === 'vec4',
+    view: { offset: u('o'), strides: n.shape.slice(0, -1).map((_, a) => u(`s${a}`)), elems: u('n') },
   };
 }
 
 /** Bindings for the tensors read by `load`s in the given expressions (scalar views). */
-function lookupBindings(g: Graph, exprs: Expr[]): Binding[] {
+function lookupBindings(g: Graph, exprs: Expr[], views: Common['views']): Binding[] {
   const ids = new Set<number>();
   const walk = (e: Expr) =>
     rewrite(e, (x) => {
@@ -195,11 +209,11 @@ function lookupBindings(g: Graph, exprs: Expr[]): Binding[] {
   return [...ids].sort((a, b) => a - b).map((id) => {
     const n = g.nodes[id]!;
     const nm = `t${id}${n.name ? `_${n.name.replace(/[^A-Za-z0-9_]/g, '_')}` : ''}`;
-    return { ...tensorBinding(g, id, nm, 'lookup', 'read', false), node: id };
+    return { ...tensorBinding(g, id, nm, 'lookup', 'read', false, views), node: id };
   });
 }
 
-function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { specialized, target }: Common): Kernel[] {
+function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { specialized, target, views }: Common): Kernel[] {
   const qs = g.nodes[n.q]!.shape;
   const ks = g.nodes[n.k]!.shape;
   const D = headDim(g, n.q, 'the head dim of q');
@@ -207,11 +221,11 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
   const Dv = headDim(g, n.v, 'the head dim of v');
   if (D !== Dk) throw new Error(`internal: attend %${n.id}: q has head dim ${D} but k has ${Dk}`);
   const geom: AttendGeometry = { B: qs[0]!, H: qs[1]!, Hk: ks[1]!, N: qs[2]!, M: ks[2]!, D, Dv };
-  const lookups = lookupBindings(g, [n.mask, n.score]);
-  const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0);
-  const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0);
-  const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0);
-  const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0);
+  const lookups = lookupBindings(g, [n.mask, n.score], views);
+  const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0, views);
+  const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, views);
+  const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, views);
+  const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, views);
   const { full, empty } = tilePredicates(n.mask);
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
     node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
@@ -224,7 +238,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
     if (n.normalize === 'keys') {
       // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within (route.ts).
       const routed = target === 'webgl' ? null : routeKernels(g, n, {
-        geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es),
+        geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, views),
       });
       if (routed) return routed;
       return [{
@@ -269,38 +283,38 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
   ];
 }
 
-function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target }: Common): Kernel {
+function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target, views }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool', name: kernelName(g, n, ''), node: n.id, label: `pool %${n.id} (adaptive average over the sequence)`,
-    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
+    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false, views), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views)],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, tokens: n.tokens, D, schedule: null,
   };
 }
 
-function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, { specialized, target }: Common): Kernel {
+function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, { specialized, target, views }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool2d', name: kernelName(g, n, ''), node: n.id, label: `pool2d %${n.id} (adaptive average over a grid)`,
-    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false), tensorBinding(g, n.id, 'out', 'out', 'read_write', false)],
+    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false, views), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views)],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, height: n.height, width: n.width, to: n.to, D, schedule: null,
   };
 }
 
-function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target }: Common): Kernel {
+function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target, views }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const cs = g.nodes[n.centroids]!.shape;
   const D = headDim(g, n.x, 'the last axis of the clustered tensor');
   return {
     kind: 'clusters', name: kernelName(g, n, ''), node: n.id, label: `clusters %${n.id} (nearest centroid by cosine)`,
     bindings: [
-      tensorBinding(g, n.x, 'src', 'x', 'read', false),
-      tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false),
-      tensorBinding(g, n.id, 'out', 'out', 'read_write', false),
+      tensorBinding(g, n.x, 'src', 'x', 'read', false, views),
+      tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false, views),
+      tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views),
     ],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, C: cs[1]!, D, schedule: null,

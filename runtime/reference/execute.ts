@@ -13,6 +13,7 @@
 //   zero centroids have similarity 0.
 // Every node's computed shape is checked against the shape the IR declares for it.
 
+import { contiguousInputs } from '../views.js';
 import type { Expr, Graph, Node, NodeOf } from '../../compiler/ir.js';
 import type { Span } from '../../dsl/ast.js';
 import { AttncError, diag } from '../../dsl/diagnostics.js';
@@ -56,8 +57,10 @@ function needRank(graph: Graph, id: number, t: Tensor, rank: number, span?: Span
 }
 
 /** Run a graph on the given inputs (by input name); returns every node's value. */
-export function runReference(graph: Graph, inputs: Readonly<Record<string, Tensor>>, options: ReferenceOptions = {}): ReferenceResult {
-  const dims = bindDims(graph, inputs, options.dimDefaults ?? graph.dimDefaults);
+export function runReference(graph: Graph, given: Readonly<Record<string, Tensor>>, options: ReferenceOptions = {}): ReferenceResult {
+  const dims = bindDims(graph, given, options.dimDefaults ?? graph.dimDefaults);
+  // Strided views (runtime/views.ts) are gathered into C order: the executor reads flat arrays.
+  const inputs = contiguousInputs(given);
   const values: Tensor[] = [];
   const checkPatterns = options.checkPatterns ?? true;
   graph.nodes.forEach((node, id) => {

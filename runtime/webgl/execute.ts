@@ -8,6 +8,7 @@
 // Compiled kernels are cached per (graph, dims, caps): gpu.js bakes texture sizes and
 // constants into each shader, so a program is specialised on its dims.
 
+import { contiguousInputs } from '../views.js';
 import { DEFAULT_CAPS, DEFAULT_WEBGL_CAPS, type WebGLCaps } from '../../compiler/caps.js';
 import type { Graph } from '../../compiler/ir.js';
 import { lowerToKernels } from '../../compiler/pipeline.js';
@@ -236,9 +237,11 @@ export async function executeWebGL(
 ): Promise<Tensor> {
   validateRun(graph, inputs, dims);
   const c = compiled(graph, dims, options);
-  const passthrough = returnedInput(graph, inputs);
+  // Strided views are gathered into C order on the host: WebGL uploads textures from it anyway.
+  const flat = contiguousInputs(inputs);
+  const passthrough = returnedInput(graph, flat);
   if (passthrough) return passthrough;
-  const values = runPlan(c, inputs);
+  const values = runPlan(c, flat);
   return readTensor(c.plan, values);
 }
 

@@ -20,6 +20,7 @@ import { lowerToKernels } from '../../compiler/pipeline.js';
 import type { Tensor } from '../tensor.js';
 import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
+import { viewsOf } from '../views.js';
 import { getWebGPU, type WebGPU } from './device.js';
 import { BufferLimitError, ValidationError } from './errors.js';
 import { BufferUsage, MapMode } from './flags.js';
@@ -117,15 +118,20 @@ export async function bindWebGPU(
   options: ExecuteOptions = {},
 ): Promise<BoundProgram> {
   validateRun(graph, inputs, dims);
-  const gpu = await getWebGPU();
-  return bindKernels(await kernelsFor(graph, dims, options), graph, inputs, dims, options);
+  // Inputs given as strided views are bound in place: their strides become uniforms.
+  const { views, dims: viewDims } = viewsOf(inputs, graph.inputs.map((id) => graph.nodes[id]!.name!));
+  const all = { ...dims, ...viewDims };
+  return bindKernels(await kernelsFor(graph, all, { ...options, views }), graph, inputs, all, options);
 }
 
 /** The kernels of `graph` for the device (or `options.caps`) and these dims: the pipeline's kernel passes. */
-export async function kernelsFor(graph: Graph, dims: Record<string, number>, options: ExecuteOptions = {}): Promise<Kernel[]> {
+export async function kernelsFor(
+  graph: Graph, dims: Record<string, number>, options: ExecuteOptions & { views?: Record<string, 'vec4' | 'scalar'> } = {},
+): Promise<Kernel[]> {
   return lowerToKernels(graph, {
     fusion: options.fusion ?? true, caps: options.caps ?? (await getWebGPU()).caps, dims,
     ...(options.rowsPerThread !== undefined ? { rowsPerThread: options.rowsPerThread } : {}),
+    ...(options.views && Object.keys(options.views).length ? { views: options.views } : {}),
   });
 }
 
@@ -236,15 +242,21 @@ class Run implements BoundProgram {
       const n = this.graph.nodes[id]!;
       const data = n.elem === 'i32' ? deviceView(t.data, Int32Array) : deviceView(t.data, Float32Array);
       if (data.byteLength > limit) throw new BufferLimitError(`input ${n.name}`, data.byteLength, limit);
-      return { id, data };
+      return { id, data, from: t.data };
     });
 
     await this.scoped('uploading the inputs of', () => {
-      for (const { id, data } of uploads) {
-        const buf = this.acquire(data.byteLength);
-        // A plain ArrayBuffer-backed view (Dawn rejects SharedArrayBuffer).
-        if (data.byteLength) device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
-        this.nodeBuffers.set(id, { buffer: buf, bytes: data.byteLength });
+      // Inputs that are views of one array (q, k, v of a packed projection) share one buffer.
+      const shared = new Map<ArrayLike<number>, { buffer: GPUBuffer; bytes: number }>();
+      for (const { id, data, from } of uploads) {
+        let e = shared.get(from);
+        if (!e) {
+          e = { buffer: this.acquire(data.byteLength), bytes: data.byteLength };
+          // A plain ArrayBuffer-backed view (Dawn rejects SharedArrayBuffer).
+          if (data.byteLength) device.queue.writeBuffer(e.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+          shared.set(from, e);
+        }
+        this.nodeBuffers.set(id, e);
       }
       this.passes = kernelPasses(device, plans, pipelines, (b, bytes) => this.bufferOf(b, bytes), (p) => {
         const ubuf = this.acquire(p.uniforms.byteLength, true);

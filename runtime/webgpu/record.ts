@@ -54,7 +54,9 @@ export function sizeOf(e: Expr, dims: Record<string, number>, what: string): num
 export function bindingBytes(b: Binding, dims: Record<string, number>): number {
   const elems = b.buffer.kind === 'scratch'
     ? sizeOf(b.buffer.elems, dims, b.label)
-    : b.shape.reduce((acc, e) => acc * sizeOf(e, dims, b.label), 1);
+    : b.view
+      ? sizeOf(b.view.elems, dims, b.label) // a strided view: the whole buffer it reads
+      : b.shape.reduce((acc, e) => acc * sizeOf(e, dims, b.label), 1);
   return elems * 4;
 }
 

@@ -64,7 +64,14 @@ export class KernelSource {
         const b = self.kernel.bindings.find((x) => x.role === 'lookup' && x.node === tensor);
         if (!b) throw new Error(`internal: kernel ${self.kernel.name} reads %${tensor} without a binding`);
         const extents = b.shape.map((s) => renderExpr(s, self.env({}, score)));
-        return `${b.name}[${clampedLinearIndex(idx, extents)}]`;
+        if (!b.view) return `${b.name}[${clampedLinearIndex(idx, extents)}]`;
+        // A strided view: offset + Σ clamped index · stride (the last axis contiguous).
+        const r = (e: Expr) => renderExpr(e, self.env({}, score));
+        const terms = idx.map((x, a) => {
+          const at = `clamp(${x}, 0, ${extents[a]} - 1)`;
+          return a < b.view!.strides.length ? `${at} * ${r(b.view!.strides[a]!)}` : at;
+        });
+        return `${b.name}[${[r(b.view.offset), ...terms].join(' + ')}]`;
       },
       helpers: this.mod.helpers,
     };
@@ -99,9 +106,52 @@ export class KernelSource {
     return e.value;
   }
 
+  /**
+   * `row_<name>(row)`: the element offset of a row (the flat index over all but the last
+   * axis) of a strided view: the row decomposed over the leading axes' extents, then
+   * offset + Σ index · stride.
+   */
+  private rowOffset(b: Binding): string {
+    const fn = `row_${b.name}`;
+    if (!this.rowFns.has(fn)) {
+      this.rowFns.add(fn);
+      const v = b.view!;
+      const lead = b.shape.length - 1;
+      const lines = ['  var r = row;'];
+      for (let a = lead - 1; a >= 1; a--) {
+        lines.push(`  let i${a} = r % ${this.expr(b.shape[a]!)};`, `  r = r / ${this.expr(b.shape[a]!)};`);
+      }
+      lines.push('  let i0 = r;');
+      const terms = [...Array(lead).keys()].map((a) => `i${a} * ${this.expr(v.strides[a]!)}`);
+      lines.push(`  return ${[this.expr(v.offset), ...terms].join(' + ')};`);
+      this.mod.functions.push(`// Row \`row\` of \`${b.name}\`, a strided view: its first element.\nfn ${fn}(row: i32) -> i32 {\n${lines.join('\n')}\n}`);
+    }
+    return fn;
+  }
+
+  /** Element `col` of row `row` (a WGSL row index, rows of `rowLen` elements) of a binding. */
+  elem(b: Binding, row: string, rowLen: string, col: string): string {
+    return b.view ? `${b.name}[${this.rowOffset(b)}(${row}) + ${col}]` : `${b.name}[(${row}) * ${rowLen} + ${col}]`;
+  }
+
   /** `ld4_<name>(row, c)`: the c-th vec4 of a row (zero-padded past the row's end). */
   load4(b: Binding): string {
     const fn = `ld4_${b.name}`;
+    if (!this.rowFns.has(fn) && b.view) {
+      this.rowFns.add(fn);
+      const n = this.rowLength(b);
+      const at = this.rowOffset(b);
+      // vec4 only when the view's offset and strides are multiples of 4 (PassOptions.views).
+      const body = b.vec4
+        ? `  return ${b.name}[${at}(row) / 4 + c];`
+        : [
+          `  let o = ${at}(row) + 4 * c;`,
+          '  var r4 = vec4<f32>(0.0f);',
+          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { r4[t] = ${b.name}[o + t]; } }`,
+          '  return r4;',
+        ].join('\n');
+      this.mod.functions.push(`fn ${fn}(row: i32, c: i32) -> vec4<f32> {\n${body}\n}`);
+    }
     if (!this.rowFns.has(fn)) {
       this.rowFns.add(fn);
       const n = this.rowLength(b);

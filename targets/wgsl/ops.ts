@@ -30,7 +30,7 @@ export function renderPoolKernel(k: PoolKernel): string {
     c.line('let bh = r / T;');
     windowLines(c, 't', 'N', 'T', 'n0', 'n1');
     c.line('var acc = 0.0f;');
-    c.line('for (var n = n0; n < n1; n = n + 1) { acc = acc + src[(bh * N + n) * D + d]; }');
+    c.line(`for (var n = n0; n < n1; n = n + 1) { acc = acc + ${src.elem(src.binding('x'), 'bh * N + n', 'D', 'd')}; }`);
     c.line('out[e] = acc / f32(max(n1 - n0, 1));');
   });
   src.entry(s.workgroupSize, c);
@@ -62,7 +62,7 @@ export function renderPool2dKernel(k: Pool2dKernel): string {
     windowLines(c, 'tc', 'GW', 'PW', 'x0', 'x1');
     c.line('var acc = 0.0f;');
     c.block('for (var y = y0; y < y1; y = y + 1)', () => {
-      c.line('for (var xx = x0; xx < x1; xx = xx + 1) { acc = acc + src[(bh * NX + y * GW + xx) * D + d]; }');
+      c.line(`for (var xx = x0; xx < x1; xx = xx + 1) { acc = acc + ${src.elem(src.binding('x'), 'bh * NX + y * GW + xx', 'D', 'd')}; }`);
     });
     c.line('out[e] = acc / f32(max((y1 - y0) * (x1 - x0), 1));');
   });
