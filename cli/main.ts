@@ -3,7 +3,7 @@
 // The `run` contract (spec §7) is stable: other tools drive attnc through it.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { SourceFile } from '../dsl/ast.js';
 import { AttncError, diag, hasErrors, type Diagnostic } from '../dsl/diagnostics.js';
@@ -22,7 +22,8 @@ import { findPass, PASS_NAMES } from '../compiler/pipeline.js';
 import { printGraph } from '../compiler/print.js';
 import { printKernels } from '../compiler/print-kernels.js';
 import { printPlan } from './plan.js';
-import { printTileMap, tileMap, tileMapPng } from './tilemap.js';
+import { printTileMap, tileMap } from './tilemap.js';
+import { tileMapCaption, tileMapSvg } from './tilemap-svg.js';
 
 class UsageError extends Error {}
 
@@ -47,7 +48,7 @@ frame. Exit status 1 when any file has errors.`,
                    (default: ir, or the target's output with --target). A graph pass
                    prints the graph IR after it, a kernel pass the kernel IR (kernels,
                    bindings, schedule, loops). tiles: the tile map of each attend at
-                   --dims (# full, + mixed, . empty, blank: never visited); -o adds a PNG
+                   --dims (# full, + mixed, . empty, blank: never visited); -o adds an SVG per attend
   --caps NAME      the device the kernels are scheduled for: ${Object.keys(CAPS_PRESETS).join(' | ')}
                    (default: default, WebGPU's guaranteed limits without subgroups)
   --target T       wgsl: print the WGSL kernels and the dispatch plan (workgroups,
@@ -199,7 +200,7 @@ async function cmdCompile(args: string[]): Promise<number> {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
     const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));
     artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
-    for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.png`, tileMapPng(m)]);
+    for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.svg`, tileMapSvg(m, tileMapCaption(basename(path), m, dims))]);
   } else if (target === 'wgsl' && explicit === undefined) {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
     for (const k of result.wgsl!) artefacts.push([`${k.name}.wgsl`, k.source]);

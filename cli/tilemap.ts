@@ -1,8 +1,8 @@
 // The tile map of an attend at concrete sizes: which tiles of queries × keys the mask
 // analysis finds full, mixed or empty, and which the kernel's key ranges skip without
-// visiting. `attnc compile --emit tiles --dims N=…` prints it; `-o` also writes a PNG.
+// visiting. `attnc compile --emit tiles --dims N=…` prints it; `-o` also writes an SVG
+// (tilemap-svg.ts). Browser-safe (no node: imports): the playground draws the same maps.
 
-import { deflateSync } from 'node:zlib';
 import { evalExpr } from '../compiler/evaluate.js';
 import { keyRanges, tilePredicates } from '../compiler/analysis/mask.js';
 import type { Graph, NodeOf } from '../compiler/ir.js';
@@ -11,6 +11,9 @@ export type TileClass = 'full' | 'mixed' | 'empty';
 
 export interface TileMap {
   node: number;
+  /** Queries (N) and keys (M) of the attend at these dims. */
+  n: number;
+  m: number;
   rows: number;
   cols: number;
   tileQ: number;
@@ -45,7 +48,32 @@ export function tileMap(
       visited.push(!spans || spans.some(([lo, hi]) => lo! <= vars.k_hi && vars.k_lo <= hi!));
     }
   }
-  return { node: attend.id, rows, cols, tileQ, tileK, tiles, visited };
+  return { node: attend.id, n, m, rows, cols, tileQ, tileK, tiles, visited };
+}
+
+export interface TileCounts {
+  full: number;
+  mixed: number;
+  empty: number;
+  /** Tiles inside the key ranges, whatever their class. */
+  visited: number;
+  total: number;
+}
+
+/** How many tiles of each class (over all tiles, visited or not), and how many are visited. */
+export function tileCounts(t: TileMap): TileCounts {
+  const c: TileCounts = { full: 0, mixed: 0, empty: 0, visited: 0, total: t.tiles.length };
+  t.tiles.forEach((cls, k) => {
+    c[cls]++;
+    if (t.visited[k]) c.visited++;
+  });
+  return c;
+}
+
+/** `full 21, mixed 7, empty 21; visited 28 of 49 (57.1 %)`: the CLI's summary, also under the SVG. */
+export function summaryLine(c: TileCounts): string {
+  const pct = c.total ? ((100 * c.visited) / c.total).toFixed(1) : '0.0';
+  return `full ${c.full}, mixed ${c.mixed}, empty ${c.empty}; visited ${c.visited} of ${c.total} (${pct} %)`;
 }
 
 const GLYPH: Record<TileClass, string> = { full: '#', mixed: '+', empty: '.' };
@@ -53,8 +81,6 @@ const GLYPH: Record<TileClass, string> = { full: '#', mixed: '+', empty: '.' };
 /** Rows of glyphs (`#` full, `+` mixed, `.` empty, ` ` skipped by the key ranges) and a summary. */
 export function printTileMap(t: TileMap): string {
   const lines = [`%${t.node}: ${t.rows} × ${t.cols} tiles of ${t.tileQ} queries × ${t.tileK} keys`];
-  const count = (c: TileClass) => t.tiles.filter((x) => x === c).length;
-  const visited = t.visited.filter(Boolean).length;
   for (let r = 0; r < t.rows; r++) {
     let line = '';
     for (let c = 0; c < t.cols; c++) {
@@ -63,63 +89,6 @@ export function printTileMap(t: TileMap): string {
     }
     lines.push(`  |${line}|`);
   }
-  const total = t.tiles.length;
-  lines.push(`  full ${count('full')}, mixed ${count('mixed')}, empty ${count('empty')}; visited ${visited} of ${total} (${((100 * visited) / total).toFixed(1)} %)`);
+  lines.push(`  ${summaryLine(tileCounts(t))}`);
   return lines.join('\n') + '\n';
-}
-
-/** The tile map as a PNG, one pixel per tile: black full, grey mixed, white empty, pale blue skipped. */
-export function tileMapPng(t: TileMap, scale = 4): Uint8Array {
-  const colour: Record<TileClass, number[]> = { full: [20, 20, 20], mixed: [140, 140, 140], empty: [255, 255, 255] };
-  const w = t.cols * scale;
-  const h = t.rows * scale;
-  const raw = new Uint8Array(h * (1 + 3 * w));
-  for (let y = 0; y < h; y++) {
-    raw[y * (1 + 3 * w)] = 0; // filter: none
-    for (let x = 0; x < w; x++) {
-      const k = Math.floor(y / scale) * t.cols + Math.floor(x / scale);
-      const rgb = t.visited[k] ? colour[t.tiles[k]!] : [215, 230, 250];
-      raw.set(rgb!, y * (1 + 3 * w) + 1 + 3 * x);
-    }
-  }
-  const ihdr = new Uint8Array(13);
-  const view = new DataView(ihdr.buffer);
-  view.setUint32(0, w);
-  view.setUint32(4, h);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return concat([
-    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let k = 0; k < 4; k++) out[4 + k] = type.charCodeAt(k);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

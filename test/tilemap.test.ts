@@ -5,7 +5,8 @@
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
 import type { NodeOf } from '../compiler/ir.js';
-import { printTileMap, tileMap, tileMapPng } from '../cli/tilemap.js';
+import { printTileMap, tileCounts, tileMap } from '../cli/tilemap.js';
+import { TILE_COLOURS, tileMapSvg } from '../cli/tilemap-svg.js';
 import { evalExpr } from '../compiler/evaluate.js';
 
 const GOLDEN: [string, string][] = [
@@ -100,11 +101,24 @@ for (const [mask, golden] of GOLDEN) {
   });
 }
 
-test('the tile map PNG is a valid image of one pixel block per tile', (t) => {
+test('the tile map SVG: one rect per tile in its class colour, axes in tokens, legend with the counts', (t) => {
   const { graph, attend } = attendOf('causal');
-  const png = tileMapPng(tileMap(graph, attend, DIMS, 16, 16), 2);
-  t.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
-  const view = new DataView(png.buffer, png.byteOffset);
-  t.is(view.getUint32(16), 14); // width: 7 tiles × 2 px
-  t.is(view.getUint32(20), 14);
+  const map = tileMap(graph, attend, DIMS, 16, 16);
+  const svg = tileMapSvg(map, { title: 'causal — attend %3', subtitle: 'N = 100' });
+  t.regex(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  t.true(svg.trimEnd().endsWith('</svg>'));
+  t.regex(svg, /data-full="21" data-mixed="7" data-empty="21" data-visited="28" data-total="49"/);
+  t.deepEqual(tileCounts(map), { full: 21, mixed: 7, empty: 21, visited: 28, total: 49 });
+  // 49 tiles with tooltips; the last row and column are 100 - 96 = 4 tokens wide.
+  const tiles = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="([\d.]+)" fill="(#[0-9a-f]+)"><title>([^<]*)<\/title>/g)];
+  t.is(tiles.length, 49);
+  t.is(tiles.filter((m) => m[3] === TILE_COLOURS.full).length, 21);
+  t.is(tiles.filter((m) => m[3] === TILE_COLOURS.mixed).length, 7);
+  t.is(tiles[0]![4], 'queries 0–15 × keys 0–15: mixed');
+  t.is(tiles[6]![4], 'queries 0–15 × keys 96–99: empty, not visited');
+  t.is(Number(tiles[6]![1]) / Number(tiles[0]![1]), 4 / 16);
+  for (const label of ['keys j →', 'queries i ↓', '>0<', '>64<', '>100<', 'full (21)', 'mixed (7)', 'empty (21)', 'not visited (21)',
+    'full 21, mixed 7, empty 21; visited 28 of 49 (57.1 %)', 'causal — attend %3', 'N = 100']) {
+    t.true(svg.includes(label), label);
+  }
 });
