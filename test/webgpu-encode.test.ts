@@ -308,3 +308,43 @@ test('samples/encode.mjs, the README\'s example (through the built package), mat
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^streaming: streaming_attend3_fused on \[1,4,256,64\]; worst error \d+\.\d+% of the tolerance/);
 });
+
+test('encode reads q, k, v in place from one packed [B, N, (H + 2·Hk)·D] projection, and [B, N, H, D] buffers', async (t) => {
+  const device = await deviceP;
+  const program = compile(`attention p {
+  input q: f32[B, H, N, D]
+  input k, v: f32[B, Hk, N, D]
+  return attend(q, k, v, mask: causal)
+}`);
+  t.true(program.ok);
+  const graph = program.graph!;
+  const [B, H, Hk, N, D] = [2, 4, 2, 37, 8];
+  const dims = { B, H, Hk, N, D };
+  const W = (H + 2 * Hk) * D;
+  const packed = Float32Array.from({ length: B * N * W }, (_, e) => Math.sin(e * 0.37));
+  const { packedQKV } = await import('../runtime/views.js');
+  const want = executeReference(graph, packedQKV(packed, { B, N, H, Hk, D }));
+  const read = async (kernel: PreparedProgram, inputs: Record<string, GPUBuffer>) => {
+    const out = device.createBuffer({ size: kernel.bytes(dims).out!, usage: U.STORAGE | U.COPY_SRC });
+    const enc = device.createCommandEncoder();
+    kernel.encode(enc, inputs, { out }, dims);
+    const got = copyOut(device, enc, out, kernel.bytes(dims).out!);
+    device.queue.submit([enc.finish()]);
+    return { data: await got(), shape: want.shape };
+  };
+  const qkv = await prepare(program, { device, dims, layouts: { q: 'qkv', k: 'qkv', v: 'qkv' } });
+  t.is(qkv.bytes(dims).q, packed.byteLength, 'each slice is bound to the whole projection');
+  const one = bufferWith(device, packed, U.STORAGE);
+  t.deepEqual(compare(await read(qkv, { q: one, k: one, v: one }), want).bad, []);
+  // The same data as three [B, N, H, D] buffers.
+  const slice = (at: number, heads: number) => {
+    const out = new Float32Array(B * N * heads * D);
+    for (let r = 0; r < B * N; r++) out.set(packed.subarray(r * W + at, r * W + at + heads * D), r * heads * D);
+    return bufferWith(device, out, U.STORAGE);
+  };
+  const bnhd = await prepare(program, { device, dims, layouts: { q: 'bnhd', k: 'bnhd', v: 'bnhd' } });
+  t.deepEqual(compare(await read(bnhd, { q: slice(0, H), k: slice(H * D, Hk), v: slice((H + Hk) * D, Hk) }), want).bad, []);
+  // A buffer too small for the packed projection is refused by name before recording.
+  t.throws(() => qkv.encode(device.createCommandEncoder(), { q: one, k: one, v: slice(0, 1) }, { out: one }, dims), { instanceOf: BufferSizeError, message: /input v/ });
+  await t.throwsAsync(prepare(program, { device, dims, layouts: { x: 'bnhd' } as never }), { instanceOf: EncodeError, message: /not an input/ });
+});

@@ -31,6 +31,7 @@ import { SpecializationError } from '../../compiler/passes/fuse.js';
 import { AttncError } from '../../dsl/diagnostics.js';
 import { capsOfDevice } from './device.js';
 import { checkBuffer, encodeDims, tensorBytes, tensorSpec, unknownNames, type TensorSpec } from './encode-args.js';
+import { layoutDims, layoutViews, type InputLayout } from './layouts.js';
 import { DimsError, EncodeError, ForeignBufferError, MissingBufferError } from './errors.js';
 import { BufferUsage, ShaderStage } from './flags.js';
 import {
@@ -47,6 +48,13 @@ export interface PrepareOptions {
   dims?: Record<string, number>;
   /** false: the materialised-scores kernels (the benchmark baseline). Default true. */
   fusion?: boolean;
+  /**
+   * How the input buffers hold their tensors, by input name (layouts.ts): `bhnd` (C order,
+   * the default), `bnhd` ([B, N, H, D] memory, = [B, N, H·D]), or `qkv` (the inputs marked
+   * so are slices of one packed [B, N, Σ heads·head dim] projection, in declaration order,
+   * given as the same buffer). Read in place.
+   */
+  layouts?: Record<string, InputLayout>;
 }
 
 /** A program prepared for a device (prepare()). */
@@ -92,13 +100,16 @@ export async function prepare(program: CompileResult, options: PrepareOptions): 
   const dims = { ...graph.dimDefaults, ...options.dims };
   let kernels: Kernel[];
   try {
-    kernels = lowerToKernels(graph, { fusion: options.fusion ?? true, caps: capsOfDevice(device), dims });
+    const views = layoutViews(graph, options.layouts ?? {}, dims);
+    kernels = lowerToKernels(graph, {
+      fusion: options.fusion ?? true, caps: capsOfDevice(device), dims, ...(Object.keys(views).length ? { views } : {}),
+    });
   } catch (e) {
     if (!(e instanceof SpecializationError)) throw e;
     throw new DimsError(`dim ${e.dim}`, `prepare needs a value for head dim \`${e.dim}\` (compiled into the kernels): ` +
       `prepare(program, { device, dims: { ${e.dim}: … } })`);
   }
-  const prepared = new Prepared(device, graph, kernels);
+  const prepared = new Prepared(device, graph, kernels, options.layouts ?? {});
   prepared.pipelines = await compileKernels(device, prepared.sources);
   return prepared;
 }
@@ -131,7 +142,10 @@ class Prepared implements PreparedProgram {
   private readonly retired: GPUBuffer[] = [];
   private released = false;
 
-  constructor(private readonly device: GPUDevice, private readonly graph: Graph, kernels: Kernel[]) {
+  constructor(
+    private readonly device: GPUDevice, private readonly graph: Graph, kernels: Kernel[],
+    private readonly layouts: Readonly<Record<string, InputLayout>>,
+  ) {
     this.name = graph.name;
     this.inputNames = graph.inputs.map((id) => graph.nodes[id]!.name ?? `%${id}`);
     this.inputs = graph.inputs.map((id, i) => tensorSpec(graph.nodes[id]!, this.inputNames[i]!));
@@ -217,7 +231,8 @@ class Prepared implements PreparedProgram {
   }
 
   /** The kernels sized for `dims` (remembered per dims). Throws BufferLimitError for an intermediate over the limit. */
-  private entry(dims: Record<string, number>): DimsEntry {
+  private entry(given: Record<string, number>): DimsEntry {
+    const dims = { ...given, ...layoutDims(this.graph, this.layouts, given) };
     const key = JSON.stringify(Object.entries(dims).sort());
     let e = this.entries.get(key);
     if (e) {
@@ -227,7 +242,10 @@ class Prepared implements PreparedProgram {
         maxStorageBufferBindingSize: this.device.limits.maxStorageBufferBindingSize,
         maxWorkgroupsPerDimension: this.device.limits.maxComputeWorkgroupsPerDimension,
       }, this.sources.map((s) => s.wgsl));
-      e = { plans, tensors: tensorBytes(this.graph, dims), uniforms: new Map(), last: null };
+      const tensors = tensorBytes(this.graph, dims);
+      // A viewed input's buffer holds its whole packed or transposed array.
+      for (const [name, t] of tensors) if (dims[`${name}__n`] !== undefined) t.bytes = 4 * dims[`${name}__n`]!;
+      e = { plans, tensors, uniforms: new Map(), last: null };
       if (this.entries.size >= DIMS_ENTRIES) {
         const [oldest, dropped] = this.entries.entries().next().value as [string, DimsEntry];
         this.entries.delete(oldest);
