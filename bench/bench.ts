@@ -1,6 +1,8 @@
 // Benchmark: WebGPU fused vs. fusion-off vs. dense, per program and sequence length, plus
 // compile() time per sample. Run: scripts/with-display.sh npm run bench -- [--n 1024,2048]
 // [--programs dense,causal] [--repeat 3] [--webgl] [--kernels]. Writes bench/results/latest.json.
+// `--plot DIR` draws a results file as SVG (bench/plot.ts; `--results FILE`, default
+// latest.json): alone it only draws; with run options it runs first, then draws.
 // The dense rows also time tfjs-webgpu (matMul·softmax·matMul) on the same device, checked
 // against attnc's fused output.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { runReference } from '../runtime/reference/index.js';
 import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
 import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
+import { Progress } from './progress.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HEAD = 'input q, k, v: f32[B, H, N, D]\n  dims B = 1, H = 8, N = 1024, D = 64';
@@ -60,6 +63,10 @@ const withWebGL = argv.includes('--webgl');
 /** Also profile the fused program: each kernel's median GPU ms (BoundProgram.profile). */
 const withKernels = argv.includes('--kernels');
 for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p}; known: ${Object.keys(PROGRAMS).join(', ')}`);
+const plotDir = arg('--plot');
+const resultsFile = arg('--results') ?? join(root, 'bench', 'results', 'latest.json');
+/** `--plot DIR` alone draws the results without benchmarking; any run option runs first. */
+const plotOnly = plotDir !== undefined && !['--n', '--programs', '--repeat', '--webgl', '--kernels'].some((o) => argv.includes(o));
 
 const SCORES_LIMIT = 128 * 1024 * 1024;
 const median = (xs: number[]) => {
@@ -301,6 +308,9 @@ async function main() {
   }
 
   const rows: Row[] = [];
+  // One step per program and N, in the order they run (dense first: the others alternate with it).
+  const order = ['dense', ...programs.filter((p) => p !== 'dense')];
+  const progress = new Progress(sizes.reduce((n, N) => n + order.filter((p) => !PROGRAMS[p]!.only || PROGRAMS[p]!.only!.includes(N)).length, 0));
   for (const N of sizes) {
     // Dense attention at this N, bound once: every other program's dense/this ratio is
     // measured alternating with it.
@@ -309,11 +319,10 @@ async function main() {
       let denseMs: number | null = null;
       let denseGpuMs: number | null = null;
       let webglDenseMs: number | null = null;
-      const order = ['dense', ...programs.filter((p) => p !== 'dense')];
       for (const name of order) {
         const prog = PROGRAMS[name]!;
         if (prog.only && !prog.only.includes(N)) continue;
-        log(`[${name} N=${N}]`);
+        progress.step(`${name} N=${N}`);
         const row: Row = {
           program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
           webglSpeedup: null, webglFractionOfIdeal: null,
@@ -486,10 +495,17 @@ async function main() {
     rows, compileTimes,
   }, null, 2) + '\n');
   log(`wrote ${join(outDir, 'latest.json')}`);
+  if (plotDir !== undefined) await plot(plotDir, join(outDir, 'latest.json'));
   process.exit(0);
 }
 
-main().catch((e) => {
+/** Draw a results file (default: `--results`, else latest.json) into `dir`. */
+async function plot(dir: string, file = resultsFile) {
+  const { plotResults } = await import('./plot.js');
+  log(`wrote ${(await plotResults(file, dir)).join(', ')}`);
+}
+
+(plotOnly ? plot(plotDir!).then(() => process.exit(0)) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });
