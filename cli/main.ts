@@ -20,6 +20,7 @@ import type { ParamValues } from '../compiler/lower.js';
 import { CAPS_PRESETS } from '../compiler/caps.js';
 import { findPass, PASS_NAMES } from '../compiler/pipeline.js';
 import { printGraph } from '../compiler/print.js';
+import { emitModule } from './module.js';
 import { printKernels } from '../compiler/print-kernels.js';
 import { printPlan } from './plan.js';
 import { printTileMap, tileMap } from './tilemap.js';
@@ -44,10 +45,12 @@ frame. Exit status 1 when any file has errors.`,
                      [--caps NAME] [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
 
   --entry NAME     the definition to compile when the file has several
-  --emit WHAT      ast | ir | tiles | the name of a pass (${PASS_NAMES.join(', ')})
+  --emit WHAT      ast | ir | tiles | module | the name of a pass (${PASS_NAMES.join(', ')})
                    (default: ir, or the target's output with --target). A graph pass
                    prints the graph IR after it, a kernel pass the kernel IR (kernels,
-                   bindings, schedule, loops). tiles: the tile map of each attend at
+                   bindings, schedule, loops). module: a standalone ES module of the
+                   kernels (NAME.js + NAME.d.ts; prepare/encode, imports nothing).
+                   tiles: the tile map of each attend at
                    --dims (# full, + mixed, . empty, blank: never visited); -o adds an SVG per attend
   --caps NAME      the device the kernels are scheduled for: ${Object.keys(CAPS_PRESETS).join(' | ')}
                    (default: default, WebGPU's guaranteed limits without subgroups)
@@ -166,8 +169,8 @@ async function cmdCompile(args: string[]): Promise<number> {
   const path = single(positionals, 'compile');
   const explicit = values.emit as string | undefined;
   const emit = explicit ?? 'ir';
-  if (emit !== 'ast' && emit !== 'ir' && emit !== 'tiles' && !PASS_NAMES.includes(emit)) {
-    throw new UsageError(`--emit ${emit || '(empty)'}: expected ast, ir, tiles or a pass name (${PASS_NAMES.join(', ')})`);
+  if (emit !== 'ast' && emit !== 'ir' && emit !== 'tiles' && emit !== 'module' && !PASS_NAMES.includes(emit)) {
+    throw new UsageError(`--emit ${emit || '(empty)'}: expected ast, ir, tiles, module or a pass name (${PASS_NAMES.join(', ')})`);
   }
   const target = values.target as string | undefined;
   if (target !== undefined && target !== 'wgsl' && target !== 'webgl') {
@@ -196,7 +199,11 @@ async function cmdCompile(args: string[]): Promise<number> {
   const artefacts: [string, string | Uint8Array][] = [];
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
   else if (pass) artefacts.push([`${graph.name}.${emit}.txt`, dumps.join('\n')]);
-  else if (emit === 'tiles') {
+  else if (emit === 'module') {
+    // A standalone ES module of the kernels (cli/module.ts): imports nothing from attnc.
+    const { js, dts } = emitModule(result);
+    artefacts.push([`${graph.name}.js`, js], [`${graph.name}.d.ts`, dts]);
+  } else if (emit === 'tiles') {
     const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
     const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));
     artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
