@@ -11,7 +11,7 @@ import { formatAll } from '../dsl/format.js';
 import { check } from '../dsl/index.js';
 import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn
 import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
-import { BACKENDS, run, type BackendChoice } from '../runtime/run.js';
+import { BACKENDS, bind, run, type BackendChoice } from '../runtime/run.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
@@ -20,6 +20,8 @@ import type { ParamValues } from '../compiler/lower.js';
 import { CAPS_PRESETS } from '../compiler/caps.js';
 import { findPass, PASS_NAMES } from '../compiler/pipeline.js';
 import { printGraph } from '../compiler/print.js';
+import type { Graph } from '../compiler/ir.js';
+import { layoutFiles, layoutGenerated, npyIn, parseLayouts, type LayoutSpec } from './layouts.js';
 import { emitModule } from './module.js';
 import { printKernels } from '../compiler/print-kernels.js';
 import { printPlan } from './plan.js';
@@ -63,7 +65,7 @@ frame. Exit status 1 when any file has errors.`,
   -o, --out DIR    write the artefacts to DIR instead of printing them`,
   run: `Usage: attnc run FILE [--entry NAME] [--backend auto|reference|webgpu|webgl]
                  [--dims N=512,…] [--param name=value,…] [--seed N]
-                 [--inputs DIR] [--save DIR] [--repeat N] [--json] [--no-fusion]
+                 [--inputs DIR] [--layout L] [--save DIR] [--repeat N] [--json] [--no-fusion]
 
   --backend B      auto (default: WebGPU when an adapter answers, else WebGL when a
                    context can be created, else the reference executor), reference,
@@ -74,7 +76,12 @@ frame. Exit status 1 when any file has errors.`,
   --dims D=V,…     sizes of the generated inputs (default: the file's dims)
   --save DIR       write the output to DIR/out.npy (<f4)
   --repeat N       run N more times after three warm-up runs; report the median
-  --json           print one JSON line {"backend","entry","shape","ms","checksum"}`,
+  --layout L       inputs as models hold them, read in place: NAME=bnhd (NAME stored
+                   [B, N, H, D], = [B, N, H·D]; --inputs: NAME.npy in that shape), or qkv
+                   (q, k, v slices of one packed [B, N, (H + Hk)·D + Hk·Dv] projection;
+                   --inputs: qkv.npy). Generated inputs: the same values in that layout
+  --json           print one JSON line {"backend","entry","shape","ms","kernelMs","checksum"}
+                   (kernelMs: on WebGPU with --repeat, the kernels alone on resident inputs)`,
 };
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -242,6 +249,7 @@ async function cmdRun(args: string[]): Promise<number> {
     save: { type: 'string' },
     repeat: { type: 'string' },
     json: { type: 'boolean' },
+    layout: { type: 'string', multiple: true },
   });
   if (values.help) return help('run');
   const path = single(positionals, 'run');
@@ -252,11 +260,11 @@ async function cmdRun(args: string[]): Promise<number> {
   const seed = intOption(values.seed as string | undefined, '--seed', 0);
   const repeat = intOption(values.repeat as string | undefined, '--repeat', 0);
 
+  const layouts = parseLayouts(values.layout as string[] | undefined, (m) => new UsageError(m));
   const program = compileFile(values, path);
   const graph = program.graph!;
-  const inputs = values.inputs
-    ? readInputs(graph.inputs.map((id) => graph.nodes[id]!.name!), values.inputs as string)
-    : generateInputs(graph, resolveDims(graph, parseDims(values.dims as string[] | undefined)), seed);
+  const inputs = values.inputs ? readLaidOut(graph, values.inputs as string, layouts, parseDims(values.dims as string[] | undefined))
+    : layoutGenerated(graph, generateInputs(graph, resolveDims(graph, parseDims(values.dims as string[] | undefined)), seed), layouts);
 
   // With --repeat, warm-ups first (the pipelines compile, the WebGPU wait learns).
   const warmups = repeat > 0 ? WARM_UP_RUNS : 0;
@@ -269,6 +277,8 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   const { output, backend: ran, note } = result!;
   const ms = repeat > 0 ? median(times.slice(warmups)) : times[0]!;
+  // On WebGPU with --repeat, also the kernels alone on resident inputs: where the time goes.
+  const kernelMs = ran === 'webgpu' && repeat > 0 ? await timeKernels(program, inputs, !values['no-fusion'], warmups, repeat) : null;
   let checksum = 0;
   for (const x of output.data) checksum += x;
 
@@ -277,16 +287,46 @@ async function cmdRun(args: string[]): Promise<number> {
     writeNpy(join(values.save as string, 'out.npy'), output, '<f4');
   }
   if (values.json) {
-    console.log(JSON.stringify({ backend: ran, entry: graph.name, shape: output.shape, ms: round(ms), checksum }));
+    console.log(JSON.stringify({ backend: ran, entry: graph.name, shape: output.shape, ms: round(ms), kernelMs: kernelMs === null ? null : round(kernelMs), checksum }));
   } else {
     console.log(`backend:  ${ran}${note ? ` (${note})` : ''}`);
     console.log(`entry:    ${graph.name}`);
     console.log(`shape:    [${output.shape.join(', ')}]`);
     console.log(`time:     ${round(ms)} ms${repeat > 0 ? ` (median of ${repeat} after ${warmups} warm-up runs)` : ''}`);
+    if (kernelMs !== null) console.log(`kernels:  ${round(kernelMs)} ms (on resident inputs, median of ${repeat})`);
     console.log(`checksum: ${checksum}`);
     if (values.save) console.log(`saved:    ${join(values.save as string, 'out.npy')}`);
   }
   return 0;
+}
+
+/** The median time of the kernels alone (bind() once, then dispatch) after warm-ups. */
+async function timeKernels(program: CompileResult, inputs: Record<string, Tensor>, fusion: boolean, warmups: number, repeat: number): Promise<number> {
+  const bound = await bind(program, inputs, { fusion });
+  try {
+    const times: number[] = [];
+    for (let k = 0; k < warmups + repeat; k++) {
+      const t0 = performance.now();
+      await bound.dispatch();
+      times.push(performance.now() - t0);
+    }
+    return median(times.slice(warmups));
+  } finally {
+    bound.release();
+  }
+}
+
+/** The inputs from DIR: those named by --layout read in their layouts, the rest as NAME.npy. */
+function readLaidOut(graph: Graph, dir: string, layouts: LayoutSpec, dims: Record<string, number>): Record<string, Tensor> {
+  const viewed = new Set([...layouts.bnhd, ...(layouts.packed ? ['q', 'k', 'v'] : [])]);
+  const rest = readInputs(graph.inputs.map((id) => graph.nodes[id]!.name!).filter((n) => !viewed.has(n)), dir);
+  if (!viewed.size) return rest;
+  try {
+    return { ...rest, ...layoutFiles(graph, dir, layouts, { ...graph.dimDefaults, ...dims }, npyIn(dir)) };
+  } catch (e) {
+    if (e instanceof AttncError) throw e;
+    throw new AttncError([diag('AT703', ['(layout)', (e as Error).message])]);
+  }
 }
 
 function readInputs(names: string[], dir: string): Record<string, Tensor> {
