@@ -8,6 +8,11 @@ import type { NodeOf } from '../compiler/ir.js';
 import { printTileMap, tileCounts, tileMap } from '../cli/tilemap.js';
 import { TILE_COLOURS, tileMapSvg } from '../cli/tilemap-svg.js';
 import { evalExpr } from '../compiler/evaluate.js';
+import { resolveDims } from '../runtime/shapes.js';
+import { main } from '../cli/main.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const GOLDEN: [string, string][] = [
   ['causal', `
@@ -121,4 +126,21 @@ test('the tile map SVG: one rect per tile in its class colour, axes in tokens, l
     'full 21, mixed 7, empty 21; visited 28 of 49 (57.1 %)', 'causal — attend %3', 'N = 100']) {
     t.true(svg.includes(label), label);
   }
+});
+
+test('attnc compile --emit tiles -o DIR writes the text and one SVG per attend, with the counts of tileMap()', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'attnc-tiles-'));
+  t.is(await main(['compile', 'samples/agent.attn', '--emit', 'tiles', '--dims', 'N=300', '-o', dir]), 0);
+  const graph = compile(readFileSync('samples/agent.attn', 'utf8')).graph!;
+  const dims = resolveDims(graph, { N: 300 });
+  const attends = graph.nodes.filter((n): n is NodeOf<'attend'> => n.op === 'attend');
+  t.is(attends.length, 2);
+  for (const a of attends) {
+    const c = tileCounts(tileMap(graph, a, dims));
+    const svg = readFileSync(join(dir, `agent.attend${a.id}.tiles.svg`), 'utf8');
+    t.true(svg.includes(`data-full="${c.full}" data-mixed="${c.mixed}" data-empty="${c.empty}" data-visited="${c.visited}" data-total="${c.total}"`));
+    t.true(svg.includes(`agent.attn — attend %${a.id}`));
+    t.true(svg.includes('B = 1, H = 4, N = 300, D = 64'));
+  }
+  t.true(readFileSync(join(dir, 'agent.tiles.txt'), 'utf8').startsWith(`%${attends[0]!.id}: `));
 });
