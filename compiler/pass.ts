@@ -34,6 +34,11 @@ export interface PassOptions {
    * offset are multiples of 4 (`vec4`), else element by element (`scalar`).
    */
   views?: Record<string, 'vec4' | 'scalar'>;
+  /**
+   * The program's output (an attention's) written as a strided view of the caller's buffer
+   * (uniforms `out__o`, `out__s0`, …, `out__n`), vec4 or element by element as for `views`.
+   */
+  outputView?: 'vec4' | 'scalar';
 }
 
 /** The unit that flows through the pipeline: the graph and, from `fuse` on, its kernels. */

@@ -344,6 +344,15 @@ test('encode reads q, k, v in place from one packed [B, N, (H + 2·Hk)·D] proje
   };
   const bnhd = await prepare(program, { device, dims, layouts: { q: 'bnhd', k: 'bnhd', v: 'bnhd' } });
   t.deepEqual(compare(await read(bnhd, { q: slice(0, H), k: slice(H * D, Hk), v: slice((H + Hk) * D, Hk) }), want).bad, []);
+  // Packed in, [B, N, H·D] out: the output written in place as the next projection reads it.
+  const both = await prepare(program, { device, dims, layouts: { q: 'qkv', k: 'qkv', v: 'qkv' }, outputLayout: 'bnhd' });
+  const got = await read(both, { q: one, k: one, v: one });
+  const back = new Float32Array(got.data.length); // [B, N, H, D] → [B, H, N, D]
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let n = 0; n < N; n++) {
+    back.set(got.data.subarray(((b * N + n) * H + h) * D, ((b * N + n) * H + h + 1) * D), ((b * H + h) * N + n) * D);
+  }
+  t.deepEqual(compare({ data: back, shape: want.shape }, want).bad, []);
+  t.false(compare(got, want).bad.length === 0, 'the layout really changed where rows land');
   // A buffer too small for the packed projection is refused by name before recording.
   t.throws(() => qkv.encode(device.createCommandEncoder(), { q: one, k: one, v: slice(0, 1) }, { out: one }, dims), { instanceOf: BufferSizeError, message: /input v/ });
   await t.throwsAsync(prepare(program, { device, dims, layouts: { x: 'bnhd' } as never }), { instanceOf: EncodeError, message: /not an input/ });

@@ -37,14 +37,17 @@ export const fuse: Pass = {
   name: 'fuse',
   summary: 'group graph operations into kernels (fused online-softmax attention; unfused with fusion: false)',
   stage: 'kernel',
-  run: (m, opts) => ({ ...m, kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', opts.views ?? {}) }),
+  run: (m, opts) => ({
+    ...m,
+    kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', { ...opts.views, ...(opts.outputView ? { '@out': opts.outputView } : {}) }),
+  }),
 };
 
 /** What every kernel of one program shares: its specialisation and its target. */
 interface Common {
   specialized: Record<string, number>;
   target: Kernel['target'];
-  /** Inputs given as strided views (PassOptions.views). */
+  /** Inputs given as strided views (PassOptions.views), and `@out` for the output (PassOptions.outputView). */
   views: Readonly<Record<string, 'vec4' | 'scalar'>>;
 }
 
@@ -187,10 +190,11 @@ function tensorBinding(
     name, role, buffer: { kind: 'node', node: id }, elem: n.elem === 'i32' ? 'i32' : 'f32', access, vec4,
     shape: n.shape, label: nodeLabel(g, id),
   };
-  const viewed = n.op === 'input' && n.name !== undefined ? views[n.name] : undefined;
+  const tensor = n.op === 'input' ? n.name : id === g.output && n.op === 'attend' ? 'out' : undefined;
+  const viewed = tensor === undefined ? undefined : n.op === 'input' ? views[tensor] : views['@out'];
   if (!viewed) return b;
   // A strided view of the caller's buffer: offset, strides and length are uniforms.
-  const u = (what: string) => dim(`${n.name}__${what}`);
+  const u = (what: string) => dim(`${tensor}__${what}`);
   return {
     ...b, vec4: vec4 && viewed === 'vec4',
     view: { offset: u('o'), strides: n.shape.slice(0, -1).map((_, a) => u(`s${a}`)), elems: u('n') },

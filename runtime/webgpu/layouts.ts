@@ -70,3 +70,18 @@ export function layoutDims(graph: Graph, layouts: Readonly<Record<string, InputL
   }
   return out;
 }
+
+/** The output written as [B, N, H, D] memory (`bnhd`): its view class, checked (an attention's rank-4 output). */
+export function outputView(graph: Graph, layout: InputLayout | undefined, dims: Record<string, number>): 'vec4' | 'scalar' | undefined {
+  if (layout === undefined || layout === 'bhnd') return undefined;
+  const out = graph.nodes[graph.output]!;
+  if (layout !== 'bnhd') throw new EncodeError('output out', `unknown output layout \`${String(layout)}\`: expected bhnd or bnhd`);
+  if (out.op !== 'attend' || out.shape.length !== 4) throw new EncodeError('output out', 'an output layout is for programs that return an attention ([B, H, N, Dv])');
+  return evalSize(out.shape[3]!, dims) % 4 === 0 ? 'vec4' : 'scalar';
+}
+
+/** The output view's uniforms under `dims` (`out__o`, `out__s0..2`, `out__n`). */
+export function outputDims(graph: Graph, dims: Record<string, number>): Record<string, number> {
+  const [B, H, N, D] = graph.nodes[graph.output]!.shape.map((e) => evalSize(e, dims)) as [number, number, number, number];
+  return { out__o: 0, out__s0: N * H * D, out__s1: D, out__s2: H * D, out__n: B * N * H * D };
+}

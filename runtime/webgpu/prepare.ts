@@ -31,7 +31,7 @@ import { SpecializationError } from '../../compiler/passes/fuse.js';
 import { AttncError } from '../../dsl/diagnostics.js';
 import { capsOfDevice } from './device.js';
 import { checkBuffer, encodeDims, tensorBytes, tensorSpec, unknownNames, type TensorSpec } from './encode-args.js';
-import { layoutDims, layoutViews, type InputLayout } from './layouts.js';
+import { layoutDims, layoutViews, outputDims, outputView, type InputLayout } from './layouts.js';
 import { DimsError, EncodeError, ForeignBufferError, MissingBufferError } from './errors.js';
 import { BufferUsage, ShaderStage } from './flags.js';
 import {
@@ -55,6 +55,8 @@ export interface PrepareOptions {
    * given as the same buffer). Read in place.
    */
   layouts?: Record<string, InputLayout>;
+  /** How the output buffer holds the result: `bhnd` (C order, the default) or `bnhd` ([B, N, H·Dv] memory). */
+  outputLayout?: 'bhnd' | 'bnhd';
 }
 
 /** A program prepared for a device (prepare()). */
@@ -101,15 +103,17 @@ export async function prepare(program: CompileResult, options: PrepareOptions): 
   let kernels: Kernel[];
   try {
     const views = layoutViews(graph, options.layouts ?? {}, dims);
+    const out = outputView(graph, options.outputLayout, dims);
     kernels = lowerToKernels(graph, {
       fusion: options.fusion ?? true, caps: capsOfDevice(device), dims, ...(Object.keys(views).length ? { views } : {}),
+      ...(out ? { outputView: out } : {}),
     });
   } catch (e) {
     if (!(e instanceof SpecializationError)) throw e;
     throw new DimsError(`dim ${e.dim}`, `prepare needs a value for head dim \`${e.dim}\` (compiled into the kernels): ` +
       `prepare(program, { device, dims: { ${e.dim}: … } })`);
   }
-  const prepared = new Prepared(device, graph, kernels, options.layouts ?? {});
+  const prepared = new Prepared(device, graph, kernels, options.layouts ?? {}, (options.outputLayout ?? 'bhnd') === 'bnhd');
   prepared.pipelines = await compileKernels(device, prepared.sources);
   return prepared;
 }
@@ -145,6 +149,7 @@ class Prepared implements PreparedProgram {
   constructor(
     private readonly device: GPUDevice, private readonly graph: Graph, kernels: Kernel[],
     private readonly layouts: Readonly<Record<string, InputLayout>>,
+    private readonly outputBnhd: boolean,
   ) {
     this.name = graph.name;
     this.inputNames = graph.inputs.map((id) => graph.nodes[id]!.name ?? `%${id}`);
@@ -232,7 +237,7 @@ class Prepared implements PreparedProgram {
 
   /** The kernels sized for `dims` (remembered per dims). Throws BufferLimitError for an intermediate over the limit. */
   private entry(given: Record<string, number>): DimsEntry {
-    const dims = { ...given, ...layoutDims(this.graph, this.layouts, given) };
+    const dims = { ...given, ...layoutDims(this.graph, this.layouts, given), ...(this.outputBnhd ? outputDims(this.graph, given) : {}) };
     const key = JSON.stringify(Object.entries(dims).sort());
     let e = this.entries.get(key);
     if (e) {

@@ -171,6 +171,18 @@ export class KernelSource {
   /** `st4_<name>(row, c, x)`: store the c-th vec4 of a row (dropping the padding). */
   store4(b: Binding): string {
     const fn = `st4_${b.name}`;
+    if (!this.rowFns.has(fn) && b.view) {
+      this.rowFns.add(fn);
+      const n = this.rowLength(b);
+      const at = this.rowOffset(b);
+      const body = b.vec4
+        ? `  ${b.name}[${at}(row) / 4 + c] = val;`
+        : [
+          `  let o = ${at}(row) + 4 * c;`,
+          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { ${b.name}[o + t] = val[t]; } }`,
+        ].join('\n');
+      this.mod.functions.push(`fn ${fn}(row: i32, c: i32, val: vec4<f32>) {\n${body}\n}`);
+    }
     if (!this.rowFns.has(fn)) {
       this.rowFns.add(fn);
       const n = this.rowLength(b);
