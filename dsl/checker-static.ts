@@ -25,7 +25,7 @@ import type { Attention, Expr, ExprOf, SourceFile, Span } from './ast.js';
 import { bindArgs, builtin } from './builtins.js';
 import { AttncError, diag, type DiagCode, type Diagnostic } from './diagnostics.js';
 import {
-  alibiSlope, floatMod, intAbs, intArith, intNeg, nattenAxisProblem, toInt, type IntArithOp,
+  alibiSlope, floatMod, intAbs, intArith, intNeg, isFiniteF32, nattenAxisProblem, toInt, type IntArithOp,
 } from './semantics.js';
 
 export type StaticParams = Readonly<Record<string, number | boolean>>;
@@ -54,7 +54,7 @@ export function effectiveParams(def: Attention, overrides: StaticParams = {}): R
     if (!d) continue;
     const valid = typeof d.value === 'boolean'
       ? typeof v === 'boolean'
-      : typeof v === 'number' && (d.isFloat || (Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31));
+      : typeof v === 'number' && (d.isFloat ? isFiniteF32(v) : Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31);
     if (valid) out[name] = v;
   }
   return out;

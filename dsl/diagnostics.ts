@@ -29,6 +29,7 @@ export const MESSAGES = {
   AT103: 'unterminated block comment',
   AT104: 'invalid number literal {0}',
   AT105: 'expression nested too deeply (more than {0} levels)',
+  AT106: 'definition `{0}` is too long (more than {1} tokens)',
 
   AT201: 'unknown name `{0}`',
   AT202: '`{0}` is already defined in `{1}`',
@@ -89,6 +90,7 @@ export const MESSAGES = {
   AT710: 'integer overflow: {0} does not fit in a 32-bit int',
   AT711: 'cannot convert {0} to int',
   AT712: 'head dim `{0}` has no size: kernels are specialised on head dims',
+  AT713: '`{0}` of shape [{1}] is too large: {2}',
 } as const;
 
 export type DiagCode = keyof typeof MESSAGES;

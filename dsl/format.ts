@@ -37,7 +37,9 @@ export function lineCol(text: string, offset: number): LineCol {
       lineStart = k + 1;
     }
   }
-  return { line, col: at - lineStart + 1 };
+  // A byte-order mark (skipped by the lexer) is no column: editors do not show it.
+  const bom = lineStart === 0 && at > 0 && text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  return { line, col: at - lineStart + 1 - bom };
 }
 
 /** Start and end offsets (end excludes the line break) of the line holding `offset`. */
@@ -48,6 +50,10 @@ function lineBounds(text: string, offset: number): { start: number; end: number 
   while (end < text.length && text[end] !== '\n' && text[end] !== '\r') end++;
   return { start, end };
 }
+
+/** Code frames show at most this many characters of a line, from this many before the span. */
+const MAX_FRAME = 120;
+const FRAME_CONTEXT = 40;
 
 const ansi = (code: string, s: string, on: boolean): string => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 
@@ -72,13 +78,22 @@ export function format(d: Diagnostic, options: FormatOptions = {}): string {
 
   // Code frame: the first line of the span, squiggled from its start to the end of the
   // span or of the line, whichever comes first; at least one `^` (a point, e.g. at EOF).
+  // A long line (a generated program) shows a window around the span, cut with `…`.
   const bounds = lineBounds(text, span.start);
-  const src = text.slice(bounds.start, bounds.end);
+  if (bounds.start === 0 && text.charCodeAt(0) === 0xfeff) bounds.start = Math.min(1, span.start);
+  let [from, to, before, after] = [bounds.start, bounds.end, '', ''];
+  if (to - from > MAX_FRAME) {
+    from = Math.max(bounds.start, span.start - FRAME_CONTEXT);
+    to = Math.min(bounds.end, from + MAX_FRAME);
+    if (from > bounds.start) before = '…';
+    if (to < bounds.end) after = '…';
+  }
+  const src = before + text.slice(from, to) + after;
   const num = String(line);
   const gutter = ' '.repeat(num.length);
   // Keep tabs in the padding so the squiggle lines up under tab-indented source.
-  const pad = text.slice(bounds.start, span.start).replace(/[^\t]/g, ' ');
-  const width = Math.max(1, Math.min(span.end, bounds.end) - span.start);
+  const pad = ' '.repeat(before.length) + text.slice(from, span.start).replace(/[^\t]/g, ' ');
+  const width = Math.max(1, Math.min(span.end, to) - span.start);
   const squiggle = ansi('1;31', '^' + '~'.repeat(width - 1), color);
   out.push(`${num} | ${src}`.trimEnd());
   out.push(`${gutter} | ${pad}${squiggle}`);

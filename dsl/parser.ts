@@ -192,13 +192,17 @@ export class AttnParser extends CstParser {
     this.SUBRULE(this.expr);
   });
 
+  // `or [ "?" expr ":" expr ]` with the else branch's own `?:` unrolled into a loop:
+  // `a ? x : b ? y : c` is read as the operands a, b, c and the branches x, y, and the
+  // visitor nests them to the right. The same language, but a long `?:` chain costs no
+  // parser recursion (only a then-branch nests, and findTooDeep bounds that).
   expr = this.RULE('expr', () => {
-    this.SUBRULE(this.orExpr);
-    this.OPTION(() => {
+    this.SUBRULE(this.orExpr, { LABEL: 'cond' });
+    this.MANY(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expr, { LABEL: 'then' });
       this.CONSUME(T.Colon);
-      this.SUBRULE2(this.expr, { LABEL: 'else' });
+      this.SUBRULE2(this.orExpr, { LABEL: 'cond' });
     });
   });
 
@@ -353,17 +357,48 @@ export interface CstResult {
   diagnostics: Diagnostic[];
 }
 
-/** Brackets may nest this deep; far beyond any real program, far below stack overflow. */
+/**
+ * Brackets, and the then-branch of `?:` (between `?` and its `:`), may nest this deep: far
+ * beyond any real program, far below stack overflow (the parser recurses about ten rules
+ * deep per bracket).
+ */
 export const MAX_NESTING = 64;
 
-/** The first bracket that opens past `MAX_NESTING` levels, if any. */
+/**
+ * A definition may have this many tokens. Every phase is linear in the program, but a
+ * program this long is absurd (a generated 100 000-term `||` chain): it is refused before
+ * it is parsed rather than costing seconds in every phase.
+ */
+export const MAX_TOKENS = 20000;
+
+const OPENERS = new Set<TokenType>([T.LParen, T.LBracket, T.LBrace]);
+const CLOSERS = new Map<TokenType, TokenType>([[T.RParen, T.LParen], [T.RBracket, T.LBracket], [T.RBrace, T.LBrace]]);
+const STATEMENT_STARTS = new Set<TokenType>([T.Input, T.Dims, T.Param, T.Let, T.Return]);
+
+/**
+ * The first token that opens past `MAX_NESTING` levels, if any. A `?` opens a level that
+ * its `:` closes (an else branch does not nest: the parser loops over `?:` chains); a
+ * `,`, a closing bracket or a statement keyword also closes the `?`s left open before it
+ * (only in a program that is already wrong).
+ */
 function findTooDeep(tokens: IToken[]): IToken | undefined {
-  let depth = 0;
+  const open: TokenType[] = [];
+  const dropQuestions = (): void => {
+    while (open.length && open[open.length - 1] === T.Question) open.pop();
+  };
   for (const t of tokens) {
-    if (t.tokenType === T.LParen || t.tokenType === T.LBracket || t.tokenType === T.LBrace) {
-      if (++depth > MAX_NESTING) return t;
-    } else if (t.tokenType === T.RParen || t.tokenType === T.RBracket || t.tokenType === T.RBrace) {
-      depth = Math.max(0, depth - 1);
+    const type = t.tokenType;
+    if (OPENERS.has(type) || type === T.Question) {
+      open.push(type);
+      if (open.length > MAX_NESTING) return t;
+    } else if (type === T.Colon) {
+      if (open[open.length - 1] === T.Question) open.pop();
+    } else if (type === T.Comma || STATEMENT_STARTS.has(type)) {
+      dropQuestions();
+    } else if (CLOSERS.has(type)) {
+      dropQuestions();
+      const at = open.lastIndexOf(CLOSERS.get(type)!);
+      if (at >= 0) open.length = at;
     }
   }
   return undefined;
@@ -394,9 +429,11 @@ export function parseTokens(
   const damaged: boolean[] = [];
   // The first token after a dropped character: an error there is the dropped character's.
   const afterDropped = new Set<number>();
+  // (Both lists are in file order: one pass, so a file of many bad characters stays linear.)
+  let cursor = 0;
   for (const at of notes.dropped) {
-    const next = tokens.find((t) => t.startOffset > at);
-    if (next) afterDropped.add(next.startOffset);
+    while (cursor < tokens.length && tokens[cursor]!.startOffset <= at) cursor++;
+    if (cursor < tokens.length) afterDropped.add(tokens[cursor]!.startOffset);
   }
   const report = (expected: string, found: string, span: Span): void => {
     if (seen.has(span.start)) return; // recovery can report one position twice
@@ -418,14 +455,19 @@ export function parseTokens(
     const chunk = tokens.slice(k, end);
     const next = tokens[end];
     k = end;
-    // The parser recurses about ten rules deep per bracket; refuse absurd nesting rather
-    // than overflow the stack. The definition keeps its name, is marked damaged, and is
-    // not parsed further.
-    const tooDeep = findTooDeep(chunk);
-    if (tooDeep) {
-      diagnostics.push(diag('AT105', [MAX_NESTING], T.spanOf(tooDeep), undefined, file));
+    // The parser recurses about ten rules deep per bracket; refuse absurd nesting (and
+    // absurd length) rather than overflow the stack or take seconds. The definition keeps
+    // its name, is marked damaged, and is not parsed further.
+    const tooLong = chunk.length > MAX_TOKENS ? chunk[MAX_TOKENS] : undefined;
+    const tooDeep = tooLong ? undefined : findTooDeep(chunk);
+    if (tooLong || tooDeep) {
+      const defName = chunk[1]?.tokenType === T.Identifier ? chunk[1].image : '';
+      diagnostics.push(tooLong
+        ? diag('AT106', [defName, MAX_TOKENS], T.spanOf(tooLong), 'a lookup table (an input read as `t[i, j]`) replaces a long chain of cases', file)
+        : diag('AT105', [MAX_NESTING], T.spanOf(tooDeep!), undefined, file));
       const name = chunk[1]?.tokenType === T.Identifier ? [chunk[1]] : [];
-      attentions.push({ name: 'attention', children: { Attention: [chunk[0]!], Identifier: name } });
+      // (Its last token too, so the definition's span covers it: a diagnostic inside is its.)
+      attentions.push({ name: 'attention', children: { Attention: [chunk[0]!], Identifier: name, end: [chunk[chunk.length - 1]!] } });
       damaged.push(true);
       continue;
     }

@@ -16,6 +16,16 @@ export const INT_MAX = 2147483647;
 /** A 32-bit signed int. */
 export const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= INT_MIN && v <= INT_MAX;
 
+/** The largest finite f32 (numpy.finfo(float32).max). */
+export const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * `x` is a finite f32 once rounded to one (round to nearest, so 3.40282356e38 still is).
+ * Float literals and float params must be (AT104, AT702): devices compute in f32, where a
+ * larger value is ±inf, while the float64 reference would keep it finite.
+ */
+export const isFiniteF32 = (x: number): boolean => Number.isFinite(Math.fround(x));
+
 /** Floor division of ints (Python semantics); throws AT306 on a zero divisor. */
 export function floorDiv(a: number, b: number, span?: Span): number {
   if (b === 0) throw new AttncError([diag('AT306', [], span)]);

@@ -7,6 +7,7 @@
 import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
 import type { SourceFile, Span } from './ast.js';
 import { diag, type Diagnostic } from './diagnostics.js';
+import { F32_MAX, isFiniteF32 } from './semantics.js';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED });
 export const LineComment = createToken({ name: 'LineComment', pattern: /\/\/[^\n\r]*/, group: Lexer.SKIPPED });
@@ -119,7 +120,10 @@ export function spanOf(tok: IToken): Span {
 }
 
 export function lex(file: SourceFile): LexResult {
-  const text = file.text;
+  // A UTF-8 byte-order mark (U+FEFF, which editors may write first) is skipped: lexed as
+  // one column of white space, so every offset (and span) still counts it; format.ts does
+  // not count it as a column.
+  const text = file.text.charCodeAt(0) === 0xfeff ? ' ' + file.text.slice(1) : file.text;
   const result = lexer.tokenize(text);
   const diagnostics: Diagnostic[] = [];
 
@@ -160,6 +164,12 @@ export function lex(file: SourceFile): LexResult {
       }
       if (tok.tokenType === Int && Number(tok.image) > INT_MAX) {
         diagnostics.push(diag('AT104', ['`' + tok.image + '`'], spanOf(tok), `integers are 32-bit: at most ${INT_MAX}`, file));
+      }
+      // Floats are f32 on devices: a literal beyond the f32 range (`1e400`, `1e39`) would
+      // be ±inf there but finite (or inf) in the float64 reference. Underflow (`1e-50`)
+      // is not an error: it rounds toward 0 as in any float arithmetic.
+      if (tok.tokenType === Float && !isFiniteF32(Number(tok.image))) {
+        diagnostics.push(diag('AT104', ['`' + tok.image + '`'], spanOf(tok), `floats are 32-bit: at most ${F32_MAX} in magnitude`, file));
       }
     }
     tokens.push(tok);

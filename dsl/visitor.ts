@@ -38,16 +38,36 @@ function toks(n: CstNode, key: string): IToken[] {
   return (n.children[key] ?? []).filter((e): e is IToken => !isNode(e) && !Number.isNaN(e.startOffset));
 }
 
-/** Expression trees may be this deep (see `exprDepth`). */
-export const MAX_DEPTH = 256;
+/**
+ * Expression trees may be this deep (see `tooDeepAt`): every later phase recurses over
+ * them, and the targets' own compilers refuse deep expressions (Tint's parser stops at a
+ * recursion depth of 128, where `-(-(…))` costs two per level; ANGLE's GLSL parser runs
+ * out of stack near 100 nested unary operators). With the builtins' expansions (up to
+ * about 15 levels) and the kernels' own context, 32 keeps every target well inside.
+ */
+export const MAX_DEPTH = 32;
 
-/** Depth of an expression tree, computed without recursion (the tree may be very deep). */
-export function exprDepth(root: Expr): number {
-  let max = 0;
+/**
+ * `&&` and `||` chains up to this many operands nest to the left, as written; longer ones
+ * are grouped as a balanced tree of such chains, so a flat chain of any length is only
+ * about log2(n) levels deep. Both operators are associative, short-circuit order included
+ * (`(a || b) || (c || d)` evaluates a, b, c, d in order and stops at the first true), so
+ * the grouping changes nothing a program can observe.
+ */
+export const CHAIN_GROUP = 8;
+
+/**
+ * When the tree is deeper than `limit`: the node at depth `limit + 1` on its deepest path
+ * (for a long chain, the case or operand where the chain crosses the limit). Computed
+ * without recursion: the tree may be very deep.
+ */
+export function tooDeepAt(root: Expr, limit = MAX_DEPTH): Expr | undefined {
+  const parent = new Map<Expr, Expr>();
+  let deepest: [Expr, number] = [root, 1];
   const stack: [Expr, number][] = [[root, 1]];
   while (stack.length) {
     const [e, d] = stack.pop()!;
-    if (d > max) max = d;
+    if (d > deepest[1]) deepest = [e, d];
     const kids: Expr[] =
       e.kind === 'unary' ? [e.arg] :
       e.kind === 'binary' ? [e.lhs, e.rhs] :
@@ -56,9 +76,15 @@ export function exprDepth(root: Expr): number {
       e.kind === 'index' ? [e.target, ...e.indices] :
       e.kind === 'list' ? e.items :
       [];
-    for (const k of kids) stack.push([k, d + 1]);
+    for (const k of kids) {
+      parent.set(k, e);
+      stack.push([k, d + 1]);
+    }
   }
-  return max;
+  let [e, d] = deepest;
+  if (d <= limit) return undefined;
+  for (; d > limit + 1; d--) e = parent.get(e)!;
+  return e;
 }
 
 export interface BuildResult {
@@ -145,9 +171,14 @@ class Builder {
       if (st.kind !== 'let' && st.kind !== 'return') continue;
       // Long operator chains build deep trees without deep brackets; every later phase
       // recurses over the tree, so bound its depth here.
-      if (exprDepth(st.value) > MAX_DEPTH) {
+      // (At the first node past the limit: where the chain or nesting crosses it.)
+      const deep = tooDeepAt(st.value);
+      if (deep) {
         this.localErrors++;
-        this.diagnostics.push(diag('AT105', [MAX_DEPTH], st.value.span, undefined, this.file));
+        this.diagnostics.push(diag('AT105', [MAX_DEPTH], deep.span,
+          'every operator, call, lookup and `?:` is a level: a long chain of `+` or of `?:` cases nests ' +
+          '(a chain of `&&` or `||` does not); a lookup table (an input read as `t[i]`) replaces a long chain of cases',
+          this.file));
       }
     }
     const damaged = parseErrors || this.localErrors > 0;
@@ -237,15 +268,17 @@ class Builder {
     const span = this.spanOr(n, fallback);
     switch (n.name) {
       case 'expr': {
-        const cond = this.expr(nodes(n, 'orExpr')[0], span);
-        if (!toks(n, 'Question').length) return cond;
-        return {
-          kind: 'ternary',
-          cond,
-          then: this.expr(nodes(n, 'then')[0], span),
-          else: this.expr(nodes(n, 'else')[0], span),
-          span,
-        };
+        // `c0 ? t0 : c1 ? t1 : … : last` (see the parser's `expr`): nest to the right.
+        const conds = nodes(n, 'cond');
+        const thens = nodes(n, 'then');
+        const cases = toks(n, 'Question').length;
+        let e = this.expr(conds[cases], span);
+        for (let k = cases - 1; k >= 0; k--) {
+          const cond = this.expr(conds[k], span);
+          const start = this.spanOr(conds[k], cond.span).start;
+          e = { kind: 'ternary', cond, then: this.expr(thens[k], span), else: e, span: { start, end: span.end } };
+        }
+        return e;
       }
       case 'orExpr':
       case 'andExpr':
@@ -283,33 +316,44 @@ class Builder {
     }
   }
 
-  /** `a op b op c …`, folded to the left. */
+  /** `a op b op c …`: folded to the left, or for long `&&`/`||` chains grouped (see CHAIN_GROUP). */
   private binaryChain(n: CstNode, span: Span): Expr {
-    const operands = nodes(n, 'operand');
+    const operandNodes = nodes(n, 'operand');
     const ops = toks(n, 'op');
-    let e = this.expr(operands[0], span);
-    const start = this.spanOr(operands[0], e.span).start;
     if (n.name === 'cmpExpr' && ops.length > 1) {
       this.localErrors++;
       this.diagnostics.push(diag('AT305', [], spanOf(ops[1]!), undefined, this.file));
     }
+    // Each operand with the extent of its CST node (which includes its parentheses).
+    const operands: { e: Expr; start: number; end: number }[] = [];
+    const first = this.expr(operandNodes[0], span);
+    operands.push({ e: first, ...this.spanOr(operandNodes[0], first.span) });
     for (let k = 0; k < ops.length; k++) {
       const op = ops[k]!;
-      // A lone `&` or `|` stood in for `&&`/`||` (already reported by the lexer).
-      const name = (op.image === '&' ? '&&' : op.image === '|' ? '||' : op.image) as BinaryOp;
       const opEnd = op.startOffset + op.image.length;
-      const rhs = this.expr(operands[k + 1], { start: op.startOffset, end: opEnd });
-      const end = Math.max(this.spanOr(operands[k + 1], rhs.span).end, opEnd);
-      e = {
-        kind: 'binary',
-        op: name,
-        opSpan: spanOf(op),
-        lhs: e,
-        rhs,
-        span: { start, end },
-      };
+      const rhs = this.expr(operandNodes[k + 1], { start: op.startOffset, end: opEnd });
+      const s = this.spanOr(operandNodes[k + 1], rhs.span);
+      operands.push({ e: rhs, start: s.start, end: Math.max(s.end, opEnd) });
     }
-    return e;
+    // `lhs ops[k] rhs`; a lone `&` or `|` stood in for `&&`/`||` (already reported by the lexer).
+    const node = (lhs: Expr, k: number, rhs: Expr, start: number, end: number): Expr => {
+      const op = ops[k]!;
+      const name = (op.image === '&' ? '&&' : op.image === '|' ? '||' : op.image) as BinaryOp;
+      return { kind: 'binary', op: name, opSpan: spanOf(op), lhs, rhs, span: { start, end } };
+    };
+    const associative = n.name === 'orExpr' || n.name === 'andExpr';
+    // operands[lo..hi] joined by ops[lo..hi-1]; recursion only over log2(n / CHAIN_GROUP) halvings.
+    const group = (lo: number, hi: number): Expr => {
+      const start = operands[lo]!.start;
+      if (!associative || hi - lo < CHAIN_GROUP) {
+        let e = operands[lo]!.e;
+        for (let k = lo; k < hi; k++) e = node(e, k, operands[k + 1]!.e, start, operands[k + 1]!.end);
+        return e;
+      }
+      const mid = lo + Math.ceil((hi - lo + 1) / 2) - 1;
+      return node(group(lo, mid), mid, group(mid + 1, hi), start, operands[hi]!.end);
+    };
+    return group(0, ops.length);
   }
 
   private primary(n: CstNode, span: Span): Expr {

@@ -20,7 +20,7 @@
 // hold; a larger one gets a coarser bound or none.
 
 import {
-  bin, bool, call, E, int, select, some, variable, type Expr, type Pattern,
+  bin, bool, call, children, E, int, select, some, variable, type Expr, type Pattern,
 } from '../ir.js';
 import { simplifyExpr } from '../passes/simplify.js';
 
@@ -71,7 +71,41 @@ function negativeConstant(e: Expr): boolean {
   return c !== undefined && c < 0;
 }
 
+// ---- a budget on what the analysis builds ----
+// Some rules use an operand's bounds twice (`?:`'s truth, `%`, `abs`, the hull of key
+// ranges), so over nested `?:` chains or `&&` of unions the derived Exprs would grow
+// exponentially (a 16-case `?:` chain took seconds, 32 cases never finished). Every
+// bound and predicate is therefore kept within a size and a depth — replaced by "unknown"
+// (an unbounded end, a false predicate, no key ranges) beyond them, which is always sound.
+// The depth also keeps the kernels' predicates within the targets' own limits (Tint
+// stops at a parser depth of 128).
+const MAX_SIZE = 1500;
+const MAX_DEPTH = 40;
+const measured = new WeakMap<Expr, { size: number; depth: number }>();
+
+/** Tree size (shared nodes counted at every use, as a renderer prints them) and depth; linear in distinct nodes. */
+function measure(e: Expr): { size: number; depth: number } {
+  let m = measured.get(e);
+  if (!m) {
+    m = { size: 1, depth: 1 };
+    for (const c of children(e)) {
+      const k = measure(c);
+      m.size += k.size;
+      m.depth = Math.max(m.depth, k.depth + 1);
+    }
+    measured.set(e, m);
+  }
+  return m;
+}
+
+const withinBudget = (e: Expr | null): boolean => !e || (measure(e).size <= MAX_SIZE && measure(e).depth <= MAX_DEPTH);
+
 function interval(e: Expr): Interval {
+  const r = intervalOf(e);
+  return { lo: withinBudget(r.lo) ? r.lo : null, hi: withinBudget(r.hi) ? r.hi : null };
+}
+
+function intervalOf(e: Expr): Interval {
   if (e.ty !== 'int') return UNBOUNDED;
   switch (e.op) {
     case 'const': case 'dim': return { lo: e, hi: e };
@@ -152,6 +186,11 @@ function callInterval(fn: string, args: Interval[]): Interval {
 }
 
 function truth(e: Expr): Truth {
+  const r = truthOf(e);
+  return { t: withinBudget(r.t) ? r.t : FALSE, f: withinBudget(r.f) ? r.f : FALSE };
+}
+
+function truthOf(e: Expr): Truth {
   switch (e.op) {
     case 'const': return e.value ? { t: TRUE, f: FALSE } : { t: FALSE, f: TRUE };
     case 'pattern': return e.body ? truth(e.body) : UNKNOWN_TRUTH;
@@ -218,6 +257,11 @@ export function keyRanges(mask: Expr): KeyRange[] | null {
 }
 
 function ranges(e: Expr): KeyRange[] | null {
+  const r = rangesOf(e);
+  return r && r.every((x) => withinBudget(x.lo) && withinBudget(x.hi) && withinBudget(x.step ?? null)) ? r : null;
+}
+
+function rangesOf(e: Expr): KeyRange[] | null {
   switch (e.op) {
     case 'const': return e.value ? null : [];
     case 'pattern': return patternRanges(e.origin) ?? (e.body ? ranges(e.body) : null);
