@@ -13,7 +13,7 @@ export { compile, type CompileOptions, type CompileResult } from './compiler/com
 export { printGraph } from './compiler/print.js';
 export { PIPELINE } from './compiler/pipeline.js';
 export type { Graph, Expr } from './compiler/ir.js';
-export { run, bind, type RunOptions, type RunResult, type Backend, type BackendChoice } from './runtime/run.js';
+export { run, bind, RunOptionError, type RunOptions, type RunResult, type Backend, type BackendChoice } from './runtime/run.js';
 export type { BoundProgram } from './runtime/webgpu/execute.js';
 export { prepare, type PrepareOptions, type PreparedProgram } from './runtime/webgpu/prepare.js';
 export type { TensorSpec } from './runtime/webgpu/encode-args.js';

@@ -10,10 +10,12 @@ import { AttncError, diag, hasErrors, type Diagnostic } from '../dsl/diagnostics
 import { formatAll } from '../dsl/format.js';
 import { check } from '../dsl/index.js';
 import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn
-import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
-import { BACKENDS, bind, run, type BackendChoice } from '../runtime/run.js';
+import { writeNpy } from '../runtime/node/npy-file.js';
+import { BACKENDS, bind, chooseBackend, run, type BackendChoice } from '../runtime/run.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { generateInputs, resolveDims } from '../runtime/shapes.js';
+import { generateInputs, graphDims, resolveDims, shapeOf } from '../runtime/shapes.js';
+import { checkInputLimits, checkSizes, type InputLimits } from '../runtime/limits.js';
+import { checkDimNames, checkSaveDir, MAX_DIM, readInputFiles } from './guards.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { compile, type CompileOptions, type CompileResult } from '../compiler/compile.js';
 import type { ParamValues } from '../compiler/lower.js';
@@ -74,8 +76,9 @@ frame. Exit status 1 when any file has errors.`,
                    dims are bound from these shapes
   --seed N         seed of the generated inputs (uniform in [-1, 1]; i32 inputs in [0, 8))
   --dims D=V,…     sizes of the generated inputs (default: the file's dims)
-  --save DIR       write the output to DIR/out.npy (<f4)
-  --repeat N       run N more times after three warm-up runs; report the median
+  --save DIR       write the output to DIR/out.npy (<f4); DIR is made if missing, an
+                   existing out.npy is overwritten; DIR must not be a file
+  --repeat N       run N more times after three warm-up runs; report the median (N ≤ 10000)
   --layout L       inputs as models hold them, read in place: NAME=bnhd (NAME stored
                    [B, N, H, D], = [B, N, H·D]; --inputs: NAME.npy in that shape), or qkv
                    (q, k, v slices of one packed [B, N, (H + Hk)·D + Hk·Dv] projection;
@@ -162,6 +165,8 @@ function compileFile(
     ...extra,
   });
   if (!result.ok) throw new AttncError(result.diagnostics);
+  // Warnings: errors in definitions other than --entry's (compile() did not compile them).
+  if (result.diagnostics.length) console.error(formatAll(result.diagnostics));
   return result;
 }
 
@@ -203,6 +208,7 @@ async function cmdCompile(args: string[]): Promise<number> {
     },
   });
   const graph = result.graph!;
+  checkDimNames(graph, parseDims(values.dims as string[] | undefined), (m) => new UsageError(m));
   const artefacts: [string, string | Uint8Array][] = [];
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
   else if (pass) artefacts.push([`${graph.name}.${emit}.txt`, dumps.join('\n')]);
@@ -216,7 +222,9 @@ async function cmdCompile(args: string[]): Promise<number> {
     artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
     for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.svg`, tileMapSvg(m, tileMapCaption(basename(path), m, dims))]);
   } else if (target === 'wgsl' && explicit === undefined) {
-    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
+    // The plan shows workgroup counts symbolically where a dim has no size (only head dims
+    // are compiled in, and compile had them), evaluated where every dim it reads has one.
+    const dims = knownDims(graph, parseDims(values.dims as string[] | undefined));
     for (const k of result.wgsl!) artefacts.push([`${k.name}.wgsl`, k.source]);
     artefacts.push([`${graph.name}.plan.txt`, printPlan(result.kernels!, dims)]);
   } else if (target === 'webgl' && explicit === undefined) {
@@ -258,13 +266,19 @@ async function cmdRun(args: string[]): Promise<number> {
     throw new UsageError(`--backend ${backend}: expected ${BACKENDS.join(', ')}`);
   }
   const seed = intOption(values.seed as string | undefined, '--seed', 0);
-  const repeat = intOption(values.repeat as string | undefined, '--repeat', 0);
+  const repeat = intOption(values.repeat as string | undefined, '--repeat', 0, MAX_REPEAT);
+  if (values.save) checkSaveDir(values.save as string, (m) => new UsageError(m));
 
   const layouts = parseLayouts(values.layout as string[] | undefined, (m) => new UsageError(m));
   const program = compileFile(values, path);
   const graph = program.graph!;
-  const inputs = values.inputs ? readLaidOut(graph, values.inputs as string, layouts, parseDims(values.dims as string[] | undefined))
-    : layoutGenerated(graph, generateInputs(graph, resolveDims(graph, parseDims(values.dims as string[] | undefined)), seed), layouts);
+  const dimsGiven = parseDims(values.dims as string[] | undefined);
+  checkDimNames(graph, dimsGiven, (m) => new UsageError(m));
+  // The limits of the backend that will run, so inputs too large for it are refused from
+  // their shapes: before .npy data is read, before inputs are generated.
+  const { limits } = await chooseBackend(backend as BackendChoice);
+  const inputs = values.inputs ? readLaidOut(graph, values.inputs as string, layouts, dimsGiven, limits)
+    : layoutGenerated(graph, generated(graph, resolveDims(graph, dimsGiven), seed, limits), layouts);
 
   // With --repeat, warm-ups first (the pipelines compile, the WebGPU wait learns).
   const warmups = repeat > 0 ? WARM_UP_RUNS : 0;
@@ -317,9 +331,11 @@ async function timeKernels(program: CompileResult, inputs: Record<string, Tensor
 }
 
 /** The inputs from DIR: those named by --layout read in their layouts, the rest as NAME.npy. */
-function readLaidOut(graph: Graph, dir: string, layouts: LayoutSpec, dims: Record<string, number>): Record<string, Tensor> {
+function readLaidOut(graph: Graph, dir: string, layouts: LayoutSpec, dims: Record<string, number>, limits: InputLimits): Record<string, Tensor> {
   const viewed = new Set([...layouts.bnhd, ...(layouts.packed ? ['q', 'k', 'v'] : [])]);
-  const rest = readInputs(graph.inputs.map((id) => graph.nodes[id]!.name!).filter((n) => !viewed.has(n)), dir);
+  const names = graph.inputs.map((id) => graph.nodes[id]!.name!).filter((n) => !viewed.has(n));
+  const { inputs: rest, notes } = readInputFiles(graph, names, dir, limits);
+  for (const n of notes) console.error(`attnc: note: ${n}`);
   if (!viewed.size) return rest;
   try {
     return { ...rest, ...layoutFiles(graph, dir, layouts, { ...graph.dimDefaults, ...dims }, npyIn(dir)) };
@@ -329,18 +345,27 @@ function readLaidOut(graph: Graph, dir: string, layouts: LayoutSpec, dims: Recor
   }
 }
 
-function readInputs(names: string[], dir: string): Record<string, Tensor> {
-  const inputs: Record<string, Tensor> = {};
-  const missing: Diagnostic[] = [];
-  for (const name of names) {
-    try {
-      inputs[name] = readNpy(join(dir, `${name}.npy`));
-    } catch (e) {
-      missing.push(diag('AT703', [name, (e as Error).message]));
-    }
+/**
+ * Seeded inputs at `dims`, refused by name when a tensor is beyond what any backend (or
+ * the chosen one) takes, before anything is allocated; host memory running out while
+ * allocating is an error naming the input too.
+ */
+function generated(graph: Graph, dims: Record<string, number>, seed: number, limits: InputLimits): Record<string, Tensor> {
+  checkSizes(graph, dims);
+  checkInputLimits(Object.fromEntries(graph.inputs.map((id) => [graph.nodes[id]!.name!, shapeOf(graph.nodes[id]!, dims)])), limits);
+  try {
+    return generateInputs(graph, dims, seed);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = graph.inputs.reduce((a, id) => a + 4 * shapeOf(graph.nodes[id]!, dims).reduce((x, y) => x * y, 1), 0);
+    throw new Error(`cannot allocate the generated inputs (${bytes} bytes) in host memory: ${e.message}; use smaller --dims`);
   }
-  if (missing.length) throw new AttncError(missing);
-  return inputs;
+}
+
+/** The program's dims with a size (its defaults, then --dims); others are left out. */
+function knownDims(graph: Graph, given: Record<string, number>): Record<string, number> {
+  const all = { ...graph.dimDefaults, ...given };
+  return Object.fromEntries(graphDims(graph).filter((d) => all[d] !== undefined).map((d) => [d, all[d]!]));
 }
 
 function parseList(items: string[] | undefined, flag: string): [string, string][] {
@@ -354,6 +379,7 @@ function parseList(items: string[] | undefined, flag: string): [string, string][
 function parseDims(items: string[] | undefined): Record<string, number> {
   return Object.fromEntries(parseList(items, '--dims').map(([k, v]) => {
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--dims ${k}=${v}: a dim is a positive integer`);
+    if (Number(v) > MAX_DIM) throw new UsageError(`--dims ${k}=${v}: a dim is at most ${MAX_DIM} (kernels index with 32-bit ints)`);
     return [k, Number(v)];
   }));
 }
@@ -366,11 +392,15 @@ function parseParams(items: string[] | undefined): ParamValues {
   }));
 }
 
-function intOption(v: string | undefined, flag: string, dflt: number): number {
+function intOption(v: string | undefined, flag: string, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
   if (!/^\d+$/.test(v)) throw new UsageError(`${flag} ${v}: expected a non-negative integer`);
+  if (Number(v) > max) throw new UsageError(`${flag} ${v}: at most ${max}`);
   return Number(v);
 }
+
+/** --repeat: runs beyond this are surely a typo (10 000 runs of a 25 ms program take four minutes). */
+const MAX_REPEAT = 10000;
 
 function single(positionals: string[], command: string): string {
   if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one FILE`);

@@ -76,17 +76,26 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   const checked = check(file, { params: options.params });
   result.ast = checked.program;
   result.entries = checked.program.attentions.map((a) => a.name.name);
-  if (hasErrors(checked.diagnostics)) return fail(checked.diagnostics);
 
   const defs = checked.program.attentions;
   let def: Attention | undefined = defs[0];
   if (options.entry !== undefined) {
     def = defs.find((a) => a.name.name === options.entry);
-    if (!def) return fail([diag('AT606', [options.entry, listNames(result.entries)])]);
+    if (!def) return fail([...checked.diagnostics, diag('AT606', [options.entry, listNames(result.entries)])]);
+  } else if (hasErrors(checked.diagnostics)) {
+    return fail(checked.diagnostics);
   } else if (defs.length > 1) {
     return fail([diag('AT607', [listNames(result.entries)])]);
   }
   if (!def) return fail([diag('AT605', [])]);
+  if (hasErrors(checked.diagnostics)) {
+    // With --entry, errors inside the other definitions do not stop this one: they are
+    // reported as warnings (that definition is not compiled). Anything of this one, or
+    // of no definition (junk between definitions, a duplicated name), still stops it.
+    const others = otherDefinitions(checked.diagnostics, defs, def);
+    if (!others) return fail(checked.diagnostics);
+    result.diagnostics.push(...others);
+  }
 
   const lowered = lowerAttention(def, options.params);
   if (!lowered.graph) return fail(lowered.diagnostics);
@@ -108,6 +117,21 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
   result.key = cacheKey(m.graph, passOptions);
   result.ok = true;
   return result;
+}
+
+/**
+ * The diagnostics as warnings when every one lies inside a definition other than `def`
+ * (whose name is not also `def`'s), each naming that definition in its hint; else null.
+ */
+function otherDefinitions(diags: Diagnostic[], defs: Attention[], def: Attention): Diagnostic[] | null {
+  const out: Diagnostic[] = [];
+  for (const d of diags) {
+    const home = d.span && defs.find((a) => a.span.start <= d.span!.start && d.span!.end <= a.span.end);
+    if (!home || home === def || home.name.name === def.name.name) return null;
+    const note = `in \`${home.name.name}\`, which is not the entry: it is not compiled`;
+    out.push({ ...d, severity: 'warning', hint: d.hint ? `${d.hint}; ${note}` : note });
+  }
+  return out;
 }
 
 function listNames(names: string[]): string {

@@ -7,7 +7,7 @@
 import type * as ast from '../dsl/ast.js';
 import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js';
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
-import { INT_MAX, INT_MIN, isInt32 } from '../dsl/semantics.js';
+import { F32_MAX, INT_MAX, INT_MIN, isFiniteF32, isInt32 } from '../dsl/semantics.js';
 import {
   bin, bool, call, dim, float, int, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
   type Scalar, type Shape,
@@ -115,9 +115,13 @@ class Lowering {
       if (want !== got && !(want === 'float' && got === 'int')) {
         throw new LowerError([diag('AT702', [name, want, String(value)], decl.span)]);
       }
-      // An int param is a 32-bit int, like every int of the language.
+      // An int param is a 32-bit int, like every int of the language; a float param a
+      // finite f32, like every float literal (AT104): devices compute in f32.
       if (want === 'int' && !isInt32(value as number)) {
         throw new LowerError([diag('AT702', [name, `int (i32: ${INT_MIN}..${INT_MAX})`, String(value)], decl.span)]);
+      }
+      if (want === 'float' && !isFiniteF32(value as number)) {
+        throw new LowerError([diag('AT702', [name, `float (a finite f32: at most ${F32_MAX} in magnitude)`, String(value)], decl.span)]);
       }
       this.params[name] = value;
     }

@@ -177,25 +177,34 @@ function checkDescr(descr: string, source: string): NpyReadDtype {
 }
 
 /**
- * Decode an .npy file's bytes. `<f4` and `<f2` give a Float32Array, `<f8` a Float64Array,
- * `<i4` an Int32Array. `source` names the file in errors.
+ * What a header declares, checked against the file's length (`total` bytes): a supported
+ * dtype, C order, and exactly the bytes its shape needs after the header. From the header
+ * alone, so a reader can refuse a file before reading (or allocating for) its data.
  */
-export function decodeNpy(bytes: Uint8Array, source = '<npy>'): Tensor {
-  const h = parseNpyHeader(bytes, source);
+export function npyDataLayout(h: NpyHeader, total: number, source = '<npy>'): { dtype: NpyReadDtype; elements: number; bytes: number } {
   const dtype = checkDescr(h.descr, source);
   const n = size(h.shape);
   if (h.fortranOrder) {
     throw new NpyError(source, `Fortran-order arrays are not supported; save a C-order array (np.ascontiguousarray(x))`);
   }
-  const item = ITEM[dtype];
-  const need = n * item;
-  const have = bytes.length - h.dataOffset;
+  const need = n * ITEM[dtype];
+  const have = total - h.dataOffset;
   if (have < need) {
     throw new NpyError(source, `truncated data: shape (${h.shape.join(', ')}) of ${h.descr} needs ${need} bytes but the file has ${have}`);
   }
   if (have > need) {
     throw new NpyError(source, `${have - need} unexpected bytes after the data of shape (${h.shape.join(', ')}) of ${h.descr}`);
   }
+  return { dtype, elements: n, bytes: need };
+}
+
+/**
+ * Decode an .npy file's bytes. `<f4` and `<f2` give a Float32Array, `<f8` a Float64Array,
+ * `<i4` an Int32Array. `source` names the file in errors.
+ */
+export function decodeNpy(bytes: Uint8Array, source = '<npy>'): Tensor {
+  const h = parseNpyHeader(bytes, source);
+  const { dtype, elements: n, bytes: need } = npyDataLayout(h, bytes.length, source);
   const dv = new DataView(bytes.buffer, bytes.byteOffset + h.dataOffset, need);
   let data: TensorData;
   switch (dtype) {

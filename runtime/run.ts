@@ -5,9 +5,10 @@
 import type { CompileResult } from '../compiler/compile.js';
 import type { Graph } from '../compiler/ir.js';
 import type { BoundProgram } from './webgpu/execute.js';
-import { AttncError } from '../dsl/diagnostics.js';
+import { AttncError, diag } from '../dsl/diagnostics.js';
+import { checkSizes, WEBGL_LIMITS, type InputLimits } from './limits.js';
 import { executeReference } from './reference/index.js';
-import { bindDims } from './shapes.js';
+import { bindDims, shapeOf } from './shapes.js';
 import { validateRun } from './validate.js';
 import { toFloat32, type Tensor } from './tensor.js';
 
@@ -34,46 +35,122 @@ export interface RunResult {
   dims: Record<string, number>;
 }
 
-export async function run(
-  program: CompileResult,
-  inputs: Record<string, Tensor>,
-  options: RunOptions = {},
-): Promise<RunResult> {
-  if (!program.ok || !program.graph) throw new AttncError(program.diagnostics);
-  const graph = program.graph;
-  // Shape errors are reported before any kernel runs, the same on every backend.
-  const dims = bindDims(graph, inputs);
+/** A bad option of `run()` (an unknown backend): thrown before anything runs. */
+export class RunOptionError extends Error {
+  override name = 'RunOptionError';
+  constructor(readonly option: string, readonly value: unknown, expected: string) {
+    super(`${option}: ${JSON.stringify(value) ?? String(value)} is not valid; expected ${expected}`);
+  }
+}
+
+/** `options.backend`, checked: a typo must not silently run another backend. */
+export function backendChoice(options: RunOptions): BackendChoice {
   const choice = options.backend ?? 'auto';
+  if (!BACKENDS.includes(choice)) throw new RunOptionError('backend', choice, BACKENDS.join(', '));
+  return choice;
+}
+
+/**
+ * The backend `choice` runs on — for `auto` the first that answers: WebGPU when an adapter
+ * is found, else WebGL when a context can be created, else the reference — with why `auto`
+ * passed the others over, and the input limits of that backend (runtime/limits.ts). An
+ * explicit `webgpu` without an adapter throws the adapter's error.
+ */
+export async function chooseBackend(choice: BackendChoice): Promise<{ backend: Backend; notes: string[]; limits: InputLimits }> {
   const notes: string[] = [];
-
-  // ... and the runtime sizes every kernel relies on (pool tokens, GQA heads, NATTEN's
-  // kernel · dilation ≤ L), with the reference executor's codes.
-  if (choice !== 'reference') validateRun(graph, inputs, dims);
-
   if (choice === 'webgpu' || choice === 'auto') {
     const { getWebGPU } = await import('./webgpu/execute.js');
     const gpu = await getWebGPU().catch((e: unknown) => e as Error);
-    if (!(gpu instanceof Error)) {
-      const bound = await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true);
-      try {
-        return { output: await bound.read(), backend: 'webgpu', dims };
-      } finally {
-        bound.release();
-      }
-    }
+    if (!(gpu instanceof Error)) return { backend: 'webgpu', notes, limits: { maxBindingBytes: gpu.caps.maxStorageBufferBindingSize } };
     if (choice === 'webgpu') throw gpu;
     notes.push(firstSentence(gpu.message));
   }
   if (choice === 'webgl' || choice === 'auto') {
     const webgl = await import('./webgl/index.js');
-    if (choice === 'webgl' || webgl.webglAvailable()) {
-      return { output: await webgl.executeWebGL(graph, inputs, dims), backend: 'webgl', dims, note: notes.join('; ') || undefined };
-    }
+    if (choice === 'webgl' || webgl.webglAvailable()) return { backend: 'webgl', notes, limits: WEBGL_LIMITS };
     notes.push('no WebGL context (in Node, run under xvfb-run)');
+  }
+  return { backend: 'reference', notes, limits: {} };
+}
+
+export async function run(
+  program: CompileResult,
+  inputs: Record<string, Tensor>,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const choice = backendChoice(options);
+  if (!program.ok || !program.graph) throw new AttncError(program.diagnostics);
+  const graph = program.graph;
+  // Float inputs are f32 on every backend (the reference computes in float64 *from* f32
+  // inputs, spec §6): f64 or int data is rounded to the nearest f32 first, so every
+  // backend sees the same values; beyond the f32 range that is ±inf, as numpy's
+  // astype(float32).
+  inputs = asF32Inputs(graph, inputs);
+  // Shape errors are reported before any kernel runs, the same on every backend.
+  const dims = bindDims(graph, inputs);
+  checkSizes(graph, dims);
+  // ... and the runtime sizes every kernel relies on (pool tokens, GQA heads, NATTEN's
+  // kernel · dilation ≤ L), with the reference executor's codes.
+  if (choice !== 'reference') validateRun(graph, inputs, dims);
+  checkHeadDims(graph, dims);
+  const { backend, notes } = await chooseBackend(choice);
+  const note = notes.join('; ') || undefined;
+  // An output with no elements (a zero batch, heads, length or value head dim) is the
+  // same empty tensor everywhere: no kernel runs.
+  const empty = emptyOutput(graph, dims);
+  if (empty) return { output: empty, backend, dims, note };
+
+  if (backend === 'webgpu') {
+    const bound = await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true);
+    try {
+      return { output: await bound.read(), backend: 'webgpu', dims };
+    } finally {
+      bound.release();
+    }
+  }
+  if (backend === 'webgl') {
+    const webgl = await import('./webgl/index.js');
+    return { output: await webgl.executeWebGL(graph, inputs, dims), backend: 'webgl', dims, note };
   }
   const ref = executeReference(graph, inputs);
   const output = ref.data instanceof Int32Array ? ref : toFloat32(ref);
-  return { output, backend: 'reference', dims, note: notes.join('; ') || undefined };
+  return { output, backend: 'reference', dims, note };
+}
+
+/** Float inputs with other than Float32Array data, rounded to f32 (see `run`); others as given. */
+function asF32Inputs(graph: Graph, inputs: Record<string, Tensor>): Record<string, Tensor> {
+  const out = { ...inputs };
+  for (const id of graph.inputs) {
+    const node = graph.nodes[id]!;
+    const t = inputs[node.name ?? `%${id}`];
+    if (t && node.elem !== 'i32' && !(t.data instanceof Float32Array) && ArrayBuffer.isView(t.data)) {
+      out[node.name ?? `%${id}`] = { ...t, data: Float32Array.from(t.data) };
+    }
+  }
+  return out;
+}
+
+/** The output as every backend returns it when it has no elements; else null. */
+function emptyOutput(graph: Graph, dims: Record<string, number>): Tensor | null {
+  const node = graph.nodes[graph.output]!;
+  const shape = shapeOf(node, dims);
+  if (shape.every((d) => d > 0)) return null;
+  return { data: node.elem === 'i32' ? new Int32Array(0) : new Float32Array(0), shape };
+}
+
+/**
+ * A head dim of 0 for q and k (empty dot products: every score is `score(s = 0)`) where
+ * the attention has output: the kernels are specialised on head dims and have no form
+ * for 0, so it is refused on every backend, alike (AT709).
+ */
+function checkHeadDims(graph: Graph, dims: Record<string, number>): void {
+  for (const node of graph.nodes) {
+    if (node.op !== 'attend') continue;
+    const D = shapeOf(graph.nodes[node.q]!, dims)[3];
+    if (D === 0 && shapeOf(node, dims).every((d) => d > 0)) {
+      throw new AttncError([diag('AT709', ['attend', 'the head dim of q and k is 0: the scores would be empty dot products'], node.span)]);
+    }
+  }
 }
 
 /**

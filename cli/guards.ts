@@ -1,0 +1,80 @@
+// What `attnc run`/`compile` check before doing any work, so hostile or mistyped input is
+// refused by name instead of being ignored or failing deep inside: --dims names the
+// program does not have, a --save target that is not a directory, and --inputs files that
+// are not regular files or are larger than the chosen backend can take (decided from
+// their headers, before their data is read).
+
+import { lstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Graph } from '../compiler/ir.js';
+import { closest } from '../dsl/builtins.js';
+import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
+import { checkInputLimits, MAX_ELEMENTS, type InputLimits } from '../runtime/limits.js';
+import { readNpy, readNpyHeader, type NpyFileInfo } from '../runtime/node/npy-file.js';
+import { graphDims } from '../runtime/shapes.js';
+import type { Tensor } from '../runtime/tensor.js';
+
+/** The largest value of a dim: kernels index with 32-bit ints. */
+export const MAX_DIM = 2 ** 31 - 1;
+
+/** Every dim name of `dims` must be one the program has (else `usage(message)`), with a hint. */
+export function checkDimNames(graph: Graph, dims: Readonly<Record<string, number>>, usage: (m: string) => Error): void {
+  const known = [...new Set([...graphDims(graph), ...Object.keys(graph.dimDefaults)])];
+  for (const name of Object.keys(dims)) {
+    if (known.includes(name)) continue;
+    // (`n` for `N`: a case slip first; one-letter names are all one edit apart.)
+    const near = known.find((k) => k.toLowerCase() === name.toLowerCase()) ?? (name.length > 1 ? closest(name, known) : undefined);
+    throw usage(`--dims ${name}: \`${graph.name}\` has no dim \`${name}\`; its dims are ${known.join(', ') || '(none)'}` +
+      (near ? ` (did you mean ${near}?)` : ''));
+  }
+}
+
+/**
+ * --save DIR writes DIR/out.npy: DIR may be missing (it is made) or a directory; an
+ * existing DIR/out.npy is overwritten, as numpy.save does, unless it is not a regular
+ * file. Anything else is refused before the program runs (`usage(message)`).
+ */
+export function checkSaveDir(dir: string, usage: (m: string) => Error): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw usage(`--save ${dir}: is a file, not a directory; --save DIR writes DIR/out.npy`);
+  const out = join(dir, 'out.npy');
+  const o = lstatSync(out, { throwIfNoEntry: false });
+  if (o && !o.isFile()) throw usage(`--save ${dir}: ${out} exists and is not a regular file; remove it or pick another DIR`);
+}
+
+/**
+ * Read each input `name` from DIR/name.npy for a backend with `limits`: first every header
+ * (every file is checked: a regular file, a valid header, its declared size equal to the
+ * file's), then the shapes against the limits, and only then the data. An `<i4` file for
+ * a float input is read as floats (exactly, up to 2^24) and reported in `notes`.
+ */
+export function readInputFiles(graph: Graph, names: string[], dir: string, limits: InputLimits): { inputs: Record<string, Tensor>; notes: string[] } {
+  const headers = new Map<string, NpyFileInfo>();
+  const problems: Diagnostic[] = [];
+  for (const name of names) {
+    try {
+      headers.set(name, readNpyHeader(join(dir, `${name}.npy`)));
+    } catch (e) {
+      problems.push(diag('AT703', [name, (e as Error).message]));
+    }
+  }
+  if (problems.length) throw new AttncError(problems);
+  for (const [name, h] of headers) {
+    if (h.elements > MAX_ELEMENTS) {
+      throw new AttncError([diag('AT713', [name, h.shape.join(', '), `${h.elements} elements, more than ${MAX_ELEMENTS}`], undefined,
+        'tensors are indexed with 32-bit ints on every backend')]);
+    }
+  }
+  checkInputLimits(Object.fromEntries([...headers].map(([n, h]) => [n, h.shape])), limits);
+
+  const notes: string[] = [];
+  const elem = new Map(graph.inputs.map((id) => [graph.nodes[id]!.name!, graph.nodes[id]!.elem]));
+  const inputs: Record<string, Tensor> = {};
+  for (const [name, h] of headers) {
+    inputs[name] = readNpy(join(dir, `${name}.npy`));
+    if (h.dtype === '<i4' && elem.get(name) !== 'i32') {
+      notes.push(`input \`${name}\` is declared ${elem.get(name)} but ${name}.npy holds <i4 integers: read as floats (exact up to 2^24)`);
+    }
+  }
+  return { inputs, notes };
+}
