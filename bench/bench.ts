@@ -139,6 +139,11 @@ type Row = {
    */
   program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
   fusedEndToEndMs: number | null; tfjsEndToEndMs: number | null;
+  /**
+   * The transfer floor: a bare Dawn writeBuffer of the inputs' bytes plus a copy and
+   * mapAsync readback of the output's, as run() needs them, measured in the same run.
+   */
+  transferFloorMs: number | null;
   denseMs: number | null; webglMs: number | null | 'unavailable'; density: number | null; gflops: number | null;
   /** speedup: dense/this, the median per-pair ratio of runs alternated with dense at this N. */
   unfusedOverFused: number | null; speedup: number | null; idealSpeedup: number | null; fractionOfIdeal: number | null;
@@ -324,7 +329,7 @@ async function main() {
         if (prog.only && !prog.only.includes(N)) continue;
         progress.step(`${name} N=${N}`);
         const row: Row = {
-          program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
+          program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, transferFloorMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
           webglSpeedup: null, webglFractionOfIdeal: null,
           unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
           tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
@@ -339,6 +344,7 @@ async function main() {
           const fused: ExecuteOptions = { fusion: true };
           ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims));
           row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(g, inputs, dims, fused));
+          row.transferFloorMs = await time('bare Dawn transfers (the floor)', () => transferFloor(gpu.device, inputs, outBytes(g, dims)));
           if (name === 'dense') {
             [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
             dense = await bindWebGPU(g, inputs, dims, fused);
@@ -451,13 +457,13 @@ async function main() {
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
   const withTfjs = programs.includes('dense');
   const pct = (f: number | null) => (f === null ? '-' : (100 * f).toFixed(1) + '%');
-  const header = ['program', 'N', 'fused ms', 'fused e2e ms', 'fusion-off ms', 'dense ms',
+  const header = ['program', 'N', 'fused ms', 'fused e2e ms', 'floor ms', 'fusion-off ms', 'dense ms',
     'fused gpu ms', 'fusion-off gpu ms', 'dense gpu ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
     ...(withTfjs ? ['tfjs ms', 'tfjs/fused', 'tfjs e2e ms'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal',
     'dense/this (gpu)', '% ideal (gpu)'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
-    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.fusedEndToEndMs), fmt(r.unfusedMs), fmt(r.denseMs),
+    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.fusedEndToEndMs), fmt(r.transferFloorMs), fmt(r.unfusedMs), fmt(r.denseMs),
       fmt(r.fusedGpuMs), fmt(r.unfusedGpuMs), fmt(r.denseGpuMs),
       ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs), fmt(r.webglSpeedup),
         r.webglFractionOfIdeal === null ? '-' : (100 * r.webglFractionOfIdeal).toFixed(1) + '%'] : []),
@@ -509,3 +515,33 @@ async function plot(dir: string, file = resultsFile) {
   console.error(e);
   process.exit(1);
 });
+
+/** Bytes of the program's output under `dims` (f32 or i32 elements). */
+function outBytes(g: Graph, dims: Dims): number {
+  return 4 * shapeOf(g.nodes[g.output]!, dims).reduce((a, b) => a * b, 1);
+}
+
+/**
+ * The transfer floor of a run: the inputs written with queue.writeBuffer into fresh
+ * buffers, then `outBytes` copied into a mappable buffer and read back with mapAsync — the
+ * bytes run() moves, with nothing else (bench rows: `floor ms`).
+ */
+async function transferFloor(device: GPUDevice, inputs: Record<string, Tensor>, outBytes: number): Promise<void> {
+  const made: GPUBuffer[] = [];
+  for (const t of Object.values(inputs)) {
+    const data = t.data instanceof Float32Array || t.data instanceof Int32Array ? t.data : Float32Array.from(t.data);
+    const b = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    made.push(b);
+  }
+  const size = Math.max(16, Math.ceil(outBytes / 16) * 16);
+  const out = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(out, 0, staging, 0, size);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  new Float32Array(staging.getMappedRange().slice(0, outBytes));
+  staging.unmap();
+  for (const b of [...made, out, staging]) b.destroy();
+}
