@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { emitModule } from '../cli/module.js';
 import { compile } from '../compiler/compile.js';
-import { executeReference, generateInputs, resolveDims } from '../runtime/reference/index.js';
+import { smallCase } from './helpers/samples.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const samples = readdirSync('samples').filter((f) => f.endsWith('.attn')).sort();
@@ -53,16 +53,7 @@ for (const file of samples) {
   test.serial(`${file}: attnc/tfjs and the emitted module in Chromium match the reference`, async (t) => {
     const source = readFileSync(`samples/${file}`, 'utf8');
     const graph = compile(source).graph!;
-    let dims = resolveDims(graph, { B: 1, H: 2, N: 64 });
-    let inputs = generateInputs(graph, dims, 4);
-    let want;
-    try {
-      want = executeReference(graph, inputs);
-    } catch {
-      dims = resolveDims(graph, {});
-      inputs = generateInputs(graph, dims, 4);
-      want = executeReference(graph, inputs);
-    }
+    const { dims, inputs, want } = smallCase(graph, 4, 64);
     const isInt = (n: string) => graph.nodes[graph.inputs.find((id) => graph.nodes[id]!.name === n)!]!.elem === 'i32';
     const plain = Object.fromEntries(Object.entries(inputs).map(([n, x]) => [n, { data: Array.from(x.data), shape: x.shape, int: isInt(n) }]));
     const viaTf = await page.evaluate(([s, i]) => (globalThis as any).attnc.tfjsRun(s, i), [source, plain] as const);

@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { create } from 'webgpu';
 import { main } from '../cli/main.js';
 import { compile } from '../compiler/compile.js';
-import { executeReference, generateInputs, resolveDims } from '../runtime/reference/index.js';
 import { BufferUsage as U, MapMode } from '../runtime/webgpu/flags.js';
+import { smallCase } from './helpers/samples.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const gpu = create([]);
@@ -45,18 +45,7 @@ for (const file of samples) {
     const js = join(dir, `${graph.name}.js`);
     t.false(/\bimport\b/.test(readFileSync(js, 'utf8').split('\n').filter((l) => !l.startsWith('//')).join('\n')), 'imports nothing');
     const mod = await import(pathToFileURL(js).href);
-    // Small shapes where the program allows them (B, H, N are uniforms: no re-emit); the
-    // 2-D grids and agent tokens keep their defaults.
-    let dims = resolveDims(graph, { B: 1, H: 2, N: 96 });
-    let inputs = generateInputs(graph, dims, 3);
-    let want;
-    try {
-      want = executeReference(graph, inputs);
-    } catch {
-      dims = resolveDims(graph, {});
-      inputs = generateInputs(graph, dims, 3);
-      want = executeReference(graph, inputs);
-    }
+    const { dims, inputs, want } = smallCase(graph, 3);
     const { plain, sub } = await devices;
     for (const device of sub ? [plain, sub] : [plain]) {
       const kernel = await mod.prepare({ device });

@@ -6,9 +6,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { initTfjs, shareNavigatorGpu } from '../bench/tfjs.js';
 import { compile } from '../compiler/compile.js';
 import '../runtime/node/dawn.js';
-import { executeReference, generateInputs, resolveDims } from '../runtime/reference/index.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
 import { runTfjs } from '../tfjs.js';
+import { smallCase } from './helpers/samples.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const setup = (async () => {
@@ -39,16 +39,7 @@ for (const file of readdirSync('samples').filter((f) => f.endsWith('.attn')).sor
     const { tf } = await setup;
     const program = compile(readFileSync(`samples/${file}`, 'utf8'));
     const graph = program.graph!;
-    let dims = resolveDims(graph, { B: 1, H: 2, N: 96 });
-    let inputs = generateInputs(graph, dims, 5);
-    let want;
-    try {
-      want = executeReference(graph, inputs);
-    } catch {
-      dims = resolveDims(graph, {});
-      inputs = generateInputs(graph, dims, 5);
-      want = executeReference(graph, inputs);
-    }
+    const { inputs, want } = smallCase(graph, 5);
     const tensors = Object.fromEntries(Object.entries(inputs).map(([n, x]) => {
       const elem = graph.nodes[graph.inputs.find((id) => graph.nodes[id]!.name === n)!]!.elem;
       return [n, elem === 'i32' ? tf.tensor(Int32Array.from(x.data), x.shape, 'int32') : tf.tensor(Float32Array.from(x.data), x.shape, 'float32')];
