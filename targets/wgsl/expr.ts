@@ -191,7 +191,16 @@ export function renderExpr(e: Expr, env: ExprEnv): string {
 function renderCall(e: Extract<Expr, { op: 'call' }>, env: ExprEnv): string {
   const a = e.args.map((x) => renderExpr(x, env));
   switch (e.fn) {
-    case 'abs': case 'min': case 'max': case 'clamp':
+    case 'clamp': {
+      // The language's clamp(x, lo, hi) is min(max(x, lo), hi), lo > hi included. WGSL's
+      // clamp with constant lo > hi is a shader-creation error, and for floats with lo > hi
+      // at run time it may give the median instead: spelled out there.
+      const [lo, hi] = [e.args[1]!, e.args[2]!];
+      const inverted = isConstTree(lo) && isConstTree(hi) && (foldConst(lo) as number) > (foldConst(hi) as number);
+      if (e.ty === 'float' || inverted) return `min(max(${a[0]}, ${a[1]}), ${a[2]})`;
+      return `clamp(${a.join(', ')})`;
+    }
+    case 'abs': case 'min': case 'max':
     case 'exp': case 'log': case 'sqrt': case 'floor': case 'ceil':
       return `${e.fn}(${a.join(', ')})`;
     case 'tanh':
