@@ -365,11 +365,13 @@ export interface CstResult {
 export const MAX_NESTING = 64;
 
 /**
- * A definition may have this many tokens. Every phase is linear in the program, but a
- * program this long is absurd (a generated 100 000-term `||` chain): it is refused before
- * it is parsed rather than costing seconds in every phase.
+ * A definition may have this many tokens (realistic ones have a few hundred). Every
+ * phase of attnc is linear in the program, but a program this long is absurd (a
+ * generated 100 000-term `||` chain): it is refused before it is parsed rather than
+ * costing seconds in every phase — and the device's own shader compiler is not linear
+ * (on lavapipe a mask of 500 `j == i + c` terms took 10 s to compile, of 2 000 terms 160 s).
  */
-export const MAX_TOKENS = 20000;
+export const MAX_TOKENS = 5000;
 
 const OPENERS = new Set<TokenType>([T.LParen, T.LBracket, T.LBrace]);
 const CLOSERS = new Map<TokenType, TokenType>([[T.RParen, T.LParen], [T.RBracket, T.LBracket], [T.RBrace, T.LBrace]]);
@@ -377,9 +379,10 @@ const STATEMENT_STARTS = new Set<TokenType>([T.Input, T.Dims, T.Param, T.Let, T.
 
 /**
  * The first token that opens past `MAX_NESTING` levels, if any. A `?` opens a level that
- * its `:` closes (an else branch does not nest: the parser loops over `?:` chains); a
- * `,`, a closing bracket or a statement keyword also closes the `?`s left open before it
- * (only in a program that is already wrong).
+ * the end of its expression closes (a `,`, a closing bracket, a statement keyword): every
+ * `?:` nests in the expression tree, a then-branch in the parser too, and a chain longer
+ * than the tree's own depth limit cannot be valid — so a 2 000-case chain is AT105 here,
+ * before the length limit (AT106) or the parser sees it.
  */
 function findTooDeep(tokens: IToken[]): IToken | undefined {
   const open: TokenType[] = [];
@@ -391,8 +394,6 @@ function findTooDeep(tokens: IToken[]): IToken | undefined {
     if (OPENERS.has(type) || type === T.Question) {
       open.push(type);
       if (open.length > MAX_NESTING) return t;
-    } else if (type === T.Colon) {
-      if (open[open.length - 1] === T.Question) open.pop();
     } else if (type === T.Comma || STATEMENT_STARTS.has(type)) {
       dropQuestions();
     } else if (CLOSERS.has(type)) {
@@ -458,13 +459,14 @@ export function parseTokens(
     // The parser recurses about ten rules deep per bracket; refuse absurd nesting (and
     // absurd length) rather than overflow the stack or take seconds. The definition keeps
     // its name, is marked damaged, and is not parsed further.
-    const tooLong = chunk.length > MAX_TOKENS ? chunk[MAX_TOKENS] : undefined;
-    const tooDeep = tooLong ? undefined : findTooDeep(chunk);
+    const tooDeep = findTooDeep(chunk);
+    const tooLong = !tooDeep && chunk.length > MAX_TOKENS ? chunk[MAX_TOKENS] : undefined;
     if (tooLong || tooDeep) {
       const defName = chunk[1]?.tokenType === T.Identifier ? chunk[1].image : '';
       diagnostics.push(tooLong
         ? diag('AT106', [defName, MAX_TOKENS], T.spanOf(tooLong), 'a lookup table (an input read as `t[i, j]`) replaces a long chain of cases', file)
-        : diag('AT105', [MAX_NESTING], T.spanOf(tooDeep!), undefined, file));
+        : diag('AT105', [MAX_NESTING], T.spanOf(tooDeep!),
+          tooDeep!.tokenType === T.Question ? 'each `?:` case is a level; a lookup table (an input read as `t[i]`) replaces a long chain of cases' : undefined, file));
       const name = chunk[1]?.tokenType === T.Identifier ? [chunk[1]] : [];
       // (Its last token too, so the definition's span covers it: a diagnostic inside is its.)
       attentions.push({ name: 'attention', children: { Attention: [chunk[0]!], Identifier: name, end: [chunk[chunk.length - 1]!] } });

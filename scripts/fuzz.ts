@@ -23,6 +23,7 @@ if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(seed0) ||
 
 const t0 = performance.now();
 let failures = 0;
+let evaluated = 0;
 for (const backend of backends) {
   let done = 0;
   let seed = seed0;
@@ -30,6 +31,7 @@ for (const backend of backends) {
     let failure = '';
     const r = await fc.check(
       fc.asyncProperty(programArb, async (p) => {
+        if (++evaluated % 50 === 0) console.error(`${backend}: ${evaluated} programs run (shrinking included), ${Math.round((performance.now() - t0) / 1000)} s`);
         const why = await differ(p, backend);
         if (why) failure = reproduction(p, backend, why);
         return why === null;
