@@ -43,6 +43,20 @@ const FOUND: { why: string; source: string }[] = [
 }
 `,
   },
+  {
+    // WebGL's column statistics (normalize: queries) looped over queries with a GLSL int
+    // counter: a score mixing `i` with floats did not compile.
+    why: 'normalize: queries with a score mixing i and floats, on WebGL',
+    source: `attention fuzz {
+  input q: f32[B, H, N, D]
+  input k: f32[B, Hk, M, D]
+  input v: f32[B, Hk, M, Dv]
+  input doc: i32[B, L]
+  dims B = 2, H = 1, Hk = 1, N = 1, M = 19, D = 3, Dv = 2, L = 19
+  return attend(q, k, v, normalize: queries, score: s + 0.1 * float((doc[b, i] == doc[b, j] ? b : i)))
+}
+`,
+  },
 ];
 
 for (const { why, source } of FOUND) {

@@ -120,7 +120,10 @@ export function emitColstatsFused(b: PlanBuilder, node: AttendView, g: AttendGeo
       ...e1.head,
       `  let mx = ${MASKED};`,
       '  let l = 0.0;',
-      '  for (let ii = 0; ii < this.constants.N; ii++) {',
+      // The query as a float, like every int here: gpu.js makes a loop counter a GLSL int,
+      // which a mask or score mixing it with floats (`c ? b : i`) cannot take.
+      '  for (let qi = 0; qi < this.constants.N; qi++) {',
+      '    const ii = qi;',
       ...e1.masked('    ', (ind) => [...e1.scoreLines(ind, 'x'), ...columnStatLines(ind)]),
       '  }',
       '  return which === 0 ? mx : l;',
