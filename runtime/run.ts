@@ -98,7 +98,11 @@ export async function run(
   // An output with no elements (a zero batch, heads, length or value head dim) is the
   // same empty tensor everywhere: no kernel runs.
   const empty = emptyOutput(graph, dims);
-  if (empty) return { output: empty, backend, dims, note };
+  if (empty) {
+    // (The reference would have found the runtime size errors itself.)
+    if (choice === 'reference') validateRun(graph, inputs, dims);
+    return { output: empty, backend, dims, note };
+  }
 
   if (backend === 'webgpu') {
     const bound = await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true);
