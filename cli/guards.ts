@@ -35,11 +35,16 @@ export function checkDimNames(graph: Graph, dims: Readonly<Record<string, number
  * file. Anything else is refused before the program runs (`usage(message)`).
  */
 export function checkSaveDir(dir: string, usage: (m: string) => Error): void {
-  const st = statSync(dir, { throwIfNoEntry: false });
-  if (st && !st.isDirectory()) throw usage(`--save ${dir}: is a file, not a directory; --save DIR writes DIR/out.npy`);
+  checkOutputDir('--save', dir, 'writes DIR/out.npy', usage);
   const out = join(dir, 'out.npy');
   const o = lstatSync(out, { throwIfNoEntry: false });
   if (o && !o.isFile()) throw usage(`--save ${dir}: ${out} exists and is not a regular file; remove it or pick another DIR`);
+}
+
+/** An output directory option (`--save`, `compile -o`): missing (it is made) or a directory. */
+export function checkOutputDir(flag: string, dir: string, what: string, usage: (m: string) => Error): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st && !st.isDirectory()) throw usage(`${flag} ${dir}: is a file, not a directory; ${flag} DIR ${what}`);
 }
 
 /**

@@ -15,7 +15,7 @@ import { BACKENDS, bind, chooseBackend, run, type BackendChoice } from '../runti
 import type { Tensor } from '../runtime/tensor.js';
 import { generateInputs, graphDims, resolveDims, shapeOf } from '../runtime/shapes.js';
 import { checkInputLimits, checkSizes, type InputLimits } from '../runtime/limits.js';
-import { checkDimNames, checkSaveDir, MAX_DIM, readInputFiles } from './guards.js';
+import { checkDimNames, checkOutputDir, checkSaveDir, MAX_DIM, readInputFiles } from './guards.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { compile, type CompileOptions, type CompileResult } from '../compiler/compile.js';
 import type { ParamValues } from '../compiler/lower.js';
@@ -240,6 +240,7 @@ async function cmdCompile(args: string[]): Promise<number> {
 
   const out = values.out as string | undefined;
   if (out) {
+    checkOutputDir('-o', out, 'writes the artefacts into DIR (overwriting files of the same names)', (m) => new UsageError(m));
     mkdirSync(out, { recursive: true });
     for (const [name, text] of artefacts) writeFileSync(join(out, name), text);
     console.log(`wrote ${artefacts.map(([n]) => join(out, n)).join(', ')}`);

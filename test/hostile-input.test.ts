@@ -116,6 +116,7 @@ const ROWS: Row[] = [
   { item: '10: a --dims name in the wrong case', args: () => ['compile', p, '--dims', 'n=16'], code: 2, out: /has no dim `n`[^]*did you mean N\?/ },
   { item: '10: --repeat 1e9', args: () => ['run', p, '--repeat', '1000000000'], code: 2, out: /--repeat 1000000000: at most 10000/ },
   { item: '11: --save onto a file', args: () => ['run', p, '--backend', 'reference', '--save', p], code: 2, out: /--save .*p\.attn: is a file, not a directory; --save DIR writes DIR\/out\.npy/ },
+  { item: '11: compile -o onto a file', args: () => ['compile', p, '-o', p], code: 2, out: /-o .*p\.attn: is a file, not a directory/ },
   { item: '12: a 100 000-term `||` chain', code: 1, maxMs: 8_000, out: /:4:\d+: error\[AT106\]: definition `m` is too long \(more than 5000 tokens\)/,
     args: () => ['check', file('or.attn', withMask(Array.from({ length: 100_000 }, (_, k) => `j == ${k % 8}`).join(' || ')))] },
   { item: '12: 200 000 `&& true`', code: 1, maxMs: 8_000, out: /error\[AT106\]/,
