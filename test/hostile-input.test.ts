@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
@@ -34,6 +34,7 @@ const clean = (r: { stdout: string; stderr: string }) =>
   !/internal error|compiler bug|Invalid typed array length|Maximum call stack|\n\s+at .+:\d+:\d+/.test(r.stdout + r.stderr);
 
 const dir = mkdtempSync(join(tmpdir(), 'attnc-hostile-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true })); // (3 sparse 1 GiB files among them)
 const P = `attention p {
   input q, k, v: f32[B, H, N, D]
   dims B = 1, H = 1, N = 8, D = 4
