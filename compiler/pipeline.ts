@@ -56,3 +56,7 @@ export function runPipeline(m: Module, opts: PassOptions, { from = 'graph', to =
 export function lowerToKernels(graph: Graph, opts: PassOptions, onPass?: PipelineRange['onPass']): Kernel[] {
   return runPipeline({ graph, kernels: null }, opts, { from: 'kernel', onPass }).kernels!;
 }
+
+// The errors the kernel passes raise, for callers of lowerToKernels (which need not know the passes).
+export { SpecializationError } from './passes/fuse.js';
+export { WebGLScheduleError } from './passes/tile-webgl.js';

@@ -22,7 +22,7 @@ function golden(t: ExecutionContext, name: string, text: string): void {
   if (UPDATE) {
     mkdirSync(DIR, { recursive: true });
     writeFileSync(path, text);
-    t.pass();
+    t.is(readFileSync(path, 'utf8'), text, `rewrote ${name}`); // update mode (npm run golden); CI compares below
     return;
   }
   t.true(existsSync(path), `missing golden ${name}: run \`npm run golden\``);

@@ -12,7 +12,7 @@ import { contiguousInputs } from '../views.js';
 import { DEFAULT_CAPS, DEFAULT_WEBGL_CAPS, type WebGLCaps } from '../../compiler/caps.js';
 import type { Graph } from '../../compiler/ir.js';
 import { lowerToKernels } from '../../compiler/pipeline.js';
-import { WebGLScheduleError } from '../../compiler/passes/tile-webgl.js';
+import { WebGLScheduleError } from '../../compiler/pipeline.js';
 import { printGraph } from '../../compiler/print.js';
 import {
   nativeFunctions, renderWebGL, WebGLLimitError, type WebGLBuffer, type WebGLKernel, type WebGLPlan,

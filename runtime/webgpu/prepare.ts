@@ -27,7 +27,7 @@ import type { Graph } from '../../compiler/ir.js';
 import type { Binding, Kernel } from '../../compiler/kernel.js';
 import { lowerToKernels } from '../../compiler/pipeline.js';
 import { renderWgsl } from '../../targets/wgsl/index.js';
-import { SpecializationError } from '../../compiler/passes/fuse.js';
+import { SpecializationError } from '../../compiler/pipeline.js';
 import { AttncError } from '../../dsl/diagnostics.js';
 import { capsOfDevice } from './device.js';
 import { checkBuffer, encodeDims, tensorBytes, tensorSpec, unknownNames, type TensorSpec } from './encode-args.js';
