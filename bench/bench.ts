@@ -140,6 +140,13 @@ type Row = {
   program: string; N: number; fusedMs: number | null; unfusedMs: number | null | 'over limit';
   fusedEndToEndMs: number | null; tfjsEndToEndMs: number | null;
   /**
+   * What run() spends beyond its kernels: the median over the end-to-end runs of each
+   * call's wall-clock minus the GPU time of its own kernels (timestamp queries; null
+   * without them). Measured within one call, so a kernel whose time drifts by more than
+   * the transfers (dense at N = 8192: seconds ± hundreds of ms) does not hide them.
+   */
+  fusedOverheadMs: number | null;
+  /**
    * The transfer floor: a bare Dawn writeBuffer of the inputs' bytes plus a copy and
    * mapAsync readback of the output's, as run() needs them, measured in the same run.
    */
@@ -226,6 +233,21 @@ async function main() {
   /** Median wall-clock ms of `repeat` runs after the warm-ups. */
   async function time(label: string, run: () => Promise<unknown>): Promise<number> {
     return (await timeGpu(label, async () => { await run(); return null; })).ms;
+  }
+
+  /** run()'s wall-clock median, and the median of each call's wall-clock minus its kernels' GPU time. */
+  async function timeEndToEnd(g: Graph, inputs: Record<string, Tensor>, dims: Dims, options: ExecuteOptions) {
+    const overheads: number[] = [];
+    const { ms } = await timeGpu('webgpu fused, end to end', async () => {
+      let gpuMs: number | null = null;
+      const t0 = performance.now();
+      await executeWebGPU(g, inputs, dims, { ...options, timing: (t) => (gpuMs = t) });
+      if (gpuMs !== null) overheads.push(performance.now() - t0 - gpuMs);
+      return null;
+    });
+    const overheadMs = overheads.length >= repeat ? median(overheads.slice(-repeat)) : null;
+    if (overheadMs !== null) log(`  run() beyond its kernels: ${overheadMs.toFixed(2)} ms (median of ${repeat})`);
+    return { ms, overheadMs };
   }
 
   /**
@@ -329,7 +351,7 @@ async function main() {
         if (prog.only && !prog.only.includes(N)) continue;
         progress.step(`${name} N=${N}`);
         const row: Row = {
-          program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, tfjsEndToEndMs: null, transferFloorMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
+          program: name, N, fusedMs: null, unfusedMs: null, fusedEndToEndMs: null, fusedOverheadMs: null, tfjsEndToEndMs: null, transferFloorMs: null, denseMs: null, webglMs: null, density: null, gflops: null,
           webglSpeedup: null, webglFractionOfIdeal: null,
           unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
           tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
@@ -343,7 +365,7 @@ async function main() {
           const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
           const fused: ExecuteOptions = { fusion: true };
           ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims));
-          row.fusedEndToEndMs = await time('webgpu fused, end to end', () => executeWebGPU(g, inputs, dims, fused));
+          ({ ms: row.fusedEndToEndMs, overheadMs: row.fusedOverheadMs } = await timeEndToEnd(g, inputs, dims, fused));
           row.transferFloorMs = await time('bare Dawn transfers (the floor)', () => transferFloor(gpu.device, inputs, outBytes(g, dims)));
           if (name === 'dense') {
             [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
@@ -457,13 +479,13 @@ async function main() {
     v === null || v === undefined ? '-' : typeof v === 'string' ? v : v.toFixed(d);
   const withTfjs = programs.includes('dense');
   const pct = (f: number | null) => (f === null ? '-' : (100 * f).toFixed(1) + '%');
-  const header = ['program', 'N', 'fused ms', 'fused e2e ms', 'floor ms', 'fusion-off ms', 'dense ms',
+  const header = ['program', 'N', 'fused ms', 'fused e2e ms', 'e2e − gpu ms', 'floor ms', 'fusion-off ms', 'dense ms',
     'fused gpu ms', 'fusion-off gpu ms', 'dense gpu ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
     ...(withTfjs ? ['tfjs ms', 'tfjs/fused', 'tfjs e2e ms'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal',
     'dense/this (gpu)', '% ideal (gpu)'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
-    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.fusedEndToEndMs), fmt(r.transferFloorMs), fmt(r.unfusedMs), fmt(r.denseMs),
+    : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.fusedEndToEndMs), fmt(r.fusedOverheadMs), fmt(r.transferFloorMs), fmt(r.unfusedMs), fmt(r.denseMs),
       fmt(r.fusedGpuMs), fmt(r.unfusedGpuMs), fmt(r.denseGpuMs),
       ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs), fmt(r.webglSpeedup),
         r.webglFractionOfIdeal === null ? '-' : (100 * r.webglFractionOfIdeal).toFixed(1) + '%'] : []),
@@ -474,7 +496,8 @@ async function main() {
   const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`attnc benchmark — B=1 H=8 D=64, median of ${repeat} after ${WARM_UP_RUNS} warm-ups. \`ms\` columns: wall-clock ms of one` +
     ` run on inputs already on the device (submit to the device finishing; no upload, no readback). \`e2e ms\`: the` +
-    ` whole call as run() makes it (upload + compute + readback). \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
+    ` whole call as run() makes it (upload + compute + readback); \`e2e − gpu ms\`: per call, its wall-clock minus its` +
+    ` kernels' GPU time (what run() adds to the kernels), beside \`floor ms\`, a bare Dawn upload + readback of the same bytes. \`gpu ms\` columns: GPU time from timestamp queries, beginning of the` +
     ` first compute pass to the end of the last (kernels only; \`timestamp-query\`` +
     ` ${gpu.timestamps ? 'granted' : 'not granted: shown as -'}). dense/this: median of the per-pair ratios of runs` +
     ` alternated with dense attention at the same N (wall-clock; (gpu): GPU time); % ideal = dense/this ÷ (1/density).` +
