@@ -37,6 +37,8 @@ export interface CompileOptions {
   caps?: DeviceCaps;
   /** Force the subgroup path's rows per invocation (tests). */
   rowsPerThread?: number;
+  /** false: masks that read tensors are not bounded through their values (PassOptions.tensorBounds). */
+  tensorBounds?: boolean;
   /** Sees the module after each pass (for `--emit <pass>`). */
   onPass?: (pass: Pass, m: Module) => void;
 }
@@ -64,6 +66,7 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
     target: options.target === 'webgl' ? 'webgl' : 'wgsl',
     fusion: options.fusion ?? true, caps: options.caps ?? DEFAULT_CAPS, dims: options.dims ?? {},
     ...(options.rowsPerThread !== undefined ? { rowsPerThread: options.rowsPerThread } : {}),
+    ...(options.tensorBounds === false ? { tensorBounds: false } : {}),
   };
   const result: CompileResult = {
     ok: false, diagnostics: [], file, ast: null, entries: [], graph: null, kernels: null, wgsl: null, passOptions, key: '',

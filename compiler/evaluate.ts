@@ -177,6 +177,8 @@ class Compiler {
         return this.call(e.fn, e.args, e);
       case 'load':
         return this.load(e);
+      case 'summary':
+        return this.summary(e);
       case 'var': {
         const v = this.variable(e.name);
         if (typeof v !== 'number' || (isInt && !Number.isInteger(v))) internal(`variable \`${e.name}\` (${e.ty}) is bound to ${v}`);
@@ -284,10 +286,42 @@ class Compiler {
     }
   }
 
-  private load(e: Extract<Expr, { op: 'load' }>): NumFn {
+  private tensor(id: number): TensorValues {
     const tensors = this.ctx.tensors;
-    const t = tensors === undefined ? undefined : tensors instanceof Map ? tensors.get(e.tensor) : (tensors as readonly (TensorValues | undefined)[])[e.tensor];
-    if (!t) internal(`load of tensor %${e.tensor}, which has no value here`);
+    const t = tensors === undefined ? undefined : tensors instanceof Map ? tensors.get(id) : (tensors as readonly (TensorValues | undefined)[])[id];
+    if (!t) internal(`load of tensor %${id}, which has no value here`);
+    return t;
+  }
+
+  /**
+   * A block-summary bound (ir.ts `summary`) as the device computes it: the min or max over
+   * every position of the blocks that meet the clamped range, the other indices clamped.
+   */
+  private summary(e: Extract<Expr, { op: 'summary' }>): NumFn {
+    const t = this.tensor(e.tensor);
+    const { shape, data } = t;
+    if (e.idx.length !== shape.length || e.axis >= shape.length) internal(`summary of %${e.tensor} with ${e.idx.length} indices`);
+    const idx = e.idx.map((x, a) => (a === e.axis ? () => 0 : this.int(x, e)));
+    const [lo, hi] = [this.int(e.lo, e), this.int(e.hi, e)];
+    const strides = shape.map((_, a) => shape.slice(a + 1).reduce((p, x) => p * x, 1));
+    const n = shape[e.axis]!;
+    const S = e.block;
+    const clamp = (v: number, len: number) => Math.min(Math.max(v, 0), len - 1);
+    const pick = e.fn === 'min' ? Math.min : Math.max;
+    return (env) => {
+      let base = 0;
+      idx.forEach((f, a) => { if (a !== e.axis) base += clamp(f(env), shape[a]!) * strides[a]!; });
+      const a0 = clamp(lo(env), n);
+      const first = Math.floor(a0 / S) * S;
+      const last = Math.min((Math.floor(Math.max(clamp(hi(env), n), a0) / S) + 1) * S, n) - 1;
+      let v = data[base + first * strides[e.axis]!]!;
+      for (let p = first + 1; p <= last; p++) v = pick(v, data[base + p * strides[e.axis]!]!);
+      return v;
+    };
+  }
+
+  private load(e: Extract<Expr, { op: 'load' }>): NumFn {
+    const t = this.tensor(e.tensor);
     const name = this.ctx.tensorName?.(e.tensor) ?? `%${e.tensor}`;
     const shape = t.shape;
     const rank = shape.length;

@@ -66,3 +66,11 @@ export function workgroupTile(bytesPerRow: number, caps: DeviceCaps): number {
   while (tile >= MIN_TILE && tile * bytesPerRow > caps.maxWorkgroupStorageSize) tile /= 2;
   return tile < MIN_TILE ? 0 : tile;
 }
+
+/**
+ * Positions per block of the block summaries of tensors read by masks (compiler/analysis/
+ * mask.ts, `summary` kernels): 16 divides every tile the kernels visit (32 or 64 keys,
+ * 32 rows per subgroup workgroup; 8-row slots see a 16-block, still sound), so a tile's
+ * bound usually reads one or two blocks; the summaries take 2/16 of the tensor's size.
+ */
+export const SUMMARY_BLOCK = 16;

@@ -50,6 +50,16 @@ export type Expr =
   /** Element of a tensor value (by node id). Indices are ints. */
   | { op: 'load'; ty: Scalar; tensor: number; idx: Expr[] }
   /**
+   * A bound on a tensor's values over a range of one axis, from its block summaries
+   * (compiler/analysis/mask.ts introduces it, a `summary` kernel computes the blocks on the
+   * device): the min (`fn: 'min'`) or max of `tensor[idx with idx[axis] = p]` over every
+   * position p of the `block`-sized blocks that meet [clamp(lo), max(clamp(lo), clamp(hi))]
+   * (positions and the other indices clamped into the tensor, as kernels clamp lookups).
+   * A superset of [lo, hi], so a lower (upper) bound of the values there. `idx[axis]` is
+   * unused (0).
+   */
+  | { op: 'summary'; ty: Scalar; fn: 'min' | 'max'; tensor: number; axis: number; block: number; idx: Expr[]; lo: Expr; hi: Expr }
+  /**
    * A pattern builtin, expanded into `body` by the expand-builtins pass but keeping its
    * origin, so analyses can apply an exact rule instead of reasoning over the body.
    */
@@ -178,6 +188,8 @@ export function children(e: Expr): Expr[] {
       return e.args;
     case 'load':
       return e.idx;
+    case 'summary':
+      return [...e.idx, e.lo, e.hi];
     case 'pattern':
       return e.body ? [e.body] : [];
     default:
@@ -198,6 +210,8 @@ export function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
       return { ...e, args: e.args.map(f) };
     case 'load':
       return { ...e, idx: e.idx.map(f) };
+    case 'summary':
+      return { ...e, idx: e.idx.map(f), lo: f(e.lo), hi: f(e.hi) };
     case 'pattern':
       return { ...e, body: e.body && f(e.body) };
     default:

@@ -41,7 +41,12 @@ export type KernelKind =
    */
   | 'route-sort'
   /** routing by permutation, pass 2 — attention within each cluster, via the permutations. */
-  | 'route-attend';
+  | 'route-attend'
+  /**
+   * block summaries of a tensor read by a mask: per block of positions along one axis, the
+   * min and max of its values (for the tile predicates and key ranges that read them).
+   */
+  | 'summary';
 
 /** A device buffer: a graph tensor (input or intermediate) or a per-run scratch buffer. */
 export type BufferRef =
@@ -56,7 +61,9 @@ export type BindingRole =
   | 'stats' | 'scores'
   | 'x' | 'centroids'
   /** routing: cluster ids of the queries / keys, and the sort's scratch (ranges, permutations). */
-  | 'qids' | 'kids' | 'route';
+  | 'qids' | 'kids' | 'route'
+  /** block summaries of a lookup tensor (a `summary` kernel's output; `Binding.summary`). */
+  | 'summary';
 
 export interface Binding {
   /** WGSL identifier of the binding. */
@@ -80,6 +87,28 @@ export interface Binding {
    * buffer holds `elems` elements. Absent: C order, `shape`'s product elements.
    */
   view?: { offset: Expr; strides: Expr[]; elems: Expr };
+  /** For `summary`: which tensor's summaries, of which axis, in blocks of how many positions. */
+  summary?: SummaryOf;
+}
+
+/**
+ * The block summaries of `tensor` (shape `shape`) along `axis`, `block` positions per
+ * block, laid out `[2][outer][blocks][inner]`: the min of each block, then the max, where
+ * outer and inner are the products of the axes before and after `axis` (summaryLayout).
+ */
+export interface SummaryOf {
+  tensor: number;
+  shape: Expr[];
+  axis: number;
+  block: number;
+}
+
+/** The extents of a summary buffer's layout (SummaryOf). */
+export function summaryLayout(s: SummaryOf): { outer: Expr; blocks: Expr; inner: Expr; elems: Expr } {
+  const outer = product(s.shape.slice(0, s.axis));
+  const inner = product(s.shape.slice(s.axis + 1));
+  const blocks = ceilDiv(s.shape[s.axis]!, s.block);
+  return { outer, blocks, inner, elems: product([int(2), outer, blocks, inner]) };
 }
 
 /** How K/V (or, for colstats, Q) tiles reach the invocations. */
@@ -345,7 +374,14 @@ export interface RouteAttendKernel extends KernelBase {
   schedule: AttendSchedule | null;
 }
 
-export type Kernel = AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel;
+/** One invocation per (outer, block, inner) position of the summary layout: the block's min and max. */
+export interface SummaryKernel extends KernelBase {
+  kind: 'summary';
+  summary: SummaryOf;
+  schedule: SimpleSchedule | null;
+}
+
+export type Kernel = SummaryKernel | AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel;
 export type KernelOf<K extends KernelKind> = Extract<Kernel, { kind: K }>;
 
 // ---- helpers shared by the passes, renderers and runtime ----
@@ -370,6 +406,7 @@ export function kernelExprs(k: Kernel): Expr[] {
     out.push(...b.shape);
     if (b.buffer.kind === 'scratch') out.push(b.buffer.elems);
     if (b.view) out.push(b.view.offset, b.view.elems, ...b.view.strides);
+    if (b.summary) out.push(...b.summary.shape);
   }
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv':
@@ -393,6 +430,9 @@ export function kernelExprs(k: Kernel): Expr[] {
       break;
     case 'route-attend':
       out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M, k.C, k.extra, k.score, k.scale);
+      break;
+    case 'summary':
+      out.push(...k.summary.shape);
       break;
   }
   return out;

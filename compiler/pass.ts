@@ -39,6 +39,14 @@ export interface PassOptions {
    * (uniforms `out__o`, `out__s0`, …, `out__n`), vec4 or element by element as for `views`.
    */
   outputView?: 'vec4' | 'scalar';
+  /**
+   * Bound masks that read tensors through the tensors' values (default true; WGSL only):
+   * block summaries computed on the device let the tile predicates and key ranges skip
+   * tiles of a document mask or a block table (compiler/analysis/mask.ts). false: a lookup
+   * bounds nothing (every tile such a mask touches is visited) — same results, for
+   * comparison and as a fallback.
+   */
+  tensorBounds?: boolean;
 }
 
 /** The unit that flows through the pipeline: the graph and, from `fuse` on, its kernels. */

@@ -47,6 +47,10 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
       }
       break;
     }
+    case 'summary':
+      lines.push(`  summary:     min and max of %${k.summary.tensor} per ${k.summary.block} positions of axis ${k.summary.axis}`);
+      if (k.schedule) lines.push(`  schedule:    one invocation per block, ${k.schedule.workgroupSize} per workgroup`);
+      break;
     case 'route-sort':
       lines.push(`  clusters:    ${x(k.C)}`);
       if (k.schedule) lines.push(`  schedule:    one invocation per (b, head, cluster), ${k.schedule.workgroupSize} per workgroup; stable counting sort`);

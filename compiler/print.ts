@@ -87,6 +87,12 @@ class Printer {
         const t = this.g?.nodes[e.tensor];
         return `${t?.name ?? `%${e.tensor}`}[${e.idx.map((x) => this.expr(x, 0)).join(', ')}]`;
       }
+      case 'summary': {
+        // `min16(doc[b, lo..hi])`: the bound from the blocks of 16 that meet [lo, hi].
+        const t = this.g?.nodes[e.tensor];
+        const idx = e.idx.map((x, a) => (a === e.axis ? `${this.expr(e.lo, 0)}..${this.expr(e.hi, 0)}` : this.expr(x, 0)));
+        return `${e.fn}${e.block}(${t?.name ?? `%${e.tensor}`}[${idx.join(', ')}])`;
+      }
       case 'pattern': {
         const origin = this.origin(e.origin);
         return this.opts.bodies && e.body ? `(${origin} := ${this.expr(e.body, 0)})` : origin;

@@ -18,7 +18,7 @@ export function alibiSlopes(heads: number): number[] {
 export function isConstTree(e: Expr): boolean {
   switch (e.op) {
     case 'const': return true;
-    case 'index': case 'dim': case 'score': case 'load': case 'var': return false;
+    case 'index': case 'dim': case 'score': case 'load': case 'summary': case 'var': return false;
     case 'pattern': return !!e.body && isConstTree(e.body);
     case 'neg': case 'not': return isConstTree(e.a);
     case 'select': return isConstTree(e.c) && isConstTree(e.a) && isConstTree(e.b);

@@ -20,6 +20,11 @@ export interface RunOptions {
   backend?: BackendChoice;
   /** WebGPU only: false runs the materialised-scores kernels (the benchmark baseline). */
   fusion?: boolean;
+  /**
+   * WebGPU only: false: masks that read tensors are not bounded through the tensors' values (no block
+   * summaries: every tile such a mask touches is visited). Same results; default true.
+   */
+  tensorBounds?: boolean;
 }
 
 export interface RunResult {
@@ -105,7 +110,7 @@ export async function run(
   }
 
   if (backend === 'webgpu') {
-    const bound = await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true);
+    const bound = await bindOnWebGPU(graph, inputs, dims, options);
     try {
       return { output: await bound.read(), backend: 'webgpu', dims };
     } finally {
@@ -168,18 +173,20 @@ function checkHeadDims(graph: Graph, dims: Record<string, number>): void {
 export async function bind(
   program: CompileResult,
   inputs: Record<string, Tensor>,
-  options: Pick<RunOptions, 'fusion'> = {},
+  options: Pick<RunOptions, 'fusion' | 'tensorBounds'> = {},
 ): Promise<BoundProgram & { dims: Record<string, number> }> {
   if (!program.ok || !program.graph) throw new AttncError(program.diagnostics);
   const graph = program.graph;
   const dims = bindDims(graph, inputs);
   validateRun(graph, inputs, dims);
-  return Object.assign(await bindOnWebGPU(graph, inputs, dims, options.fusion ?? true), { dims });
+  return Object.assign(await bindOnWebGPU(graph, inputs, dims, options), { dims });
 }
 
-async function bindOnWebGPU(graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>, fusion: boolean): Promise<BoundProgram> {
+async function bindOnWebGPU(
+  graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>, options: Pick<RunOptions, 'fusion' | 'tensorBounds'>,
+): Promise<BoundProgram> {
   const { bindWebGPU } = await import('./webgpu/execute.js');
-  return bindWebGPU(graph, inputs, dims, { fusion });
+  return bindWebGPU(graph, inputs, dims, { fusion: options.fusion ?? true, tensorBounds: options.tensorBounds ?? true });
 }
 
 /** The first sentence of an error message: the reason, without the how-to-fix. */

@@ -12,6 +12,15 @@
 // Both work by interval arithmetic over the index expressions, with the pattern builtins'
 // exact closed forms where intervals would be too coarse.
 //
+// Masks that read tensors (`doc[b, i] == doc[b, j]`, `j < len[b]`, a block table) are
+// bounded through the tensors' values, when the caller allows it (`{ tensors: true }`:
+// the WGSL kernels, which can read them): a lookup whose indices do not depend on i or j
+// is its own exact bound (the kernel evaluates it, `b` and `h` in scope); a lookup with
+// one index that does, over a bounded range of positions, is bounded by the min and max
+// of its values there — the `summary` op, read from block summaries that a small kernel
+// computes on the device in O(tensor) work. With `tensors: false` (WebGL, whose key
+// ranges are evaluated on the host; or the derivation turned off) a lookup bounds nothing.
+//
 // Pattern arguments are ints of either sign (`block(-4)` groups i by floor(i / −4), which is
 // not a block of 4): each closed form is used only where it holds for the argument's
 // value as known at compile time — a constant, or a dim (dims are ≥ 1) — and otherwise
@@ -22,6 +31,7 @@
 import {
   bin, bool, call, children, E, int, select, some, variable, type Expr, type Pattern,
 } from '../ir.js';
+import { SUMMARY_BLOCK } from '../heuristics.js';
 import { simplifyExpr } from '../passes/simplify.js';
 
 export const Q_LO = variable('q_lo');
@@ -50,8 +60,26 @@ const { add, sub, mul, div, mod, and, or, min, max } = E;
 const lift = <T>(f: (a: Expr, b: Expr) => T) => (a: Expr | null, b: Expr | null): T | null =>
   a && b ? f(a, b) : null;
 
-export function tilePredicates(mask: Expr): { full: Expr; empty: Expr } {
-  const r = truth(mask);
+export interface AnalysisOptions {
+  /** Bound lookups by their values (exact, or through block summaries); default false. */
+  tensors?: boolean;
+}
+
+/** The options of the analysis in progress (the recursion reads them; set per call). */
+let tensorBounds = false;
+
+function withOptions<T>(opts: AnalysisOptions, f: () => T): T {
+  const saved = tensorBounds;
+  tensorBounds = opts.tensors ?? false;
+  try {
+    return f();
+  } finally {
+    tensorBounds = saved;
+  }
+}
+
+export function tilePredicates(mask: Expr, opts: AnalysisOptions = {}): { full: Expr; empty: Expr } {
+  const r = withOptions(opts, () => truth(mask));
   return { full: simplifyExpr(r.t), empty: simplifyExpr(r.f) };
 }
 
@@ -155,6 +183,8 @@ function intervalOf(e: Expr): Interval {
     }
     case 'call':
       return callInterval(e.fn, e.args.map(interval));
+    case 'load':
+      return tensorBounds ? lookupInterval(e) : UNBOUNDED;
     case 'select': {
       const c = truth(e.c);
       const [a, b] = [interval(e.a), interval(e.b)];
@@ -165,6 +195,48 @@ function intervalOf(e: Expr): Interval {
     default:
       return UNBOUNDED;
   }
+}
+
+const readsIJ = (e: Expr) => some(e, (x) => (x.op === 'index' && (x.name === 'i' || x.name === 'j')) || x.op === 'pattern');
+
+/**
+ * A lookup's values over the tile: itself when no index depends on i or j; with one index
+ * that does and a bounded range of positions, the min and max of the tensor's blocks that
+ * meet that range (the other indices as they are); else unbounded (two varying axes).
+ */
+function lookupInterval(e: Extract<Expr, { op: 'load' }>): Interval {
+  const varying = e.idx.flatMap((x, a) => (readsIJ(x) ? [a] : []));
+  if (varying.length === 0) return { lo: e, hi: e };
+  if (varying.length > 1) return UNBOUNDED;
+  const axis = varying[0]!;
+  const at = interval(e.idx[axis]!);
+  if (!at.lo || !at.hi) return UNBOUNDED;
+  const idx = e.idx.map((x, a) => (a === axis ? int(0) : x));
+  const block = summaryBlock(e.idx[axis]!);
+  const bound = (fn: 'min' | 'max'): Expr => ({ op: 'summary', ty: e.ty, fn, tensor: e.tensor, axis, block, idx, lo: at.lo!, hi: at.hi! });
+  return { lo: bound('min'), hi: bound('max') };
+}
+
+/**
+ * Positions per summary block for a lookup at `index`: SUMMARY_BLOCK positions where the
+ * index moves about one position per query or key (`doc[b, i]`), fewer where it moves
+ * slower — `blocks[h, i / 64, r]` moves one position per 64 queries, so a tile's range is
+ * one or two positions and needs blocks of 1 (a power of two ≥ 1).
+ */
+function summaryBlock(index: Expr): number {
+  const slowdown = (e: Expr): number => {
+    if (!readsIJ(e)) return 1;
+    switch (e.op) {
+      case 'div': { const c = constant(e.b); return slowdown(e.a) * (c !== undefined && c > 1 ? c : 1); }
+      case 'mul': { const c = constant(e.b) ?? constant(e.a); return slowdown(readsIJ(e.a) ? e.a : e.b) / (c !== undefined && Math.abs(c) > 1 ? Math.abs(c) : 1); }
+      case 'add': case 'sub': return Math.min(slowdown(e.a), slowdown(e.b));
+      case 'neg': return slowdown(e.a);
+      default: return 1;
+    }
+  };
+  let block = 1;
+  while (block * 2 <= SUMMARY_BLOCK / slowdown(index)) block *= 2;
+  return block;
 }
 
 function callInterval(fn: string, args: Interval[]): Interval {
@@ -247,8 +319,8 @@ export interface KeyRange {
 const NO_LIMIT = int(2147483647);
 const MAX_RANGES = 3;
 
-export function keyRanges(mask: Expr): KeyRange[] | null {
-  const r = ranges(mask);
+export function keyRanges(mask: Expr, opts: AnalysisOptions = {}): KeyRange[] | null {
+  const r = withOptions(opts, () => ranges(mask));
   return r && r.map((x) => ({
     lo: simplifyExpr(x.lo),
     hi: simplifyExpr(x.hi),

@@ -23,10 +23,11 @@
 // window or neighborhood a band — and tile predicates, so fully allowed tiles skip the
 // mask and empty ones are skipped.
 
-import { K_HI, K_LO, keyRanges, tilePredicates } from '../analysis/mask.js';
+import { K_HI, K_LO, keyRanges, tilePredicates, type AnalysisOptions } from '../analysis/mask.js';
 import { dim, int, rewrite, type Expr, type Graph, type Node, type NodeOf } from '../ir.js';
 import {
-  product, type AttendGeometry, type AttendKernel, type Binding, type Kernel, type SoftmaxKernel, type StreamRange,
+  product, summaryLayout, type AttendGeometry, type AttendKernel, type Binding, type Kernel, type SoftmaxKernel, type StreamRange,
+  type SummaryKernel, type SummaryOf,
 } from '../kernel.js';
 import type { Pass } from '../pass.js';
 import { expandPattern } from '../patterns.js';
@@ -39,7 +40,9 @@ export const fuse: Pass = {
   stage: 'kernel',
   run: (m, opts) => ({
     ...m,
-    kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', { ...opts.views, ...(opts.outputView ? { '@out': opts.outputView } : {}) }),
+    kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', {
+      ...opts.views, ...(opts.outputView ? { '@out': opts.outputView } : {}),
+    }, opts.tensorBounds ?? true),
   }),
 };
 
@@ -49,6 +52,10 @@ interface Common {
   target: Kernel['target'];
   /** Inputs given as strided views (PassOptions.views), and `@out` for the output (PassOptions.outputView). */
   views: Readonly<Record<string, 'vec4' | 'scalar'>>;
+  /** The mask analysis may bound lookups by the tensors' values (PassOptions.tensorBounds; WGSL). */
+  tensorBounds: boolean;
+  /** Block summaries already computed by an earlier kernel of the program (by summaryKey). */
+  summaries: Set<string>;
 }
 
 /**
@@ -57,10 +64,10 @@ interface Common {
  * the tile pass picks) and no routing by permutation.
  */
 function buildKernels(
-  graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target'], views: Common['views'],
+  graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target'], views: Common['views'], tensorBounds: boolean,
 ): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
-  const common: Common = { specialized, target, views };
+  const common: Common = { specialized, target, views, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set() };
   const live = liveNodes(g);
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
@@ -217,7 +224,8 @@ function lookupBindings(g: Graph, exprs: Expr[], views: Common['views']): Bindin
   });
 }
 
-function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { specialized, target, views }: Common): Kernel[] {
+function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: Common): Kernel[] {
+  const { specialized, target, views } = common;
   const qs = g.nodes[n.q]!.shape;
   const ks = g.nodes[n.k]!.shape;
   const D = headDim(g, n.q, 'the head dim of q');
@@ -230,7 +238,8 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
   const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, views);
   const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, views);
   const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, views);
-  const { full, empty } = tilePredicates(n.mask);
+  const analysis = { tensors: common.tensorBounds };
+  const { full, empty } = tilePredicates(n.mask, analysis);
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
     node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
     tileFull: full, tileEmpty: empty,
@@ -245,25 +254,25 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
         geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, views),
       });
       if (routed) return routed;
-      return [{
+      return withSummaries(g, common, [{
         ...base, kind: 'attend', name: kernelName(g, n, 'fused'), label: `${what}, fused online softmax`,
-        bindings: [q, k, v, out, ...lookups], keyRanges: keyRanges(n.mask),
-      }];
+        bindings: [q, k, v, out, ...lookups], keyRanges: keyRanges(n.mask, analysis),
+      }]);
     }
     const stats: Binding = {
       name: 'stats', role: 'stats', buffer: scratch('stats', product([geom.B, geom.H, geom.M, int(2)])), elem: 'f32',
       access: 'read_write', vec4: false, shape: [geom.B, geom.H, geom.M, int(2)], label: `column statistics of attend %${n.id}`,
     };
-    return [
+    return withSummaries(g, common, [
       {
         ...base, kind: 'colstats', name: kernelName(g, n, 'colstats'), label: `${what}, pass 1: column max/sum`,
-        bindings: [q, k, stats, ...lookups], queryRanges: queryRangesOf(n.mask),
+        bindings: [q, k, stats, ...lookups], queryRanges: queryRangesOf(n.mask, analysis),
       },
       {
         ...base, kind: 'colapply', name: kernelName(g, n, 'colapply'), label: `${what}, pass 2: weighted sum`,
-        bindings: [q, k, v, { ...stats, access: 'read' }, out, ...lookups], keyRanges: keyRanges(n.mask),
+        bindings: [q, k, v, { ...stats, access: 'read' }, out, ...lookups], keyRanges: keyRanges(n.mask, analysis),
       },
-    ];
+    ]);
   }
   const scores: Binding = {
     name: 'scores', role: 'scores', buffer: scratch('scores', product([geom.B, geom.H, geom.N, geom.M])), elem: 'f32',
@@ -274,7 +283,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
     label: `${what}, unfused 2/3: softmax over ${n.normalize}`, bindings: [scores], geom,
     uniforms: [], workgroups: int(0), features: [], specialized, target, schedule: null,
   };
-  return [
+  return withSummaries(g, common, [
     {
       ...base, kind: 'scores', name: kernelName(g, n, 'scores'), label: `${what}, unfused 1/3: masked scores`,
       bindings: [q, k, scores, ...lookups],
@@ -284,7 +293,75 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, { special
       ...base, kind: 'pv', name: kernelName(g, n, 'pv'), label: `${what}, unfused 3/3: P·V`,
       bindings: [{ ...scores, access: 'read' }, v, out],
     },
-  ];
+  ]);
+}
+
+// ---- block summaries of the tensors masks read ----
+
+const summaryKey = (s: SummaryOf) => `${s.tensor}.${s.axis}.${s.block}`;
+
+/** The block summaries an attention kernel's tile predicates and ranges read. */
+function summariesRead(k: AttendKernel): SummaryOf[] {
+  const found = new Map<string, SummaryOf>();
+  const exprs = [k.tileFull, k.tileEmpty, ...[...(k.keyRanges ?? []), ...(k.queryRanges ?? [])].flatMap((r) => [r.lo, r.hi])];
+  for (const e of exprs) {
+    rewrite(e, (x) => {
+      if (x.op === 'summary') {
+        const s: SummaryOf = { tensor: x.tensor, shape: [], axis: x.axis, block: x.block };
+        found.set(summaryKey(s), s);
+      }
+      return x;
+    });
+  }
+  return [...found.values()];
+}
+
+/**
+ * Give each attention kernel that reads block summaries their bindings, and put a
+ * `summary` kernel before the first kernel of the program that reads each.
+ */
+function withSummaries(g: Graph, common: Common, kernels: Kernel[]): Kernel[] {
+  const out: Kernel[] = [];
+  for (const k of kernels) {
+    // (pv evaluates no mask: its scores are already masked.)
+    if (k.kind !== 'attend' && k.kind !== 'colstats' && k.kind !== 'colapply' && k.kind !== 'scores') {
+      out.push(k);
+      continue;
+    }
+    const bindings: Binding[] = [];
+    for (const found of summariesRead(k)) {
+      const s = { ...found, shape: g.nodes[found.tensor]!.shape };
+      const b = summaryBinding(g, s);
+      bindings.push({ ...b, access: 'read' });
+      if (!common.summaries.has(summaryKey(s))) {
+        common.summaries.add(summaryKey(s));
+        out.push(summaryKernel(g, s, b, common));
+      }
+    }
+    out.push(bindings.length ? { ...k, bindings: [...k.bindings, ...bindings] } : k);
+  }
+  return out;
+}
+
+function summaryBinding(g: Graph, s: SummaryOf): Binding {
+  const t = g.nodes[s.tensor]!;
+  const tensorName = t.name ?? `%${s.tensor}`;
+  const { outer, blocks, inner, elems } = summaryLayout(s);
+  return {
+    name: `sm${s.tensor}_a${s.axis}`, role: 'summary', elem: t.elem === 'i32' ? 'i32' : 'f32', access: 'read_write', vec4: false,
+    buffer: { kind: 'scratch', id: `summary.${summaryKey(s)}`, elems }, shape: [int(2), outer, blocks, inner],
+    label: `min/max of ${tensorName} per ${s.block} along axis ${s.axis}`, summary: s,
+  };
+}
+
+function summaryKernel(g: Graph, s: SummaryOf, out: Binding, { specialized, target, views }: Common): SummaryKernel {
+  const t = g.nodes[s.tensor]!;
+  const src = { ...tensorBinding(g, s.tensor, `t${s.tensor}`, 'lookup', 'read', false, views), node: s.tensor };
+  return {
+    kind: 'summary', name: `${g.name}_summary${s.tensor}_a${s.axis}`.replace(/[^A-Za-z0-9_]/g, '_'), node: s.tensor,
+    label: `block summaries of ${t.name ?? `%${s.tensor}`}: min and max per ${s.block} positions of axis ${s.axis}`,
+    bindings: [src, out], uniforms: [], workgroups: int(0), features: [], specialized, target, summary: s, schedule: null,
+  };
 }
 
 function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target, views }: Common): Kernel {
@@ -332,13 +409,13 @@ function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target, 
  * the mask with the roles of i and j swapped (patterns replaced by their bodies, since
  * their closed forms are written for query rows).
  */
-export function queryRangesOf(mask: Expr): StreamRange[] | null {
+export function queryRangesOf(mask: Expr, opts: AnalysisOptions = {}): StreamRange[] | null {
   const swapped = rewrite(mask, (x) => {
     if (x.op === 'index' && (x.name === 'i' || x.name === 'j')) return { ...x, name: x.name === 'i' ? 'j' : 'i' };
     if (x.op === 'pattern') return x.body ?? x;
     return x;
   });
-  const ranges = keyRanges(swapped);
+  const ranges = keyRanges(swapped, opts);
   const rename = (e: Expr) =>
     rewrite(e, (x) => (x.op === 'var' ? (x.name === 'q_lo' ? K_LO : x.name === 'q_hi' ? K_HI : x) : x));
   return ranges && ranges.map((r) => ({ lo: rename(r.lo), hi: rename(r.hi) }));

@@ -27,7 +27,7 @@ import {
 } from '../heuristics.js';
 import { int } from '../ir.js';
 import {
-  ceilDiv, evalSize, gridSize, mul, product, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
+  ceilDiv, evalSize, gridSize, mul, product, summaryLayout, uniformDims, type AttendKernel, type AttendSchedule, type Kernel,
 } from '../kernel.js';
 import type { Pass, PassOptions } from '../pass.js';
 import { scheduleRouteKernel } from './tile-route.js';
@@ -84,6 +84,11 @@ function scheduleKernel(k: Kernel, opts: PassOptions): Kernel {
           features: ['subgroups'], workgroups: product([k.B, k.H, ceilDiv(k.N, wg * CLUSTER_TOKENS)]),
         }
         : { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
+      break;
+    }
+    case 'summary': {
+      const { outer, blocks, inner } = summaryLayout(k.summary);
+      out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([outer, blocks, inner]), wg) };
       break;
     }
     case 'route-sort': case 'route-attend':

@@ -38,6 +38,11 @@ export interface ExecuteOptions {
   /** false: the materialised-scores kernels (the benchmark baseline). Default true. */
   fusion?: boolean;
   /**
+   * false: masks that read tensors are not bounded through the tensors' values (no block
+   * summaries: every tile such a mask touches is visited). Same results; default true.
+   */
+  tensorBounds?: boolean;
+  /**
    * Schedule for these capabilities instead of the device's (tests: the workgroup path on
    * a device with subgroups). They must not promise more than the device grants.
    */
@@ -129,7 +134,7 @@ export async function kernelsFor(
   graph: Graph, dims: Record<string, number>, options: ExecuteOptions & { views?: Record<string, 'vec4' | 'scalar'> } = {},
 ): Promise<Kernel[]> {
   return lowerToKernels(graph, {
-    fusion: options.fusion ?? true, caps: options.caps ?? (await getWebGPU()).caps, dims,
+    fusion: options.fusion ?? true, caps: options.caps ?? (await getWebGPU()).caps, dims, tensorBounds: options.tensorBounds ?? true,
     ...(options.rowsPerThread !== undefined ? { rowsPerThread: options.rowsPerThread } : {}),
     ...(options.views && Object.keys(options.views).length ? { views: options.views } : {}),
   });

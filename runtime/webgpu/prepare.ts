@@ -49,6 +49,11 @@ export interface PrepareOptions {
   /** false: the materialised-scores kernels (the benchmark baseline). Default true. */
   fusion?: boolean;
   /**
+   * false: masks that read tensors are not bounded through the tensors' values (no block
+   * summaries: every tile such a mask touches is visited). Same results; default true.
+   */
+  tensorBounds?: boolean;
+  /**
    * How the input buffers hold their tensors, by input name (layouts.ts): `bhnd` (C order,
    * the default), `bnhd` ([B, N, H, D] memory, = [B, N, H·D]), or `qkv` (the inputs marked
    * so are slices of one packed [B, N, Σ heads·head dim] projection, in declaration order,
@@ -105,7 +110,8 @@ export async function prepare(program: CompileResult, options: PrepareOptions): 
     const views = layoutViews(graph, options.layouts ?? {}, dims);
     const out = outputView(graph, options.outputLayout, dims);
     kernels = lowerToKernels(graph, {
-      fusion: options.fusion ?? true, caps: capsOfDevice(device), dims, ...(Object.keys(views).length ? { views } : {}),
+      fusion: options.fusion ?? true, caps: capsOfDevice(device), dims, tensorBounds: options.tensorBounds ?? true,
+      ...(Object.keys(views).length ? { views } : {}),
       ...(out ? { outputView: out } : {}),
     });
   } catch (e) {

@@ -128,7 +128,8 @@ export function attendEnv(b: PlanBuilder, node: AttendView, g: AttendGeometry): 
         const n = shape[a]!;
         const e = raw[a]!;
         const inRange = e.op === 'const' && typeof e.value === 'number' && e.value >= 0 && e.value < n;
-        const clamped = inRange ? r : `Math.min(Math.max(${r}, 0), ${n - 1})`;
+        if (!inRange) helpers.add('attnc_index');
+        const clamped = inRange ? r : `attnc_index(${r}, ${n})`;
         flat = a === 0 ? clamped : `(${flat}) * ${n} + ${clamped}`;
       });
       return `${name}[${flat || '0'}]`;

@@ -26,13 +26,17 @@ import type { IndexName } from '../../dsl/builtins.js';
 
 /** GLSL helper functions the rendered code may call (gpu.js "native functions"). */
 export type Helper =
-  | 'attnc_idiv' | 'attnc_imod' | 'attnc_fmod' | 'attnc_trunc' | 'attnc_tanh' | 'attnc_log' | 'attnc_alibi' | 'attnc_alibi_n';
+  | 'attnc_idiv' | 'attnc_imod' | 'attnc_fmod' | 'attnc_trunc' | 'attnc_tanh' | 'attnc_log' | 'attnc_alibi' | 'attnc_alibi_n'
+  | 'attnc_index';
 
 /**
  * GLSL ES 1.00 source of each helper (valid GLSL ES 3.00 too). Every helper is
  * self-contained: gpu.js pastes native functions in an order it chooses.
  */
 export const HELPER_SOURCE: Record<Helper, string> = {
+  // A lookup index clamped into [0, n − 1], in float: gpu.js types `Math.max(x, 0)` of a
+  // float x with an int literal, which GLSL ES 1.00 has no overload for.
+  attnc_index: 'float attnc_index(float x, float n) { return min(max(x, 0.0), n - 1.0); }',
   attnc_idiv: [
     'float attnc_idiv(float a, float b) {',
     '  if (b < 0.0) { a = -a; b = -b; }',
@@ -174,6 +178,7 @@ export function renderExpr(e: Expr, env: ExprEnv): string {
     case 'not': return `(!${r(e.a)})`;
     case 'select': return `(${r(e.c)} ? ${r(e.a)} : ${r(e.b)})`;
     case 'load': return env.load(e.tensor, e.idx.map(r), e.idx);
+    case 'summary': throw new Error('internal: a block-summary bound reached the WebGL renderer (the mask analysis makes them for WGSL only)');
     case 'pattern':
       if (!e.body) {
         throw new Error(`internal: pattern \`${e.origin.name}\` reached the WebGL renderer unexpanded (run the expand-builtins pass)`);
@@ -250,6 +255,7 @@ export function loadsOf(e: Expr, out: number[] = []): number[] {
     case 'select': loadsOf(e.c, out); loadsOf(e.a, out); loadsOf(e.b, out); return out;
     case 'call': e.args.forEach((x) => loadsOf(x, out)); return out;
     case 'load': e.idx.forEach((x) => loadsOf(x, out)); return out;
+    case 'summary': return out;
     case 'pattern': if (e.body) loadsOf(e.body, out); return out;
     default: loadsOf(e.a, out); loadsOf(e.b, out); return out;
   }

@@ -22,7 +22,7 @@
 import type { AttendKernel, AttendSchedule } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
-import { geometryLines, headLines, maskAndScoreFunctions, scheduleLines, streamLoops, type Side } from './attend.js';
+import { HEAD_VARS, geometryLines, headLines, maskAndScoreFunctions, scheduleLines, streamLoops, type Side } from './attend.js';
 import {
   blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, weightDecl, type Unroll,
 } from './subgroup-steps.js';
@@ -158,7 +158,7 @@ class SubgroupAttend {
     this.unroll.active = this.unroll.rs.map((r) => `act${r}`);
     for (const r of this.unroll.rs) {
       const first = `r0 + ${r * WG}`;
-      const slotVars = { q_lo: first, q_hi: `min(${first} + ${WG - 1}, ${side.rows} - 1)`, group_len: 'GL' };
+      const slotVars = { ...HEAD_VARS, q_lo: first, q_hi: `min(${first} + ${WG - 1}, ${side.rows} - 1)`, group_len: 'GL' };
       const [lo, hi] = guards.range ? [src.expr(guards.range.lo, slotVars), src.expr(guards.range.hi, slotVars)] : ['0', `${side.len} - 1`];
       c.line(`let klo${r} = select(1, ${lo}, ${first} < ${side.rows}); // slot ${r}'s keys (none past the end)`);
       c.line(`let khi${r} = select(0, ${hi}, ${first} < ${side.rows});`);
@@ -206,9 +206,12 @@ class SubgroupAttend {
       const first = `r0 + ${r * s.workgroupSize}`;
       const last = `min(${first} + ${s.workgroupSize - 1}, ${side.rows} - 1)`;
       const real = this.real;
-      const box = this.byKeys
-        ? { k_lo: real(first), k_hi: real(last), q_lo: real('t0 + e'), q_hi: real('t0 + e + KB - 1') }
-        : { q_lo: real(first), q_hi: real(last), k_lo: real('t0 + e'), k_hi: real('t0 + e + KB - 1') };
+      const box = {
+        ...HEAD_VARS,
+        ...(this.byKeys
+          ? { k_lo: real(first), k_hi: real(last), q_lo: real('t0 + e'), q_hi: real('t0 + e + KB - 1') }
+          : { q_lo: real(first), q_hi: real(last), k_lo: real('t0 + e'), k_hi: real('t0 + e + KB - 1') }),
+      };
       const empty = guards.tileEmpty ? ` && (full || !(${src.expr(k.tileEmpty, box)}))` : '';
       c.line(`let act${r} = ${inRange}${empty};`);
     }

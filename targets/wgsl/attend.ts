@@ -48,6 +48,9 @@ export function geometryLines(c: Code, src: KernelSource, g: AttendGeometry): vo
  * From `bh` (the flat b·H + h of this workgroup's rows): the batch, the query head, the
  * key/value head it reads (GQA, in place) and the first rows of its Q and K/V.
  */
+/** The head's index variables as headLines declares them (tile predicates and ranges may read tensors at b, h). */
+export const HEAD_VARS = { b: 'b', h: 'h', hk: 'hk' } as const;
+
 export function headLines(c: Code): void {
   c.line('let b = bh / H;');
   c.line('let h = bh - b * H;');
@@ -232,11 +235,14 @@ export function streamLoops(
 ): void {
   c.line(`let r_last = min(r0 + RPW, ${side.rows}) - 1;`);
   // `GL` is a let of regrouped kernels only, and only their ranges read it.
-  const rowVars = byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last', group_len: 'GL' };
+  const rowVars = { ...HEAD_VARS, ...(byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last', group_len: 'GL' }) };
   // Regrouped, the tile's positions lie in the box of its first and last positions: sound.
-  const tileVars = byKeys
-    ? { k_lo: real('r0'), k_hi: real('r_last'), q_lo: real('t0'), q_hi: real('t0 + nt - 1') }
-    : { q_lo: real('r0'), q_hi: real('r_last'), k_lo: real('t0'), k_hi: real('t0 + nt - 1') };
+  const tileVars = {
+    ...HEAD_VARS,
+    ...(byKeys
+      ? { k_lo: real('r0'), k_hi: real('r_last'), q_lo: real('t0'), q_hi: real('t0 + nt - 1') }
+      : { q_lo: real('r0'), q_hi: real('r_last'), k_lo: real('t0'), k_hi: real('t0 + nt - 1') }),
+  };
   const tileLoop = () => {
     c.block('for (var t0 = s_lo; t0 < s_hi; t0 = t0 + TILE)', () => {
       c.line('let nt = min(TILE, s_hi - t0);');

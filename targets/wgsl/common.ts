@@ -6,7 +6,7 @@
 // dim in `kernel.uniforms`, in order); @binding(k + 1) is `kernel.bindings[k]`.
 
 import type { Expr } from '../../compiler/ir.js';
-import type { Binding, GridAxis, Kernel } from '../../compiler/kernel.js';
+import { summaryLayout, type Binding, type GridAxis, type Kernel } from '../../compiler/kernel.js';
 import { printExpr } from '../../compiler/print.js';
 import type { IndexName } from '../../dsl/builtins.js';
 import { Code, WgslModule } from './builder.js';
@@ -73,8 +73,49 @@ export class KernelSource {
         });
         return `${b.name}[${[r(b.view.offset), ...terms].join(' + ')}]`;
       },
+      summary(e, idx, lo, hi) {
+        const b = self.kernel.bindings.find((x) =>
+          x.role === 'summary' && x.summary!.tensor === e.tensor && x.summary!.axis === e.axis && x.summary!.block === e.block);
+        if (!b) throw new Error(`internal: kernel ${self.kernel.name} bounds %${e.tensor} without its block summaries`);
+        return `${self.summaryBound(b, e.fn)}(${[...idx.filter((_, a) => a !== e.axis), lo, hi].join(', ')})`;
+      },
       helpers: this.mod.helpers,
     };
+  }
+
+  /**
+   * `min_<name>(other indices…, lo, hi)` (or max): the bound over the blocks of a summary
+   * binding that meet positions [lo, hi] (clamped into the axis, hi to at least lo), the
+   * other indices clamped — ir.ts `summary`, as the reference evaluates it.
+   */
+  private summaryBound(b: Binding, which: 'min' | 'max'): string {
+    const fn = `${which}_${b.name}`;
+    if (this.rowFns.has(fn)) return fn;
+    this.rowFns.add(fn);
+    const s = b.summary!;
+    const layout = summaryLayout(s);
+    const r = (e: Expr) => this.expr(e);
+    const axes = s.shape.map((_, a) => a);
+    const others = axes.filter((a) => a !== s.axis);
+    const linear = (as: number[]) => (as.length ? clampedLinearIndex(as.map((a) => `i${a}`), as.map((a) => r(s.shape[a]!))) : '0');
+    const half = which === 'min' ? '0' : '1';
+    const at = (blk: string) => `${b.name}[((${half} * ${r(layout.outer)} + o) * ${r(layout.blocks)} + ${blk}) * ${r(layout.inner)} + inner]`;
+    const lines = [
+      `  let n = ${r(s.shape[s.axis]!)};`,
+      `  let a = clamp(lo, 0, n - 1) / ${s.block};`,
+      `  let z = max(clamp(hi, 0, n - 1) / ${s.block}, a);`,
+      `  let o = ${linear(axes.slice(0, s.axis))};`,
+      `  let inner = ${linear(axes.slice(s.axis + 1))};`,
+      `  var v = ${at('a')};`,
+      `  for (var k = a + 1; k <= z; k = k + 1) { v = ${which}(v, ${at('k')}); }`,
+      '  return v;',
+    ];
+    const params = [...others.map((a) => `i${a}: i32`), 'lo: i32', 'hi: i32'];
+    this.mod.functions.push(
+      `// The ${which} of \`${b.label}\` over positions [lo, hi] of axis ${s.axis}, from its blocks of ${s.block}.\n` +
+      `fn ${fn}(${params.join(', ')}) -> ${b.elem} {\n${lines.join('\n')}\n}`,
+    );
+    return fn;
   }
 
   /** Header comment, uniform block and storage bindings. */

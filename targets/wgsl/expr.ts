@@ -75,6 +75,8 @@ export interface ExprEnv {
   variable?(name: string): string;
   /** A tensor element; `idx` are rendered i32 indices (clamp them). */
   load(tensor: number, idx: string[]): string;
+  /** A block-summary bound (ir.ts `summary`); `idx` rendered (the axis's entry unused), `lo`/`hi` too. */
+  summary?(e: Extract<Expr, { op: 'summary' }>, idx: string[], lo: string, hi: string): string;
   /** Collects the helper functions the rendered code calls. */
   helpers: Set<string>;
 }
@@ -163,6 +165,9 @@ export function renderExpr(e: Expr, env: ExprEnv): string {
     case 'not': return `(!${r(e.a)})`;
     case 'select': return `select(${r(e.b)}, ${r(e.a)}, ${r(e.c)})`;
     case 'load': return env.load(e.tensor, e.idx.map(r));
+    case 'summary':
+      if (!env.summary) throw new Error('internal: a block-summary bound outside an attention kernel');
+      return env.summary(e, e.idx.map(r), r(e.lo), r(e.hi));
     case 'pattern':
       if (!e.body) throw new Error(`internal: pattern ${e.origin.name} reached the WGSL renderer unexpanded (run expand-builtins)`);
       return r(e.body);

@@ -5,6 +5,7 @@ import type { Kernel } from '../../compiler/kernel.js';
 import { renderAttendKernel, renderSoftmaxKernel } from './attend.js';
 import { renderClustersKernel, renderPool2dKernel, renderPoolKernel } from './ops.js';
 import { renderRouteAttendKernel, renderRouteSortKernel } from './route.js';
+import { renderSummaryKernel } from './summary.js';
 
 export { renderExpr, nonNegative, clampedLinearIndex, HELPER_SOURCE } from './expr.js';
 
@@ -25,5 +26,7 @@ export function renderWgsl(kernel: Kernel): string {
       return renderRouteSortKernel(kernel);
     case 'route-attend':
       return renderRouteAttendKernel(kernel);
+    case 'summary':
+      return renderSummaryKernel(kernel);
   }
 }

@@ -75,6 +75,8 @@ export async function checkGraph(
     maxWorkgroupsPerDimension?: number;
     /** Force the subgroup path's rows per invocation (PassOptions.rowsPerThread). */
     rowsPerThread?: number;
+    /** PassOptions.tensorBounds (default true). */
+    tensorBounds?: boolean;
   } = {},
 ): Promise<Compared> {
   const dims = resolveDims(graph, dimsOverride);
@@ -82,7 +84,7 @@ export async function checkGraph(
   const fusion = opts.fusion ?? true;
   const sources: string[] = [];
   const out = await executeWebGPU(graph, inputs, dims, {
-    fusion, caps: opts.caps, rowsPerThread: opts.rowsPerThread,
+    fusion, caps: opts.caps, rowsPerThread: opts.rowsPerThread, tensorBounds: opts.tensorBounds,
     onKernel: (_k, src) => sources.push(src),
     maxWorkgroupsPerDimension: opts.maxWorkgroupsPerDimension,
   });

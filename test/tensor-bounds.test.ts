@@ -1,0 +1,169 @@
+// Masks that read tensors, bounded through the tensors' values (compiler/analysis/mask.ts,
+// PassOptions.tensorBounds): block summaries on the device, exact lookups in key ranges.
+// - Soundness against brute force, over random tables (fast-check): a tile called full
+//   allows every entry, one called empty none, and the key ranges hold every allowed key.
+// - On the device: every kernel path reading summaries (subgroup and workgroup staging,
+//   normalize: queries, unfused) equals the reference, and is bit-for-bit the same with
+//   the derivation off; WebGL (which does not use them) too.
+
+import test from 'ava';
+import fc from 'fast-check';
+import { blockTable, jaggedLengths, packedDocuments } from '../bench/tables.js';
+import { keyRanges, tilePredicates } from '../compiler/analysis/mask.js';
+import { DEFAULT_CAPS } from '../compiler/caps.js';
+import { compile } from '../compiler/compile.js';
+import { evalExpr } from '../compiler/evaluate.js';
+import type { Graph, NodeOf } from '../compiler/ir.js';
+import { printKernels } from '../compiler/print-kernels.js';
+import { printExpr } from '../compiler/print.js';
+import { resolveDims } from '../runtime/reference/index.js';
+import { run } from '../runtime/run.js';
+import { intTensor, type Tensor } from '../runtime/tensor.js';
+import { generateInputs } from '../runtime/shapes.js';
+import { checkGraph, compare, graphOf, kernelsFor } from './helpers/webgpu-check.js';
+
+const PROGRAMS: Record<string, string> = {
+  documents: 'doc[b, i] == doc[b, j] && causal',
+  different: 'doc[b, i] != doc[b, j]',
+  near: 'doc[b, i] <= doc[b, j] + 1 && doc[b, j] <= doc[b, i]',
+  padding: 'j < len[b] && i < len[b] + 3',
+  table: 'i / 8 == j / 8 || blocks[h, i / 8, 0] == j / 8 || blocks[h, i / 8, 1] == j / 8',
+  nested: 'blocks[h, doc[b, i] % NB, 0] == j / 8',
+};
+
+function program(mask: string, normalize = 'keys'): string {
+  return `attention p {
+  input q, k, v: f32[B, H, N, D]
+  input doc: i32[B, N]
+  input len: i32[B]
+  input blocks: i32[H, NB, 2]
+  dims  B = 2, H = 2, N = 40, D = 8, NB = 5
+  return attend(q, k, v, mask: ${mask}${normalize === 'keys' ? '' : `, normalize: ${normalize}`})
+}`;
+}
+
+function attendOf(g: Graph): NodeOf<'attend'> {
+  return g.nodes.find((n): n is NodeOf<'attend'> => n.op === 'attend')!;
+}
+
+/** The program's tensors: documents (sorted or shuffled), lengths, a block table. */
+function tables(B: number, H: number, N: number, seed: number, sorted: boolean): Record<string, Tensor> {
+  const NB = Math.ceil(N / 8);
+  return {
+    doc: sorted ? packedDocuments(B, N, 1 + (seed % 6), seed) : intTensor([B, N], seed, 0, 4),
+    len: jaggedLengths(B, N, seed),
+    blocks: blockTable(H, NB, 2, NB, seed),
+  };
+}
+
+for (const [name, mask] of Object.entries(PROGRAMS)) {
+  test(`tile predicates and key ranges of \`${mask}\` hold on random tables`, (t) => {
+    const g = graphOf(program(mask));
+    const attend = attendOf(g);
+    const { full, empty } = tilePredicates(attend.mask, { tensors: true });
+    const ranges = keyRanges(attend.mask, { tensors: true });
+    let decided = 0;
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 2 ** 20 }), fc.boolean(), fc.integer({ min: 9, max: 70 }),
+      fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat()), { minLength: 4, maxLength: 12 }),
+      (seed, sorted, N, tiles) => {
+        const B = 2;
+        const H = 2;
+        const t2 = tables(B, H, N, seed, sorted);
+        const dims = { B, H, N, D: 8, NB: Math.ceil(N / 8) };
+        const byId = new Map(g.inputs.map((id) => [id, t2[g.nodes[id]!.name!]!] as const).filter(([, v]) => v));
+        for (const [a, b2, c, d] of tiles) {
+          const [qlo, qhi] = [a % N, a % N + (b2 % 20)].map((x) => Math.min(x, N - 1)) as [number, number];
+          const [klo, khi] = [c % N, c % N + (d % 20)].map((x) => Math.min(x, N - 1)) as [number, number];
+          for (let bb = 0; bb < B; bb++) for (let h = 0; h < H; h++) {
+            const env = { b: bb, h, hk: h, dims, tensors: byId };
+            const vars = { q_lo: qlo, q_hi: qhi, k_lo: klo, k_hi: khi };
+            const isFull = evalExpr(full, { ...env, vars }) as boolean;
+            const isEmpty = evalExpr(empty, { ...env, vars }) as boolean;
+            if (isFull || isEmpty) decided++;
+            const spans = ranges?.map((r) => [evalExpr(r.lo, { ...env, vars }), evalExpr(r.hi, { ...env, vars })] as number[]);
+            for (let i = qlo; i <= qhi; i++) {
+              for (let j = 0; j < N; j++) {
+                const allowed = evalExpr(attend.mask, { ...env, i, j }) as boolean;
+                if (j >= klo && j <= khi) {
+                  if (isFull && !allowed) return false;
+                  if (isEmpty && allowed) return false;
+                }
+                if (allowed && spans && !spans.some(([lo, hi]) => lo! <= j && j <= hi!)) return false;
+              }
+            }
+          }
+        }
+        return true;
+      },
+    ), { numRuns: 25, seed: 13 });
+    // Not vacuous: the tables decide some tiles (every one of these masks can).
+    t.true(decided > 0, `${name}: no tile was decided`);
+  });
+}
+
+test('a lookup that depends on neither i nor j is an exact key bound; one that does reads block summaries', (t) => {
+  const g = graphOf(program(PROGRAMS.padding!));
+  const [r] = keyRanges(attendOf(g).mask, { tensors: true })!;
+  t.is(printExpr(r!.hi, g), 'len[b] - 1');
+  t.is(keyRanges(attendOf(g).mask), null, 'without tensors: no bound');
+  const docs = compile(program(PROGRAMS.documents!), { kernels: true, caps: DEFAULT_CAPS });
+  const text = printKernels(docs.kernels!, docs.graph!);
+  t.regex(text, /kind: +summary/);
+  t.regex(text, /tile empty: +max16\(doc\[b, q_lo\.\.q_hi\]\) < min16\(doc\[b, k_lo\.\.k_hi\]\)/);
+  const table = compile(program(PROGRAMS.table!), { kernels: true, caps: DEFAULT_CAPS });
+  t.regex(printKernels(table.kernels!, table.graph!), /max2\(blocks\[h, q_lo \/ 8\.\.q_hi \/ 8, 0\]\)/, 'an index 8× slower than i gets blocks of 16 / 8');
+  const off = compile(program(PROGRAMS.documents!), { kernels: true, caps: DEFAULT_CAPS, tensorBounds: false });
+  t.false(off.kernels!.some((k) => k.kind === 'summary'));
+  const webgl = compile(program(PROGRAMS.documents!), { kernels: true, target: 'webgl', dims: { N: 40 } });
+  t.false(webgl.kernels!.some((k) => k.kind === 'summary'), 'WebGL kernels read no summaries');
+});
+
+// On the device: each kernel path, with the derivation on and off.
+const DEVICE_CASES: { mask: string; normalize?: string; dims: Record<string, number>; sorted: boolean; fusion?: boolean; workgroup?: boolean }[] = [
+  { mask: PROGRAMS.documents!, dims: { B: 2, H: 2, N: 150, D: 16 }, sorted: true },
+  { mask: PROGRAMS.documents!, dims: { B: 2, H: 2, N: 150, D: 16 }, sorted: true, workgroup: true },
+  { mask: PROGRAMS.documents!, dims: { B: 1, H: 2, N: 133, D: 8 }, sorted: true, normalize: 'queries' },
+  { mask: PROGRAMS.documents!, dims: { B: 1, H: 2, N: 70, D: 8 }, sorted: true, fusion: false },
+  { mask: PROGRAMS.near!, dims: { B: 2, H: 2, N: 99, D: 8 }, sorted: false },
+  { mask: PROGRAMS.padding!, dims: { B: 3, H: 2, N: 77, D: 16 }, sorted: true },
+  { mask: PROGRAMS.table!, dims: { B: 1, H: 3, N: 101, D: 16 }, sorted: true },
+  { mask: PROGRAMS.table!, dims: { B: 1, H: 3, N: 101, D: 16 }, sorted: true, workgroup: true },
+  { mask: PROGRAMS.nested!, dims: { B: 1, H: 2, N: 90, D: 8 }, sorted: true },
+];
+
+for (const c of DEVICE_CASES) {
+  const what = `${c.mask}${c.normalize ? ` (normalize: ${c.normalize})` : ''}${c.fusion === false ? ', unfused' : ''}${c.workgroup ? ', workgroup staging' : ''}`;
+  test(`webgpu: ${what} equals the reference, and is the same with tensor bounds off`, async (t) => {
+    const g = graphOf(program(c.mask, c.normalize));
+    const dims = resolveDims(g, { ...c.dims, NB: Math.ceil(c.dims.N! / 8) });
+    const inputs = { ...generateInputs(g, dims, 5), ...tables(dims.B!, dims.H!, dims.N!, 11, c.sorted) };
+    const opts = { inputs, fusion: c.fusion ?? true, ...(c.workgroup ? { caps: DEFAULT_CAPS } : {}) };
+    const on = await checkGraph(t, g, dims, opts);
+    // Block summaries, or (padding) a key range read from the tensor.
+    const reads = (s: string) => /fn (min|max)_sm/.test(s) || /let s_hi = .*len/.test(s);
+    t.true(on.sources.some(reads), 'the kernels bound the mask through the tensors');
+    const off = await checkGraph(t, g, dims, { ...opts, tensorBounds: false });
+    t.false(off.sources.some(reads));
+    t.deepEqual([...on.out.data], [...off.out.data], 'bit-for-bit the same with and without the derivation');
+  });
+}
+
+test('webgl: the tensor-reading samples equal the reference', async (t) => {
+  for (const mask of [PROGRAMS.documents!, PROGRAMS.padding!, PROGRAMS.table!]) {
+    const source = program(mask);
+    const g = graphOf(source);
+    const dims = resolveDims(g, { B: 2, H: 2, N: 45, D: 8, NB: 6 });
+    const inputs = { ...generateInputs(g, dims, 3), ...tables(2, 2, 45, 7, true) };
+    const p = compile(source);
+    const ref = await run(p, inputs, { backend: 'reference' });
+    const gl = await run(p, inputs, { backend: 'webgl' });
+    t.deepEqual(compare(gl.output, ref.output).bad, [], mask);
+  }
+});
+
+test('kernelsFor: the summary kernel runs before the kernels that read it, once per tensor and axis', async (t) => {
+  const g = graphOf(program(PROGRAMS.documents!));
+  const kernels = await kernelsFor(g, { B: 1, H: 2, N: 64, D: 8, NB: 8 }, true);
+  t.deepEqual(kernels.map((k) => k.kind), ['summary', 'attend']);
+});
