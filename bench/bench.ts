@@ -21,12 +21,26 @@ import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tenso
 import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { Progress } from './progress.js';
+import { blockTable, packedDocuments } from './tables.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HEAD = 'input q, k, v: f32[B, H, N, D]\n  dims B = 1, H = 8, N = 1024, D = 64';
 const att = (name: string, body: string, extra = '') =>
   `attention ${name} {\n  ${HEAD}${extra}\n  ${body}\n}\n`;
-const PROGRAMS: Record<string, { src: string; only?: number[] }> = {
+/**
+ * A benchmarked program: its source; `only` these N; `tables`: the tensors its mask reads
+ * (bench/tables.ts), beside generated q, k, v; with tables, each kernel is profiled and
+ * the block-summary kernels' GPU time reported on its own.
+ */
+interface Program {
+  src: string;
+  only?: number[];
+  tables?: (dims: Dims) => Record<string, Tensor>;
+  /** Dims beyond N that depend on it (a table's block count). */
+  dims?: (N: number) => Dims;
+}
+
+const PROGRAMS: Record<string, Program> = {
   dense: { src: att('dense', 'return attend(q, k, v)') },
   causal: { src: att('causal', 'return attend(q, k, v, mask: causal)') },
   sliding: { src: att('sliding', 'return attend(q, k, v, mask: sliding(256))') },
@@ -48,6 +62,18 @@ const PROGRAMS: Record<string, { src: string; only?: number[] }> = {
   // One key per query: what any attention costs per query beyond its keys (read the
   // query row, write the output row) — the floor under every sparse program's time.
   diagonal: { src: att('diagonal', 'return attend(q, k, v, mask: i == j)') },
+  // 8 documents of random lengths packed in one sequence, causal within each (sorted ids).
+  documents: {
+    src: att('documents', 'return attend(q, k, v, mask: doc[b, i] == doc[b, j] && causal)', '\n  input doc: i32[B, N]'),
+    tables: ({ B = 1, N = 1 }) => ({ doc: packedDocuments(B, N, 8, 3) }),
+  },
+  // BigBird's random blocks: 3 random 64-key blocks per 64-query block, plus the diagonal block.
+  'block-table': {
+    src: att('block_table', 'return attend(q, k, v, mask: i / 64 == j / 64 || blocks[h, i / 64, 0] == j / 64' +
+      ' || blocks[h, i / 64, 1] == j / 64 || blocks[h, i / 64, 2] == j / 64)', '\n  input blocks: i32[H, NB, 3]'),
+    dims: (N) => ({ NB: Math.ceil(N / 64) }),
+    tables: ({ H = 1, N = 1 }) => ({ blocks: blockTable(H, Math.ceil(N / 64), 3, Math.ceil(N / 64), 5) }),
+  },
 };
 
 // ---- arguments ----
@@ -170,6 +196,11 @@ type Row = {
   gpuSpeedup: number | null; gpuFractionOfIdeal: number | null;
   /** --kernels: each fused kernel's median GPU ms (BoundProgram.profile), in run order. */
   fusedKernels: KernelTime[] | null;
+  /**
+   * Programs whose masks read tensors: the GPU ms of the block-summary kernels (profiled
+   * per kernel), and their share of the whole fused run's kernels.
+   */
+  summaryGpuMs: number | null; summaryShare: number | null;
   error?: string;
 };
 
@@ -307,11 +338,11 @@ async function main() {
    * timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing.
    * With --kernels, also each kernel's GPU time (profileKernels).
    */
-  async function timeBound(label: string, lowering: ExecuteOptions, g: Graph, inputs: Record<string, Tensor>, dims: Dims) {
+  async function timeBound(label: string, lowering: ExecuteOptions, g: Graph, inputs: Record<string, Tensor>, dims: Dims, profile = withKernels) {
     const bound = await bindWebGPU(g, inputs, dims, lowering);
     try {
       const timed = await timeGpu(label, () => bound.dispatch());
-      return { ...timed, perKernel: withKernels ? await profileKernels(label, bound) : null };
+      return { ...timed, perKernel: profile ? await profileKernels(label, bound) : null };
     } finally {
       bound.release();
     }
@@ -356,15 +387,21 @@ async function main() {
           unfusedOverFused: null, speedup: null, idealSpeedup: null, fractionOfIdeal: null,
           tfjsMs: null, tfjsOverFused: null, tfjsMaxAbsDiff: null,
           fusedGpuMs: null, unfusedGpuMs: null, denseGpuMs: null, gpuSpeedup: null, gpuFractionOfIdeal: null, fusedKernels: null,
+          summaryGpuMs: null, summaryShare: null,
         };
         try {
           const res = compile(prog.src, { path: `${name}.attn` });
           if (!res.ok || !res.graph) throw new Error(res.diagnostics.map((d) => JSON.stringify(d)).join('\n'));
           const g = res.graph;
-          const dims = resolveDims(g, { N });
-          const inputs = name === 'routing' ? balancedRoutingInputs(dims) : generateInputs(g, dims, 1);
+          const dims = resolveDims(g, { N, ...prog.dims?.(N) });
+          const inputs = name === 'routing' ? balancedRoutingInputs(dims) : { ...generateInputs(g, dims, 1), ...prog.tables?.(dims) };
           const fused: ExecuteOptions = { fusion: true };
-          ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims));
+          ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims, withKernels || !!prog.tables));
+          if (prog.tables && row.fusedKernels) {
+            const summary = row.fusedKernels.filter((k) => /_summary\d/.test(k.kernel)).reduce((a, k) => a + k.ms, 0);
+            const total = row.fusedKernels.reduce((a, k) => a + k.ms, 0);
+            [row.summaryGpuMs, row.summaryShare] = [summary, total > 0 ? summary / total : null];
+          }
           ({ ms: row.fusedEndToEndMs, overheadMs: row.fusedOverheadMs } = await timeEndToEnd(g, inputs, dims, fused));
           row.transferFloorMs = await time('bare Dawn transfers (the floor)', () => transferFloor(gpu.device, inputs, outBytes(g, dims)));
           if (name === 'dense') {
@@ -480,13 +517,14 @@ async function main() {
   const withTfjs = programs.includes('dense');
   const pct = (f: number | null) => (f === null ? '-' : (100 * f).toFixed(1) + '%');
   const header = ['program', 'N', 'fused ms', 'fused e2e ms', 'e2e − gpu ms', 'floor ms', 'fusion-off ms', 'dense ms',
-    'fused gpu ms', 'fusion-off gpu ms', 'dense gpu ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
+    'fused gpu ms', 'fusion-off gpu ms', 'dense gpu ms', 'summary gpu ms', ...(withWebGL ? ['webgl ms', 'webgl dense/this', 'webgl % ideal'] : []),
     ...(withTfjs ? ['tfjs ms', 'tfjs/fused', 'tfjs e2e ms'] : []), 'density', 'GFLOP/s', 'off/fused', 'dense/this', 'ideal', '% ideal',
     'dense/this (gpu)', '% ideal (gpu)'];
   const body = rows.map((r) => r.error
     ? [r.program, String(r.N), `error: ${r.error}`]
     : [r.program, String(r.N), fmt(r.fusedMs), fmt(r.fusedEndToEndMs), fmt(r.fusedOverheadMs), fmt(r.transferFloorMs), fmt(r.unfusedMs), fmt(r.denseMs),
       fmt(r.fusedGpuMs), fmt(r.unfusedGpuMs), fmt(r.denseGpuMs),
+      r.summaryGpuMs === null ? '-' : `${fmt(r.summaryGpuMs)} (${pct(r.summaryShare)})`,
       ...(withWebGL ? [r.webglMs === 'unavailable' ? 'webgl: unavailable' : fmt(r.webglMs), fmt(r.webglSpeedup),
         r.webglFractionOfIdeal === null ? '-' : (100 * r.webglFractionOfIdeal).toFixed(1) + '%'] : []),
       ...(withTfjs ? [fmt(r.tfjsMs), fmt(r.tfjsOverFused), fmt(r.tfjsEndToEndMs)] : []),
