@@ -27,8 +27,7 @@ import { layoutFiles, layoutGenerated, npyIn, parseLayouts, type LayoutSpec } fr
 import { emitModule } from './module.js';
 import { printKernels } from '../compiler/print-kernels.js';
 import { printPlan } from './plan.js';
-import { printTileMap, tileMap } from './tilemap.js';
-import { tileMapCaption, tileMapSvg } from './tilemap-svg.js';
+import { tileArtefacts, visited } from './tiles.js';
 
 class UsageError extends Error {}
 
@@ -46,7 +45,8 @@ Run \`attnc <command> --help\` for the options of a command.`,
 Parses and checks each file; prints every diagnostic with its code, position and a code
 frame. Exit status 1 when any file has errors.`,
   compile: `Usage: attnc compile FILE [--entry NAME] [--emit WHAT] [--target wgsl|webgl]
-                     [--caps NAME] [--dims N=512,…] [--param name=value,…] [--no-fusion] [-o DIR]
+                     [--caps NAME] [--dims N=512,…] [--param name=value,…] [--inputs DIR]
+                     [--no-fusion] [--no-tensor-bounds] [-o DIR]
 
   --entry NAME     the definition to compile when the file has several
   --emit WHAT      ast | ir | tiles | module | the name of a pass (${PASS_NAMES.join(', ')})
@@ -55,7 +55,8 @@ frame. Exit status 1 when any file has errors.`,
                    bindings, schedule, loops). module: a standalone ES module of the
                    kernels (NAME.js + NAME.d.ts; prepare/encode, imports nothing).
                    tiles: the tile map of each attend at
-                   --dims (# full, + mixed, . empty, blank: never visited); -o adds an SVG per attend
+                   --dims (# full, + mixed, . empty, blank: never visited); -o adds an SVG per attend;
+                   with --inputs DIR, for the tensors the masks read (DIR/NAME.npy), batch 0, head 0
   --caps NAME      the device the kernels are scheduled for: ${Object.keys(CAPS_PRESETS).join(' | ')}
                    (default: default, WebGPU's guaranteed limits without subgroups)
   --target T       wgsl: print the WGSL kernels and the dispatch plan (workgroups,
@@ -64,10 +65,13 @@ frame. Exit status 1 when any file has errors.`,
   --dims D=V,…     sizes for --emit tiles and the dispatch plan (default: the file's dims)
   --param P=V,…    override params (kernels specialise on params)
   --no-fusion      materialised scores instead of fused kernels (the baseline)
+  --no-tensor-bounds  masks that read tensors get no bounds from their values (no block
+                   summaries: every tile such a mask touches is visited; same results)
   -o, --out DIR    write the artefacts to DIR instead of printing them`,
   run: `Usage: attnc run FILE [--entry NAME] [--backend auto|reference|webgpu|webgl]
                  [--dims N=512,…] [--param name=value,…] [--seed N]
                  [--inputs DIR] [--layout L] [--save DIR] [--repeat N] [--json] [--no-fusion]
+                 [--no-tensor-bounds]
 
   --backend B      auto (default: WebGPU when an adapter answers, else WebGL when a
                    context can be created, else the reference executor), reference,
@@ -83,8 +87,11 @@ frame. Exit status 1 when any file has errors.`,
                    [B, N, H, D], = [B, N, H·D]; --inputs: NAME.npy in that shape), or qkv
                    (q, k, v slices of one packed [B, N, (H + Hk)·D + Hk·Dv] projection;
                    --inputs: qkv.npy). Generated inputs: the same values in that layout
-  --json           print one JSON line {"backend","entry","shape","ms","kernelMs","checksum"}
-                   (kernelMs: on WebGPU with --repeat, the kernels alone on resident inputs)`,
+  --json           print one JSON line {"backend","entry","shape","ms","kernelMs","visited","checksum"}
+                   (kernelMs: on WebGPU with --repeat, the kernels alone on resident inputs;
+                   visited: the fraction of 64 × 64 tiles the WGSL kernels compute for these
+                   inputs — inside the key ranges and not proved empty — over every b, h)
+  --no-tensor-bounds  masks that read tensors get no bounds from their values (see compile)`,
 };
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -93,6 +100,7 @@ const COMMON: ParseArgsConfig['options'] = {
   dims: { type: 'string', multiple: true },
   param: { type: 'string', multiple: true },
   'no-fusion': { type: 'boolean' },
+  'no-tensor-bounds': { type: 'boolean' },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -162,6 +170,7 @@ function compileFile(
     entry: values.entry as string | undefined,
     params: parseParams(values.param as string[] | undefined),
     fusion: !values['no-fusion'],
+    tensorBounds: !values['no-tensor-bounds'],
     ...extra,
   });
   if (!result.ok) throw new AttncError(result.diagnostics);
@@ -175,6 +184,7 @@ async function cmdCompile(args: string[]): Promise<number> {
     emit: { type: 'string' },
     target: { type: 'string' },
     caps: { type: 'string' },
+    inputs: { type: 'string' },
     out: { type: 'string', short: 'o' },
   });
   if (values.help) return help('compile');
@@ -192,6 +202,7 @@ async function cmdCompile(args: string[]): Promise<number> {
   const caps = CAPS_PRESETS[capsName];
   if (!caps) throw new UsageError(`--caps ${capsName}: expected ${Object.keys(CAPS_PRESETS).join(', ')}`);
   const pass = findPass(emit);
+  if (values.inputs !== undefined && emit !== 'tiles') throw new UsageError('--inputs is for --emit tiles (the tile map for these tensors)');
 
   const dumps: string[] = [];
   const result = compileFile(values, path, {
@@ -217,10 +228,7 @@ async function cmdCompile(args: string[]): Promise<number> {
     const { js, dts } = emitModule(result);
     artefacts.push([`${graph.name}.js`, js], [`${graph.name}.d.ts`, dts]);
   } else if (emit === 'tiles') {
-    const dims = resolveDims(graph, parseDims(values.dims as string[] | undefined));
-    const maps = graph.nodes.flatMap((n) => (n.op === 'attend' ? [tileMap(graph, n, dims)] : []));
-    artefacts.push([`${graph.name}.tiles.txt`, maps.map(printTileMap).join('\n')]);
-    for (const m of maps) artefacts.push([`${graph.name}.attend${m.node}.tiles.svg`, tileMapSvg(m, tileMapCaption(basename(path), m, dims))]);
+    artefacts.push(...tileArtefacts(graph, path, parseDims(values.dims as string[] | undefined), values.inputs as string | undefined));
   } else if (target === 'wgsl' && explicit === undefined) {
     // The plan shows workgroup counts symbolically where a dim has no size (only head dims
     // are compiled in, and compile had them), evaluated where every dim it reads has one.
@@ -287,13 +295,14 @@ async function cmdRun(args: string[]): Promise<number> {
   let result;
   for (let k = 0; k < Math.max(1, warmups + repeat); k++) {
     const t0 = performance.now();
-    result = await run(program, inputs, { backend: backend as BackendChoice, fusion: !values['no-fusion'] });
+    result = await run(program, inputs, { backend: backend as BackendChoice, fusion: !values['no-fusion'], tensorBounds: !values['no-tensor-bounds'] });
     times.push(performance.now() - t0);
   }
   const { output, backend: ran, note } = result!;
   const ms = repeat > 0 ? median(times.slice(warmups)) : times[0]!;
   // On WebGPU with --repeat, also the kernels alone on resident inputs: where the time goes.
-  const kernelMs = ran === 'webgpu' && repeat > 0 ? await timeKernels(program, inputs, !values['no-fusion'], warmups, repeat) : null;
+  const lowering = { fusion: !values['no-fusion'], tensorBounds: !values['no-tensor-bounds'] };
+  const kernelMs = ran === 'webgpu' && repeat > 0 ? await timeKernels(program, inputs, lowering, warmups, repeat) : null;
   let checksum = 0;
   for (const x of output.data) checksum += x;
 
@@ -302,7 +311,12 @@ async function cmdRun(args: string[]): Promise<number> {
     writeNpy(join(values.save as string, 'out.npy'), output, '<f4');
   }
   if (values.json) {
-    console.log(JSON.stringify({ backend: ran, entry: graph.name, shape: output.shape, ms: round(ms), kernelMs: kernelMs === null ? null : round(kernelMs), checksum }));
+    // The tiles the WGSL kernels compute for these inputs (with tensor bounds unless turned off).
+    const seen = visited(graph, inputs, result!.dims, !values['no-tensor-bounds']);
+    console.log(JSON.stringify({
+      backend: ran, entry: graph.name, shape: output.shape, ms: round(ms), kernelMs: kernelMs === null ? null : round(kernelMs),
+      visited: seen === null ? null : Math.round(seen * 1e4) / 1e4, checksum,
+    }));
   } else {
     console.log(`backend:  ${ran}${note ? ` (${note})` : ''}`);
     console.log(`entry:    ${graph.name}`);
@@ -316,8 +330,10 @@ async function cmdRun(args: string[]): Promise<number> {
 }
 
 /** The median time of the kernels alone (bind() once, then dispatch) after warm-ups. */
-async function timeKernels(program: CompileResult, inputs: Record<string, Tensor>, fusion: boolean, warmups: number, repeat: number): Promise<number> {
-  const bound = await bind(program, inputs, { fusion });
+async function timeKernels(
+  program: CompileResult, inputs: Record<string, Tensor>, lowering: { fusion: boolean; tensorBounds: boolean }, warmups: number, repeat: number,
+): Promise<number> {
+  const bound = await bind(program, inputs, lowering);
   try {
     const times: number[] = [];
     for (let k = 0; k < warmups + repeat; k++) {

@@ -69,7 +69,10 @@ export interface ExprContext {
   checkPatterns?: boolean;
   /** Source span attached to runtime errors. */
   span?: Span;
-  /** Values of `var` nodes (introduced by kernel passes; absent from graph-level IR). */
+  /**
+   * Values of `var` nodes (introduced by kernel passes; absent from graph-level IR), read
+   * each time the compiled closure runs.
+   */
   vars?: Readonly<Record<string, Value>>;
 }
 
@@ -180,9 +183,13 @@ class Compiler {
       case 'summary':
         return this.summary(e);
       case 'var': {
+        // Read when the closure runs: a caller may rebind `vars` between calls (a tile map
+        // evaluates one predicate over every tile).
         const v = this.variable(e.name);
         if (typeof v !== 'number' || (isInt && !Number.isInteger(v))) internal(`variable \`${e.name}\` (${e.ty}) is bound to ${v}`);
-        return () => v;
+        const vars = this.ctx.vars!;
+        const name = e.name;
+        return () => vars[name] as number;
       }
     }
   }

@@ -8,6 +8,12 @@
 
 import test from 'ava';
 import fc from 'fast-check';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../cli/main.js';
+import { tileCounts, tileMap } from '../cli/tilemap.js';
+import { writeNpy } from '../runtime/node/npy-file.js';
 import { blockTable, jaggedLengths, packedDocuments } from '../bench/tables.js';
 import { keyRanges, tilePredicates } from '../compiler/analysis/mask.js';
 import { DEFAULT_CAPS } from '../compiler/caps.js';
@@ -166,4 +172,50 @@ test('kernelsFor: the summary kernel runs before the kernels that read it, once 
   const g = graphOf(program(PROGRAMS.documents!));
   const kernels = await kernelsFor(g, { B: 1, H: 2, N: 64, D: 8, NB: 8 }, true);
   t.deepEqual(kernels.map((k) => k.kind), ['summary', 'attend']);
+});
+
+// The CLI: the tile map for actual tensors, and the visited fraction of a run.
+test('attnc compile --emit tiles --inputs DIR draws the map for those tensors; run --json reports the visited fraction', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'attnc-tables-'));
+  const g = graphOf(readFileSync('samples/documents.attn', 'utf8'));
+  const dims = resolveDims(g, { N: 256, H: 2 });
+  const doc = packedDocuments(1, 256, 4, 9);
+  const inputs = { ...generateInputs(g, dims, 2), doc };
+  for (const [name, x] of Object.entries(inputs)) writeNpy(join(dir, `${name}.npy`), x, name === 'doc' ? '<i4' : '<f4');
+  const out = join(dir, 'tiles');
+  t.is(await main(['compile', 'samples/documents.attn', '--emit', 'tiles', '--inputs', dir, '-o', out]), 0);
+  const text = readFileSync(join(out, 'documents.tiles.txt'), 'utf8');
+  t.true(text.startsWith(`// tensors from ${dir} (doc); batch 0, head 0\n%4: 4 × 4 tiles`), text);
+  // Point by point: every empty tile holds keys of other documents only, every full one one document.
+  const map = tileMap(g, attendOf(g), dims, 64, 64, { tensors: new Map([[g.inputs[3]!, doc]]), b: 0, h: 0 });
+  const ids = doc.data;
+  map.tiles.forEach((cls, k) => {
+    const [r, c] = [Math.floor(k / map.cols), k % map.cols];
+    for (let i = r * 64; i < r * 64 + 64; i++) for (let j = c * 64; j < c * 64 + 64; j++) {
+      const allowed = ids[i] === ids[j] && j <= i;
+      if (cls === 'empty') t.false(allowed);
+      if (cls === 'full') t.true(allowed);
+    }
+  });
+  t.true(map.tiles.includes('empty'), 'four documents leave empty tiles below the diagonal');
+  const counts = tileCounts(map);
+  t.true(text.includes(`full ${counts.full}, mixed ${counts.mixed}, empty ${counts.empty}`));
+  t.is(await main(['compile', 'samples/documents.attn', '--emit', 'ir', '--inputs', dir]), 2, '--inputs is for --emit tiles');
+
+  const json = async (...extra: string[]) => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      t.is(await main(['run', 'samples/documents.attn', '--backend', 'reference', '--inputs', dir, '--json', ...extra]), 0);
+    } finally {
+      console.log = log;
+    }
+    return JSON.parse(lines[0]!) as { visited: number };
+  };
+  const on = await json();
+  const off = await json('--no-tensor-bounds');
+  const perHead = map.tiles.filter((cls, k) => map.visited[k] && cls !== 'empty').length / map.tiles.length;
+  t.is(on.visited, Math.round(perHead * 1e4) / 1e4, 'doc is shared by the heads: every head visits the same tiles');
+  t.is(off.visited, 10 / 16, 'without tensor bounds: the causal half and its diagonal');
 });
