@@ -73,7 +73,8 @@ test('run: --json prints one line with the contract fields', async (t) => {
   const r = await attnc('run', 'samples/gqa.attn', '--backend', 'reference', '--dims', 'N=24,H=4,Hk=2,D=8', '--json');
   t.is(r.code, 0, r.stderr);
   const line = JSON.parse(r.stdout);
-  t.deepEqual(Object.keys(line), ['backend', 'entry', 'shape', 'ms', 'kernelMs', 'checksum']);
+  t.deepEqual(Object.keys(line), ['backend', 'entry', 'shape', 'ms', 'kernelMs', 'visited', 'checksum']);
+  t.is(line.visited, 1 - (Math.ceil(24 / 64) * (Math.ceil(24 / 64) - 1)) / 2, 'gqa is causal: one 64 × 64 tile, visited');
   t.is(line.backend, 'reference');
   t.is(line.entry, 'gqa');
   t.is(line.kernelMs, null, 'kernel time only on WebGPU with --repeat');
