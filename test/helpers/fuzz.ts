@@ -5,7 +5,8 @@
 //
 // Programs: masks from every pattern builtin with random arguments (negative and zero
 // included), index expressions over b, h, hk, i, j, dims and params with `/`, `%`,
-// comparisons, `?:`, abs/min/max/clamp and an i32 lookup; scores with ALiBi, soft-cap, a
+// comparisons, `?:`, abs/min/max/clamp and i32 lookups (bounded by their values on
+// WebGPU: block summaries); scores with ALiBi, soft-cap, a
 // bias lookup and masks inside scores; N ≠ M, GQA (H = g·Hk), both normalisations, and an
 // agent stage (pool + two attends). fast-check generates and shrinks them, so a failure is
 // reported as a small program.
@@ -96,7 +97,13 @@ function boolExpr(cx: Ctx, depth: number): fc.Arbitrary<string> {
   const compare = (d: number) => fc.tuple(intExpr(cx, d), fc.constantFrom('<', '<=', '>', '>=', '==', '!='), intExpr(cx, d)).map(([a, op, b]) => `(${a} ${op} ${b})`);
   const leaves: fc.Arbitrary<string>[] = [compare(Math.min(depth, 1))];
   if (cx.patterns) leaves.push(cx.patterns, cx.patterns);
-  if (cx.doc) leaves.push(fc.constant('doc[b, i] == doc[b, j]'));
+  // Lookups the mask analysis bounds through the tensor (block summaries, exact bounds).
+  if (cx.doc) {
+    leaves.push(fc.constantFrom(
+      'doc[b, i] == doc[b, j]', 'doc[b, i] <= doc[b, j]', 'doc[b, i / 2] != doc[b, j]',
+      'doc[b, min(i, j)] == doc[b, max(i, j)]', 'j < doc[b, 0] * 3', 'doc[b, j] + r > i',
+    ));
+  }
   const leaf = fc.oneof(...leaves);
   if (depth <= 0) return leaf;
   const sub = boolExpr(cx, depth - 1);
