@@ -136,6 +136,8 @@ const DEVICE_CASES: { mask: string; normalize?: string; dims: Record<string, num
   { mask: PROGRAMS.table!, dims: { B: 1, H: 3, N: 101, D: 16 }, sorted: true },
   { mask: PROGRAMS.table!, dims: { B: 1, H: 3, N: 101, D: 16 }, sorted: true, workgroup: true },
   { mask: PROGRAMS.nested!, dims: { B: 1, H: 2, N: 90, D: 8 }, sorted: true },
+  // Dilation regrouping: a row block's positions are g + 2·i′, bounded by their box.
+  { mask: `neighborhood(5, dilation: 2) && ${PROGRAMS.documents!}`, dims: { B: 1, H: 2, N: 97, D: 8 }, sorted: true },
 ];
 
 for (const c of DEVICE_CASES) {
