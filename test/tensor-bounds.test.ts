@@ -35,6 +35,8 @@ const PROGRAMS: Record<string, string> = {
   padding: 'j < len[b] && i < len[b] + 3',
   table: 'i / 8 == j / 8 || blocks[h, i / 8, 0] == j / 8 || blocks[h, i / 8, 1] == j / 8',
   nested: 'blocks[h, doc[b, i] % NB, 0] == j / 8',
+  // Two block sizes of one tensor's axis (16 for doc[b, j], 8 for doc[b, i / 2]): two summaries (fuzzer finding).
+  halves: 'doc[b, i / 2] != doc[b, j] && !causal',
 };
 
 function program(mask: string, normalize = 'keys'): string {
@@ -136,6 +138,7 @@ const DEVICE_CASES: { mask: string; normalize?: string; dims: Record<string, num
   { mask: PROGRAMS.table!, dims: { B: 1, H: 3, N: 101, D: 16 }, sorted: true },
   { mask: PROGRAMS.table!, dims: { B: 1, H: 3, N: 101, D: 16 }, sorted: true, workgroup: true },
   { mask: PROGRAMS.nested!, dims: { B: 1, H: 2, N: 90, D: 8 }, sorted: true },
+  { mask: PROGRAMS.halves!, dims: { B: 2, H: 1, N: 70, D: 4 }, sorted: true },
   // Dilation regrouping: a row block's positions are g + 2·i′, bounded by their box.
   { mask: `neighborhood(5, dilation: 2) && ${PROGRAMS.documents!}`, dims: { B: 1, H: 2, N: 97, D: 8 }, sorted: true },
 ];

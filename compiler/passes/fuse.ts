@@ -348,7 +348,7 @@ function summaryBinding(g: Graph, s: SummaryOf): Binding {
   const tensorName = t.name ?? `%${s.tensor}`;
   const { outer, blocks, inner, elems } = summaryLayout(s);
   return {
-    name: `sm${s.tensor}_a${s.axis}`, role: 'summary', elem: t.elem === 'i32' ? 'i32' : 'f32', access: 'read_write', vec4: false,
+    name: `sm${s.tensor}_a${s.axis}_b${s.block}`, role: 'summary', elem: t.elem === 'i32' ? 'i32' : 'f32', access: 'read_write', vec4: false,
     buffer: { kind: 'scratch', id: `summary.${summaryKey(s)}`, elems }, shape: [int(2), outer, blocks, inner],
     label: `min/max of ${tensorName} per ${s.block} along axis ${s.axis}`, summary: s,
   };
@@ -358,7 +358,7 @@ function summaryKernel(g: Graph, s: SummaryOf, out: Binding, { specialized, targ
   const t = g.nodes[s.tensor]!;
   const src = { ...tensorBinding(g, s.tensor, `t${s.tensor}`, 'lookup', 'read', false, views), node: s.tensor };
   return {
-    kind: 'summary', name: `${g.name}_summary${s.tensor}_a${s.axis}`.replace(/[^A-Za-z0-9_]/g, '_'), node: s.tensor,
+    kind: 'summary', name: `${g.name}_summary${s.tensor}_a${s.axis}_b${s.block}`.replace(/[^A-Za-z0-9_]/g, '_'), node: s.tensor,
     label: `block summaries of ${t.name ?? `%${s.tensor}`}: min and max per ${s.block} positions of axis ${s.axis}`,
     bindings: [src, out], uniforms: [], workgroups: int(0), features: [], specialized, target, summary: s, schedule: null,
   };
