@@ -9,7 +9,7 @@ import { AttncError, diag } from '../dsl/diagnostics.js';
 import { checkSizes, WEBGL_LIMITS, type InputLimits } from './limits.js';
 import { executeReference } from './reference/index.js';
 import { bindDims, shapeOf } from './shapes.js';
-import { validateRun } from './validate.js';
+import { checkInputNames, validateRun } from './validate.js';
 import { toFloat32, type Tensor } from './tensor.js';
 
 export type Backend = 'reference' | 'webgpu' | 'webgl';
@@ -90,6 +90,7 @@ export async function run(
   // inputs, spec §6): f64 or int data is rounded to the nearest f32 first, so every
   // backend sees the same values; beyond the f32 range that is ±inf, as numpy's
   // astype(float32).
+  checkInputNames(graph, inputs);
   inputs = asF32Inputs(graph, inputs);
   // Shape errors are reported before any kernel runs, the same on every backend.
   const dims = bindDims(graph, inputs);

@@ -6,6 +6,7 @@
 
 import { checkView } from './views.js';
 import type { Expr, Graph, Node } from '../compiler/ir.js';
+import { closest } from '../dsl/builtins.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
 import { patternRule } from '../compiler/pattern-rules.js';
 import { evalSize, shapeOf, visitPatterns } from './shapes.js';
@@ -31,7 +32,22 @@ export function validateRun(graph: Graph, inputs: Readonly<Record<string, Tensor
       throw new AttncError([diag('AT703', [name, `shape ${fmt(want)} needs ${n} elements but the data has ${t.data.length}`], node.span)]);
     }
   }
+  checkInputNames(graph, inputs);
   for (const node of graph.nodes) checkNode(graph, node, dims, shapes);
+}
+
+/**
+ * A tensor under a name the program does not declare is a mistake (a typo, another
+ * program's inputs), not something to ignore: AT703 naming it and the declared inputs.
+ */
+export function checkInputNames(graph: Graph, inputs: Readonly<Record<string, Tensor>>): void {
+  const declared = graph.inputs.map((id) => nameOf(graph, id));
+  for (const name of Object.keys(inputs)) {
+    if (declared.includes(name)) continue;
+    const near = closest(name, declared);
+    throw new AttncError([diag('AT703', [name, `\`${graph.name}\` has no such input; its inputs are ${declared.join(', ')}`], undefined,
+      near ? `did you mean \`${near}\`?` : undefined)]);
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
 import { check, formatAll } from '../dsl/index.js';
+import { AttncError } from '../dsl/diagnostics.js';
 import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
 import '../runtime/node/dawn.js';
 import { run, RunOptionError, type Backend } from '../runtime/run.js';
@@ -243,6 +244,17 @@ test('6: f64 inputs are rounded to f32 on every backend, the reference too', asy
 test('10: run() with an unknown backend is a RunOptionError, not a silent reference run', async (t) => {
   const e = await t.throwsAsync(run(compile(P), seeded(P), { backend: 'nonsense' as Backend }), { instanceOf: RunOptionError });
   t.is(e!.message, 'backend: "nonsense" is not valid; expected auto, reference, webgpu, webgl');
+});
+
+test('10: run() with a tensor under a name the program does not declare refuses it by name, on every backend', async (t) => {
+  const inputs = seeded(P);
+  const { k, ...rest } = inputs;
+  for (const backend of ['reference', 'webgpu', 'webgl'] as Backend[]) {
+    const e = await t.throwsAsync(run(compile(P), { ...rest, kk: k! }, { backend }), { instanceOf: AttncError });
+    t.is(e!.message, 'AT703: input `kk`: `p` has no such input; its inputs are q, k, v', backend);
+    t.is((e as AttncError).diagnostics[0]!.hint, 'did you mean `k`?');
+    await t.throwsAsync(run(compile(P), { ...inputs, bias: k! }, { backend }), { message: /input `bias`: `p` has no such input/ });
+  }
 });
 
 test('13: a bad definition does not block --entry of a good one; it is reported as a warning', async (t) => {
