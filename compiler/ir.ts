@@ -87,6 +87,17 @@ export type Pattern =
       causal: [boolean, boolean];
       length: Expr;
       keyLength: Expr;
+    }
+  | {
+      name: 'neighborhood3d';
+      depth: Expr;
+      height: Expr;
+      width: Expr;
+      kernel: [Expr, Expr, Expr];
+      dilation: [Expr, Expr, Expr];
+      causal: [boolean, boolean, boolean];
+      length: Expr;
+      keyLength: Expr;
     };
 
 export type ElemType = 'f32' | 'f16' | 'i32';

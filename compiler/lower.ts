@@ -316,6 +316,12 @@ class Lowering {
       const v = one(a);
       return [v, v];
     };
+    const triple = <T>(name: string, one: (a: ast.Expr | undefined) => T): [T, T, T] => {
+      const a = args.get(name);
+      if (a?.kind === 'list') return [one(a.items[0]), one(a.items[1]), one(a.items[2])];
+      const v = one(a);
+      return [v, v, v];
+    };
     const lengths = { length: ctx.queryLength, keyLength: ctx.keyLength };
     switch (spec.name) {
       case 'window': return { name: 'window', r: size('r') };
@@ -331,6 +337,13 @@ class Lowering {
         return {
           name: 'neighborhood2d', height: size('height'), width: size('width'),
           kernel: pair('kernel', sizeOf), dilation: pair('dilation', sizeOf), causal: pair('causal', flag), ...lengths,
+        };
+      }
+      case 'neighborhood3d': {
+        const sizeOf = (a: ast.Expr | undefined): Expr => (a ? this.size(a) : int(1));
+        return {
+          name: 'neighborhood3d', depth: size('depth'), height: size('height'), width: size('width'),
+          kernel: triple('kernel', sizeOf), dilation: triple('dilation', sizeOf), causal: triple('causal', flag), ...lengths,
         };
       }
       default:

@@ -99,6 +99,27 @@ export function patternRule(
       return (i, j) =>
         nattenAllows(Math.floor(i / W), Math.floor(j / W), H, kr, dr, cr) && nattenAllows(i % W, j % W, W, kc, dc, cc);
     }
+    case 'neighborhood3d': {
+      const N = size(p.length);
+      const M = size(p.keyLength);
+      checkLengths('neighborhood3d', N, M, lengths);
+      const [T, H, W] = [size(p.depth), size(p.height), size(p.width)];
+      if (T < 1 || H < 1 || W < 1) fail('neighborhood3d', `depth, height and width must be at least 1, found ${T}, ${H} and ${W}`, span);
+      if (N !== T * H * W || M !== T * H * W) {
+        fail('neighborhood3d', `needs N == M == depth·height·width = ${T}·${H}·${W} = ${T * H * W}, found N = ${N} and M = ${M}`, span);
+      }
+      const k = p.kernel.map(size) as [number, number, number];
+      const d = p.dilation.map(size) as [number, number, number];
+      const c = p.causal;
+      const lengthsOf = [T, H, W];
+      (['depth', 'row', 'column'] as const).forEach((axis, a) => checkAxis('neighborhood3d', ` (${axis} axis)`, lengthsOf[a]!, k[a]!, d[a]!, span));
+      // Row-major volume: position x is frame x / (H·W), row (x / W) % H, column x % W.
+      const coords = (x: number) => [Math.floor(x / (H * W)), Math.floor(x / W) % H, x % W];
+      return (i, j) => {
+        const [a, b] = [coords(i), coords(j)];
+        return [0, 1, 2].every((x) => nattenAllows(a[x]!, b[x]!, lengthsOf[x]!, k[x]!, d[x]!, c[x]!));
+      };
+    }
   }
 }
 

@@ -33,6 +33,14 @@ export function expandPattern(p: Pattern): Expr {
       const cols = nattenAxis(mod(i, p.width), mod(j, p.width), p.width, p.kernel[1], p.dilation[1], p.causal[1]);
       return and(rows, cols);
     }
+    case 'neighborhood3d': {
+      // Row-major volume: position x is frame x / (H·W), row (x / W) % H, column x % W.
+      const plane = mul(p.height, p.width);
+      const frames = nattenAxis(div(i, plane), div(j, plane), p.depth, p.kernel[0], p.dilation[0], p.causal[0]);
+      const rows = nattenAxis(mod(div(i, p.width), p.height), mod(div(j, p.width), p.height), p.height, p.kernel[1], p.dilation[1], p.causal[1]);
+      const cols = nattenAxis(mod(i, p.width), mod(j, p.width), p.width, p.kernel[2], p.dilation[2], p.causal[2]);
+      return and(frames, and(rows, cols));
+    }
   }
 }
 

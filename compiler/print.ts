@@ -127,6 +127,15 @@ class Printer {
         const extra = [d !== '1' ? `dilation: ${d}` : '', c !== 'false' ? `causal: ${c}` : ''];
         return `neighborhood2d(${[x(p.height), x(p.width), pairOf(p.kernel), ...extra].filter(Boolean).join(', ')})`;
       }
+      case 'neighborhood3d': {
+        const list = (a: readonly (Expr | boolean)[]) => {
+          const s = a.map((v) => (typeof v === 'boolean' ? String(v) : x(v)));
+          return s.every((v) => v === s[0]) ? s[0]! : `[${s.join(', ')}]`;
+        };
+        const [d, c] = [list(p.dilation), list(p.causal)];
+        const extra = [d !== '1' ? `dilation: ${d}` : '', c !== 'false' ? `causal: ${c}` : ''];
+        return `neighborhood3d(${[x(p.depth), x(p.height), x(p.width), list(p.kernel), ...extra].filter(Boolean).join(', ')})`;
+      }
     }
   }
 

@@ -13,6 +13,10 @@ export type ArgKind =
   | 'size-pair'
   /** bool literal/param, or [bool, bool]. */
   | 'flag-pair'
+  /** int or [int, int, int] (per-axis value for neighborhood3d). */
+  | 'size-triple'
+  /** bool literal/param, or [bool, bool, bool]. */
+  | 'flag-triple'
   | 'flag'
   /** scalar expression (int or float) evaluated in the current context. */
   | 'number'
@@ -101,6 +105,19 @@ export const BUILTINS: readonly BuiltinSpec[] = [
       { name: 'causal', kind: 'flag-pair', default: 'false' },
     ],
     summary: 'NATTEN 2-D neighborhood on a row-major height × width grid',
+  },
+  {
+    name: 'neighborhood3d',
+    kind: 'pattern',
+    params: [
+      { name: 'depth', kind: 'size' },
+      { name: 'height', kind: 'size' },
+      { name: 'width', kind: 'size' },
+      { name: 'kernel', kind: 'size-triple' },
+      { name: 'dilation', kind: 'size-triple', default: '1' },
+      { name: 'causal', kind: 'flag-triple', default: 'false' },
+    ],
+    summary: 'NATTEN 3-D neighborhood on a row-major depth × height × width volume (video: frames × rows × columns)',
   },
 
   {

@@ -86,10 +86,10 @@ function checkArgument(cx: CheckContext, spec: BuiltinSpec, p: ParamSpec, a: Arg
     }
     return t;
   };
-  const pairOf = (one: (x: Expr) => Type, what: string): Type => {
+  const pairOf = (one: (x: Expr) => Type, what: string, arity = 2): Type => {
     if (v.kind !== 'list') return one(v);
     const items = v.items.map(one);
-    if (v.items.length !== 2) {
+    if (v.items.length !== arity) {
       cx.error('AT508', [spec.name, p.name, what, `a list of ${v.items.length}`], v.span);
       v.ty = ERROR;
       return ERROR;
@@ -113,6 +113,10 @@ function checkArgument(cx: CheckContext, spec: BuiltinSpec, p: ParamSpec, a: Arg
       return flag(v);
     case 'flag-pair':
       return pairOf(flag, 'a bool or a pair `[a, b]`');
+    case 'size-triple':
+      return pairOf(size, 'an int or a triple `[a, b, c]`', 3);
+    case 'flag-triple':
+      return pairOf(flag, 'a bool or a triple `[a, b, c]`', 3);
     case 'pair': {
       if (v.kind !== 'list') {
         // Check the value for its own errors first, then say what was wanted.

@@ -254,34 +254,47 @@ class StaticEval {
         if (p && at) this.report('AT709', ['neighborhood', p.detail], at.span, [at]);
         return;
       }
-      case 'neighborhood2d': {
-        const [H, W] = [num(valueOf('height')), num(valueOf('width'))];
-        const [h, w] = [arg('height'), arg('width')];
-        if (H !== undefined && W !== undefined && (H < 1 || W < 1)) {
-          const at = H < 1 ? h : w;
-          if (at) this.report('AT709', ['neighborhood2d', `height and width must be at least 1, found ${H} and ${W}`], at.span, [at]);
-          return;
-        }
-        const perAxis = (n: string, dflt: number | undefined): { at: (k: 0 | 1) => Expr | undefined; v: (k: 0 | 1) => number | undefined } => {
-          const a = arg(n);
-          if (a?.kind === 'list') return { at: (k) => a.items[k], v: (k) => num(this.constant(a.items[k])) };
-          const v = a ? num(valueOf(n)) : dflt;
-          return { at: () => a, v: () => v };
-        };
-        const kernel = perAxis('kernel', undefined);
-        const dilation = perAxis('dilation', 1);
-        for (const k of [0, 1] as const) {
-          const L = k === 0 ? H : W;
-          const p = nattenAxisProblem(k === 0 ? ' (row axis)' : ' (column axis)', L, kernel.v(k), dilation.v(k));
-          if (!p) continue;
-          const at = p.arg === 'dilation' ? dilation.at(k) : p.arg === 'kernel' ? kernel.at(k) : (k === 0 ? h : w);
-          if (at) this.report('AT709', ['neighborhood2d', p.detail], at.span, [at]);
-          return;
-        }
+      case 'neighborhood2d':
+        this.gridChecks(name, ['height', 'width'], [' (row axis)', ' (column axis)'], arg, valueOf);
         return;
-      }
+      case 'neighborhood3d':
+        this.gridChecks(name, ['depth', 'height', 'width'], [' (depth axis)', ' (row axis)', ' (column axis)'], arg, valueOf);
+        return;
       default:
         return;
+    }
+  }
+
+  /**
+   * NATTEN's rules per axis of a grid pattern (neighborhood2d, neighborhood3d) with
+   * arguments known at compile time: every extent ≥ 1, then each axis's kernel, dilation
+   * and kernel · dilation ≤ extent; the first problem is reported at its argument.
+   */
+  private gridChecks(
+    name: string, extents: string[], labels: string[], arg: (n: string) => Expr | undefined, valueOf: (n: string) => Value,
+  ): void {
+    const sizes = extents.map((e) => num(valueOf(e)));
+    if (sizes.every((v) => v !== undefined) && sizes.some((v) => v! < 1)) {
+      const at = arg(extents[sizes.findIndex((v) => v! < 1)]!);
+      const words = extents.length === 2 ? 'height and width' : 'depth, height and width';
+      const found = sizes.length === 2 ? `${sizes[0]} and ${sizes[1]}` : `${sizes[0]}, ${sizes[1]} and ${sizes[2]}`;
+      if (at) this.report('AT709', [name, `${words} must be at least 1, found ${found}`], at.span, [at]);
+      return;
+    }
+    const perAxis = (n: string, dflt: number | undefined): { at: (k: number) => Expr | undefined; v: (k: number) => number | undefined } => {
+      const a = arg(n);
+      if (a?.kind === 'list') return { at: (k) => a.items[k], v: (k) => num(this.constant(a.items[k])) };
+      const v = a ? num(valueOf(n)) : dflt;
+      return { at: () => a, v: () => v };
+    };
+    const kernel = perAxis('kernel', undefined);
+    const dilation = perAxis('dilation', 1);
+    for (let k = 0; k < extents.length; k++) {
+      const p = nattenAxisProblem(labels[k]!, sizes[k], kernel.v(k), dilation.v(k));
+      if (!p) continue;
+      const at = p.arg === 'dilation' ? dilation.at(k) : p.arg === 'kernel' ? kernel.at(k) : arg(extents[k]!);
+      if (at) this.report('AT709', [name, p.detail], at.span, [at]);
+      return;
     }
   }
 

@@ -67,7 +67,7 @@ export const MESSAGES = {
   AT508: 'argument `{1}` of `{0}` must be {2}, found {3}',
   AT509: '`{0}` is not a function; write `{0}` without parentheses',
   AT510: '`normalize:` takes `keys` or `queries`',
-  AT511: 'a list `[a, b]` is only allowed where a builtin takes a pair',
+  AT511: 'a list `[a, b]` is only allowed where a builtin takes a pair or a triple',
   AT512: '`{0}` needs {1}',
 
   AT601: 'definition `{0}` has no `return`',

@@ -35,6 +35,7 @@ function patternExprs(p: Pattern): Expr[] {
     case 'sink': case 'global': return [p.n];
     case 'neighborhood': return [p.kernel, p.dilation, p.length, p.keyLength];
     case 'neighborhood2d': return [p.height, p.width, ...p.kernel, ...p.dilation, p.length, p.keyLength];
+    case 'neighborhood3d': return [p.depth, p.height, p.width, ...p.kernel, ...p.dilation, p.length, p.keyLength];
   }
 }
 

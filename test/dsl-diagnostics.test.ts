@@ -195,7 +195,7 @@ golden('causal()', def(`
 
 golden('list where a scalar is expected', def(`
   return attend(q, k, v, mask: window([1, 2]))`), [
-    't.attn:4:39: error[AT511]: a list `[a, b]` is only allowed where a builtin takes a pair',
+    't.attn:4:39: error[AT511]: a list `[a, b]` is only allowed where a builtin takes a pair or a triple',
     '4 |   return attend(q, k, v, mask: window([1, 2]))',
     '  |                                       ^~~~~~',
 ]);

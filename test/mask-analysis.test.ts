@@ -33,6 +33,15 @@ const masks: Record<string, (a: number, b: number) => Expr> = {
       causal: [(a >> 2) % 2 === 1, a % 2 === 1], length: int(30), keyLength: int(30),
     });
   },
+  // 2 frames × 3 rows × 5 columns = 30 positions; kernel · dilation within every axis.
+  neighborhood3d: (a, b) => {
+    const k2 = 2 + (b % 3);
+    return pattern({
+      name: 'neighborhood3d', depth: int(2), height: int(3), width: int(5),
+      kernel: [int(2), int(2 + (a % 2)), int(k2)], dilation: [int(1), int(1), int(k2 === 2 ? 1 + ((a >> 2) % 2) : 1)],
+      causal: [a % 2 === 1, (a >> 1) % 2 === 1, b % 2 === 1], length: int(30), keyLength: int(30),
+    });
+  },
   streaming: (a, b) => bin('or', masks.sliding!(a, b), bin('and', masks.sink!(b, a), masks.causal!(0, 0))),
   bigbird: (a, b) => bin('or', bin('or', masks.global!(b, a), masks.window!(a, b)), masks.block!(a + 3, b)),
   'not-causal': () => ({ op: 'not', ty: 'bool', a: pattern({ name: 'causal' }) }),

@@ -166,6 +166,7 @@ const SMALL: Record<string, { dims: Record<string, number>; params?: Record<stri
   neighborhood2d: { dims: { B: 1, H: 2, N: 48, D: 16 }, params: { height: 6, width: 8, kernel: 3, dilation: 2 } },
   reversed: { dims: { B: 1, H: 2, N: 30, D: 16 } },
   streaming: { dims: { B: 1, H: 4, N: 40, D: 16 }, params: { window: 8, sinks: 3 } },
+  video: { dims: { B: 1, H: 2, N: 75, D: 16 }, params: { frames: 3, height: 5, width: 5 } },
 };
 
 const samplesDir = new URL('../samples/', import.meta.url);

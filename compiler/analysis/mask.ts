@@ -431,6 +431,10 @@ function foldArgs(p: Pattern): Pattern {
       ...p, height: f(p.height), width: f(p.width),
       kernel: [f(p.kernel[0]), f(p.kernel[1])], dilation: [f(p.dilation[0]), f(p.dilation[1])],
     };
+    case 'neighborhood3d': return {
+      ...p, depth: f(p.depth), height: f(p.height), width: f(p.width),
+      kernel: [f(p.kernel[0]), f(p.kernel[1]), f(p.kernel[2])], dilation: [f(p.dilation[0]), f(p.dilation[1]), f(p.dilation[2])],
+    };
   }
 }
 
@@ -502,22 +506,53 @@ function patternRanges(origin: Pattern): KeyRange[] | null {
     case 'neighborhood2d': {
       const sizes = [p.height, p.width, ...p.dilation];
       if (!sizes.every((a) => within(a, 1, LARGE)) || !p.kernel.every((k) => within(k, 2, LARGE, false))) return null;
-      // Key rows: for a block of queries in one grid row, exactly that row's window (k0
-      // rows: NATTEN's rule on the row axis); across rows, every row within reach. Key
-      // columns bound the two ends of the range: a window never reaches further than
-      // (k1 − 1)·d1 columns from its query. Row-major, so one contiguous key range.
-      const w = p.width;
-      const [rowLo, rowHi] = [div(Q_LO, w), div(Q_HI, w)];
-      const oneRow = E.eq(rowLo, rowHi);
-      const rowReach = mul(sub(p.kernel[0], one), p.dilation[0]);
-      const colReach = mul(sub(p.kernel[1], one), p.dilation[1]);
-      const rows = nattenWindow(rowLo, p.height, p.kernel[0], p.dilation[0], p.causal[0]);
-      const firstRow = select(oneRow, rows.first, sub(rowLo, rowReach));
-      const lastRow = select(oneRow, rows.last, p.causal[0] ? rowHi : add(rowHi, rowReach));
-      const firstCol = select(oneRow, E.max(sub(mod(Q_LO, w), colReach), zero), zero);
-      const lastCol = select(oneRow, E.min(p.causal[1] ? mod(Q_HI, w) : add(mod(Q_HI, w), colReach), sub(w, one)), sub(w, one));
-      return [{ lo: add(mul(firstRow, w), firstCol), hi: add(mul(lastRow, w), lastCol) }];
+      return [gridWindow(Q_LO, Q_HI, p.height, p.width, p.kernel, p.dilation, p.causal)];
+    }
+    case 'neighborhood3d': {
+      const sizes = [p.depth, p.height, p.width, ...p.dilation];
+      if (!sizes.every((a) => within(a, 1, LARGE)) || !p.kernel.every((k) => within(k, 2, LARGE, false))) return null;
+      // Key frames: for a block of queries in one frame, exactly that frame's window (NATTEN's
+      // rule on the depth axis); across frames, every frame within reach. Within the frames,
+      // the 2-D window of the block's in-frame positions (one frame), else whole frames.
+      const plane = mul(p.height, p.width);
+      const [fLo, fHi] = [div(Q_LO, plane), div(Q_HI, plane)];
+      const oneFrame = E.eq(fLo, fHi);
+      const reach = mul(sub(p.kernel[0], one), p.dilation[0]);
+      const frames = nattenWindow(fLo, p.depth, p.kernel[0], p.dilation[0], p.causal[0]);
+      const first = select(oneFrame, frames.first, sub(fLo, reach));
+      const last = select(oneFrame, frames.last, p.causal[0] ? fHi : add(fHi, reach));
+      const inner = gridWindow(mod(Q_LO, plane), mod(Q_HI, plane), p.height, p.width,
+        [p.kernel[1], p.kernel[2]], [p.dilation[1], p.dilation[2]], [p.causal[1], p.causal[2]]);
+      // (The 2-D range may reach past its frame's rows: clipped to the frame.)
+      return [{
+        lo: add(mul(first, plane), select(oneFrame, E.max(inner.lo, zero), zero)),
+        hi: add(mul(last, plane), select(oneFrame, E.min(inner.hi, sub(plane, one)), sub(plane, one))),
+      }];
     }
   }
 }
 
+/**
+ * The keys a block of queries [qlo, qhi] of one row-major height × width grid may see
+ * under NATTEN's 2-D rule, as one contiguous range. Key rows: for a block of queries in one
+ * grid row, exactly that row's window (k0 rows: NATTEN's rule on the row axis); across
+ * rows, every row within reach. Key columns bound the two ends of the range: a window never
+ * reaches further than (k1 − 1)·d1 columns from its query.
+ */
+function gridWindow(
+  qlo: Expr, qhi: Expr, height: Expr, width: Expr, kernel: [Expr, Expr], dilation: [Expr, Expr], causal: [boolean, boolean],
+): KeyRange {
+  const one = int(1);
+  const zero = int(0);
+  const w = width;
+  const [rowLo, rowHi] = [div(qlo, w), div(qhi, w)];
+  const oneRow = E.eq(rowLo, rowHi);
+  const rowReach = mul(sub(kernel[0], one), dilation[0]);
+  const colReach = mul(sub(kernel[1], one), dilation[1]);
+  const rows = nattenWindow(rowLo, height, kernel[0], dilation[0], causal[0]);
+  const firstRow = select(oneRow, rows.first, sub(rowLo, rowReach));
+  const lastRow = select(oneRow, rows.last, causal[0] ? rowHi : add(rowHi, rowReach));
+  const firstCol = select(oneRow, E.max(sub(mod(qlo, w), colReach), zero), zero);
+  const lastCol = select(oneRow, E.min(causal[1] ? mod(qhi, w) : add(mod(qhi, w), colReach), sub(w, one)), sub(w, one));
+  return { lo: add(mul(firstRow, w), firstCol), hi: add(mul(lastRow, w), lastCol) };
+}
