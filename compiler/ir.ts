@@ -74,6 +74,7 @@ export type Pattern =
   | { name: 'sliding'; w: Expr }
   | { name: 'block'; size: Expr }
   | { name: 'halo'; size: Expr; overlap: Expr }
+  | { name: 'halo2d'; height: Expr; width: Expr; size: [Expr, Expr]; overlap: [Expr, Expr]; length: Expr; keyLength: Expr }
   | { name: 'sink'; n: Expr }
   | { name: 'global'; n: Expr }
   /** `length` is the attend's query length (L = N; N == M is checked at run time). */

@@ -328,6 +328,12 @@ class Lowering {
       case 'sliding': return { name: 'sliding', w: size('w') };
       case 'block': return { name: 'block', size: size('size') };
       case 'halo': return { name: 'halo', size: size('size'), overlap: size('overlap') };
+      case 'halo2d': {
+        const sizeOf = (a: ast.Expr | undefined): Expr => (a ? this.size(a) : int(1));
+        return {
+          name: 'halo2d', height: size('height'), width: size('width'), size: pair('size', sizeOf), overlap: pair('overlap', sizeOf), ...lengths,
+        };
+      }
       case 'sink': return { name: 'sink', n: size('n') };
       case 'global': return { name: 'global', n: size('n') };
       case 'neighborhood':

@@ -62,6 +62,19 @@ export function patternRule(
       const o = size(p.overlap);
       return (i, j) => j >= floorDiv(i, s, span) * s - o && j < (floorDiv(i, s, span) + 1) * s + o;
     }
+    case 'halo2d': {
+      const N = size(p.length);
+      const M = size(p.keyLength);
+      checkLengths('halo2d', N, M, lengths);
+      const [H, W] = [size(p.height), size(p.width)];
+      if (H < 1 || W < 1) fail('halo2d', `height and width must be at least 1, found ${H} and ${W}`, span);
+      if (N !== H * W || M !== H * W) fail('halo2d', `needs N == M == height·width = ${H}·${W} = ${H * W}, found N = ${N} and M = ${M}`, span);
+      const [sr, sc] = [size(p.size[0]), size(p.size[1])];
+      const [or, oc] = [size(p.overlap[0]), size(p.overlap[1])];
+      // 1-D halo's rule on each coordinate (row x / W, column x % W).
+      const axis = (a: number, b: number, s: number, o: number) => b >= floorDiv(a, s, span) * s - o && b < (floorDiv(a, s, span) + 1) * s + o;
+      return (i, j) => axis(Math.floor(i / W), Math.floor(j / W), sr, or) && axis(i % W, j % W, sc, oc);
+    }
     case 'sink': {
       const n = size(p.n);
       return (_i, j) => j < n;

@@ -22,6 +22,14 @@ export function expandPattern(p: Pattern): Expr {
       const start = mul(div(i, p.size), p.size);
       return and(ge(j, sub(start, p.overlap)), lt(j, add(add(start, p.size), p.overlap)));
     }
+    case 'halo2d': {
+      // Per axis, 1-D halo's rule on the row (x / width) and column (x % width) coordinates.
+      const axis = (a: Expr, b: Expr, s: Expr, o: Expr) => {
+        const start = mul(div(a, s), s);
+        return and(ge(b, sub(start, o)), lt(b, add(add(start, s), o)));
+      };
+      return and(axis(div(i, p.width), div(j, p.width), p.size[0], p.overlap[0]), axis(mod(i, p.width), mod(j, p.width), p.size[1], p.overlap[1]));
+    }
     case 'sink':
       return lt(j, p.n);
     case 'global':

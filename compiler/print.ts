@@ -115,6 +115,7 @@ class Printer {
       case 'sliding': return `sliding(${x(p.w)})`;
       case 'block': return `block(${x(p.size)})`;
       case 'halo': return `halo(${x(p.size)}, ${x(p.overlap)})`;
+      case 'halo2d': return `halo2d(${x(p.height)}, ${x(p.width)}, ${pairOf(p.size)}, ${pairOf(p.overlap)})`;
       case 'sink': return `sink(${x(p.n)})`;
       case 'global': return `global(${x(p.n)})`;
       case 'neighborhood': {

@@ -82,6 +82,17 @@ export const BUILTINS: readonly BuiltinSpec[] = [
     params: [{ name: 'size', kind: 'size' }, { name: 'overlap', kind: 'size' }],
     summary: 'blocks of `size` keys widened by `overlap` on each side',
   },
+  {
+    name: 'halo2d',
+    kind: 'pattern',
+    params: [
+      { name: 'height', kind: 'size' },
+      { name: 'width', kind: 'size' },
+      { name: 'size', kind: 'size-pair' },
+      { name: 'overlap', kind: 'size-pair' },
+    ],
+    summary: 'HaloNet blocks of a row-major height × width grid, widened by `overlap` rows and columns',
+  },
   { name: 'sink', kind: 'pattern', params: [{ name: 'n', kind: 'size' }], summary: 'j < n' },
   { name: 'global', kind: 'pattern', params: [{ name: 'n', kind: 'size' }], summary: 'i < n || j < n' },
   {

@@ -246,6 +246,17 @@ class StaticEval {
         }
         return;
       }
+      case 'halo2d': {
+        // 1-D halo's rule per axis: a zero block size divides by zero (AT306), at the item.
+        const size = arg('size');
+        const items = size?.kind === 'list' ? size.items : size ? [size] : [];
+        const zero = items.find((x) => (size?.kind === 'list' ? num(this.constant(x)) : num(valueOf('size'))) === 0);
+        if (zero) this.report('AT306', [], zero.span, [zero], '`halo2d` divides the row and column by `size`');
+        const [H, W] = [num(valueOf('height')), num(valueOf('width'))];
+        const at = H !== undefined && H < 1 ? arg('height') : W !== undefined && W < 1 ? arg('width') : undefined;
+        if (!zero && at) this.report('AT709', ['halo2d', `height and width must be at least 1, found ${H} and ${W}`], at.span, [at]);
+        return;
+      }
       case 'neighborhood': {
         const k = valueOf('kernel');
         const d = args.has('dilation') ? valueOf('dilation') : 1;

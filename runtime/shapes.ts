@@ -32,6 +32,7 @@ function patternExprs(p: Pattern): Expr[] {
     case 'sliding': return [p.w];
     case 'block': return [p.size];
     case 'halo': return [p.size, p.overlap];
+    case 'halo2d': return [p.height, p.width, ...p.size, ...p.overlap, p.length, p.keyLength];
     case 'sink': case 'global': return [p.n];
     case 'neighborhood': return [p.kernel, p.dilation, p.length, p.keyLength];
     case 'neighborhood2d': return [p.height, p.width, ...p.kernel, ...p.dilation, p.length, p.keyLength];

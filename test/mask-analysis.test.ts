@@ -42,6 +42,11 @@ const masks: Record<string, (a: number, b: number) => Expr> = {
       causal: [a % 2 === 1, (a >> 1) % 2 === 1, b % 2 === 1], length: int(30), keyLength: int(30),
     });
   },
+  // A 5 × 6 grid (30 positions), blocks of 1..3 rows and columns, overlaps −1..2.
+  halo2d: (a, b) => pattern({
+    name: 'halo2d', height: int(5), width: int(6), size: [int(1 + (a % 3)), int(1 + (b % 3))],
+    overlap: [int((a >> 1) % 4 - 1), int((b >> 1) % 4 - 1)], length: int(30), keyLength: int(30),
+  }),
   streaming: (a, b) => bin('or', masks.sliding!(a, b), bin('and', masks.sink!(b, a), masks.causal!(0, 0))),
   bigbird: (a, b) => bin('or', bin('or', masks.global!(b, a), masks.window!(a, b)), masks.block!(a + 3, b)),
   'not-causal': () => ({ op: 'not', ty: 'bool', a: pattern({ name: 'causal' }) }),

@@ -425,6 +425,9 @@ function foldArgs(p: Pattern): Pattern {
     case 'sliding': return { ...p, w: f(p.w) };
     case 'block': return { ...p, size: f(p.size) };
     case 'halo': return { ...p, size: f(p.size), overlap: f(p.overlap) };
+    case 'halo2d': return {
+      ...p, height: f(p.height), width: f(p.width), size: [f(p.size[0]), f(p.size[1])], overlap: [f(p.overlap[0]), f(p.overlap[1])],
+    };
     case 'sink': case 'global': return { ...p, n: f(p.n) };
     case 'neighborhood': return { ...p, kernel: f(p.kernel), dilation: f(p.dilation) };
     case 'neighborhood2d': return {
@@ -481,6 +484,22 @@ function patternRanges(origin: Pattern): KeyRange[] | null {
         lo: sub(mul(div(Q_LO, p.size), p.size), p.overlap),
         hi: sub(add(mul(add(div(Q_HI, p.size), one), p.size), p.overlap), one),
       }];
+    }
+    case 'halo2d': {
+      // Key rows: from the first query row's block start − overlap to the last query row's
+      // block end + overlap (block starts never decrease for a positive size), clipped to
+      // the grid; within one query row, its block's columns the same way, else every column.
+      if (![p.height, p.width, ...p.size].every((a) => within(a, 1, LARGE)) || !p.overlap.every((o) => notOutside(o, -LARGE, LARGE))) return null;
+      const w = p.width;
+      const [rowLo, rowHi] = [div(Q_LO, w), div(Q_HI, w)];
+      const oneRow = E.eq(rowLo, rowHi);
+      const start = (x: Expr, s: Expr) => mul(div(x, s), s);
+      const firstRow = E.max(sub(start(rowLo, p.size[0]), p.overlap[0]), zero);
+      const lastRow = E.min(sub(add(add(start(rowHi, p.size[0]), p.size[0]), p.overlap[0]), one), sub(p.height, one));
+      const [colLo, colHi] = [mod(Q_LO, w), mod(Q_HI, w)];
+      const firstCol = select(oneRow, E.max(sub(start(colLo, p.size[1]), p.overlap[1]), zero), zero);
+      const lastCol = select(oneRow, E.min(sub(add(add(start(colHi, p.size[1]), p.size[1]), p.overlap[1]), one), sub(w, one)), sub(w, one));
+      return [{ lo: add(mul(firstRow, w), firstCol), hi: add(mul(lastRow, w), lastCol) }];
     }
     // j < n: no key for n ≤ 0 (symbolic: hi = n − 1 < 0 = lo, empty).
     case 'sink': return nonPositive(p.n) ? [] : [{ lo: zero, hi: sub(p.n, one) }];
