@@ -211,7 +211,16 @@ export function generateInputs(graph: Graph, dims: Readonly<Dims>, seed = 0): Re
     const name = inputName(node);
     const shape = shapeOf(node, dims);
     const s = inputSeed(seed, name);
-    out[name] = node.elem === 'i32' ? intTensor(shape, s) : uniformTensor(shape, s);
+    // Named, before and while allocating (a raw "Invalid typed array length" otherwise).
+    const tooLarge = (why: string) => new AttncError([diag('AT713', [name, shape.join(', '), why], node.span, 'use smaller dims')]);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n > 2 ** 31 - 1) throw tooLarge(`${n} elements, more than 2147483647 (tensors are indexed with 32-bit ints)`);
+    try {
+      out[name] = node.elem === 'i32' ? intTensor(shape, s) : uniformTensor(shape, s);
+    } catch (e) {
+      if (e instanceof RangeError) throw tooLarge(`${n} elements do not fit in host memory (${e.message})`);
+      throw e;
+    }
   }
   return out;
 }

@@ -246,6 +246,12 @@ test('10: run() with an unknown backend is a RunOptionError, not a silent refere
   t.is(e!.message, 'backend: "nonsense" is not valid; expected auto, reference, webgpu, webgl');
 });
 
+test('9: generateInputs() at sizes no tensor can have is AT713 naming the input, not a raw RangeError', (t) => {
+  const g = compile(P).graph!;
+  const e = t.throws(() => generateInputs(g, resolveDims(g, { N: 2 ** 30 }), 1), { instanceOf: AttncError });
+  t.regex(e!.message, /^AT713: `q` of shape \[1, 1, 1073741824, 4\] is too large: 4294967296 elements, more than 2147483647/);
+});
+
 test('10: run() with a tensor under a name the program does not declare refuses it by name, on every backend', async (t) => {
   const inputs = seeded(P);
   const { k, ...rest } = inputs;
