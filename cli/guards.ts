@@ -7,27 +7,13 @@
 import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '../compiler/ir.js';
-import { closest } from '../dsl/builtins.js';
 import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { checkInputLimits, MAX_ELEMENTS, type InputLimits } from '../runtime/limits.js';
 import { readNpy, readNpyHeader, type NpyFileInfo } from '../runtime/node/npy-file.js';
-import { graphDims } from '../runtime/shapes.js';
 import type { Tensor } from '../runtime/tensor.js';
 
 /** The largest value of a dim: kernels index with 32-bit ints. */
 export const MAX_DIM = 2 ** 31 - 1;
-
-/** Every dim name of `dims` must be one the program has (else `usage(message)`), with a hint. */
-export function checkDimNames(graph: Graph, dims: Readonly<Record<string, number>>, usage: (m: string) => Error): void {
-  const known = [...new Set([...graphDims(graph), ...Object.keys(graph.dimDefaults)])];
-  for (const name of Object.keys(dims)) {
-    if (known.includes(name)) continue;
-    // (`n` for `N`: a case slip first; one-letter names are all one edit apart.)
-    const near = known.find((k) => k.toLowerCase() === name.toLowerCase()) ?? (name.length > 1 ? closest(name, known) : undefined);
-    throw usage(`--dims ${name}: \`${graph.name}\` has no dim \`${name}\`; its dims are ${known.join(', ') || '(none)'}` +
-      (near ? ` (did you mean ${near}?)` : ''));
-  }
-}
 
 /**
  * --save DIR writes DIR/out.npy: DIR may be missing (it is made) or a directory; an

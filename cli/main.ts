@@ -15,7 +15,7 @@ import { BACKENDS, bind, chooseBackend, run, type BackendChoice } from '../runti
 import type { Tensor } from '../runtime/tensor.js';
 import { generateInputs, graphDims, resolveDims, shapeOf } from '../runtime/shapes.js';
 import { checkInputLimits, checkSizes, type InputLimits } from '../runtime/limits.js';
-import { checkDimNames, checkOutputDir, checkSaveDir, MAX_DIM, readInputFiles } from './guards.js';
+import { checkOutputDir, checkSaveDir, MAX_DIM, readInputFiles } from './guards.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { compile, type CompileOptions, type CompileResult } from '../compiler/compile.js';
 import type { ParamValues } from '../compiler/lower.js';
@@ -173,6 +173,9 @@ function compileFile(
     tensorBounds: !values['no-tensor-bounds'],
     ...extra,
   });
+  // An unknown --dims name is a usage error (exit 2), as `run` reports it.
+  const dim = result.diagnostics.find((d) => d.code === 'AT714');
+  if (dim) throw new UsageError(`--dims ${/has no dim `(\w+)`/.exec(dim.message)?.[1]}: ${dim.message}${dim.hint ? ` (${dim.hint})` : ''}`);
   if (!result.ok) throw new AttncError(result.diagnostics);
   // Warnings: errors in definitions other than --entry's (compile() did not compile them).
   if (result.diagnostics.length) console.error(formatAll(result.diagnostics));
@@ -219,7 +222,6 @@ async function cmdCompile(args: string[]): Promise<number> {
     },
   });
   const graph = result.graph!;
-  checkDimNames(graph, parseDims(values.dims as string[] | undefined), (m) => new UsageError(m));
   const artefacts: [string, string | Uint8Array][] = [];
   if (emit === 'ast') artefacts.push(['ast.json', JSON.stringify(result.ast, null, 2) + '\n']);
   else if (pass) artefacts.push([`${graph.name}.${emit}.txt`, dumps.join('\n')]);
@@ -279,10 +281,10 @@ async function cmdRun(args: string[]): Promise<number> {
   if (values.save) checkSaveDir(values.save as string, (m) => new UsageError(m));
 
   const layouts = parseLayouts(values.layout as string[] | undefined, (m) => new UsageError(m));
-  const program = compileFile(values, path);
-  const graph = program.graph!;
   const dimsGiven = parseDims(values.dims as string[] | undefined);
-  checkDimNames(graph, dimsGiven, (m) => new UsageError(m));
+  // (An unknown --dims name is refused by compile: AT714, a usage error here.)
+  const program = compileFile(values, path, { dims: dimsGiven });
+  const graph = program.graph!;
   // The limits of the backend that will run, so inputs too large for it are refused from
   // their shapes: before .npy data is read, before inputs are generated.
   const { limits } = await chooseBackend(backend as BackendChoice);

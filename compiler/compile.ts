@@ -5,7 +5,8 @@
 import type { Attention, Program, SourceFile } from '../dsl/ast.js';
 import { diag, hasErrors, type Diagnostic } from '../dsl/diagnostics.js';
 import { check } from '../dsl/index.js';
-import type { Graph } from './ir.js';
+import { closest } from '../dsl/builtins.js';
+import { dimsOf, type Graph } from './ir.js';
 import type { Kernel } from './kernel.js';
 import { lowerAttention, type ParamValues } from './lower.js';
 import { DEFAULT_CAPS, type DeviceCaps } from './caps.js';
@@ -102,6 +103,8 @@ export function compile(source: string | SourceFile, options: CompileOptions = {
 
   const lowered = lowerAttention(def, options.params);
   if (!lowered.graph) return fail(lowered.diagnostics);
+  const unknown = unknownDims(lowered.graph, options.dims ?? {});
+  if (unknown.length) return fail(unknown);
 
   let m: Module;
   try {
@@ -135,6 +138,21 @@ function otherDefinitions(diags: Diagnostic[], defs: Attention[], def: Attention
     out.push({ ...d, severity: 'warning', hint: d.hint ? `${d.hint}; ${note}` : note });
   }
   return out;
+}
+
+/**
+ * `dims` given for names the program does not have (a typo, another program's dims): AT714
+ * each, with the closest name as a hint. A program's dims are its `dims` defaults and the
+ * dims of its inputs' shapes (every other dim would have no size anyway: AT705).
+ */
+function unknownDims(g: Graph, dims: Readonly<Record<string, number>>): Diagnostic[] {
+  const known = new Set(Object.keys(g.dimDefaults));
+  for (const id of g.inputs) for (const e of g.nodes[id]!.shape) dimsOf(e, known);
+  const names = [...known];
+  return Object.keys(dims).filter((d) => !known.has(d)).map((d) => {
+    const near = names.find((k) => k.toLowerCase() === d.toLowerCase()) ?? (d.length > 1 ? closest(d, names) : undefined);
+    return diag('AT714', [g.name, d, names.join(', ') || '(none)'], undefined, near ? `did you mean ${near}?` : undefined);
+  });
 }
 
 function listNames(names: string[]): string {

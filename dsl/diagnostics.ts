@@ -91,6 +91,7 @@ export const MESSAGES = {
   AT711: 'cannot convert {0} to int',
   AT712: 'head dim `{0}` has no size: kernels are specialised on head dims',
   AT713: '`{0}` of shape [{1}] is too large: {2}',
+  AT714: '`{0}` has no dim `{1}`; its dims are {2}',
 } as const;
 
 export type DiagCode = keyof typeof MESSAGES;

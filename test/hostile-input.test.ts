@@ -252,6 +252,12 @@ test('9: generateInputs() at sizes no tensor can have is AT713 naming the input,
   t.regex(e!.message, /^AT713: `q` of shape \[1, 1, 1073741824, 4\] is too large: 4294967296 elements, more than 2147483647/);
 });
 
+test('10: compile({ dims }) with a name the program does not have is AT714 with the closest name, not ignored', (t) => {
+  const r = compile(P, { dims: { n: 16 } });
+  t.false(r.ok);
+  t.deepEqual(r.diagnostics.map((d) => [d.code, d.message, d.hint]), [['AT714', '`p` has no dim `n`; its dims are B, H, N, D', 'did you mean N?']]);
+});
+
 test('10: run() with a tensor under a name the program does not declare refuses it by name, on every backend', async (t) => {
   const inputs = seeded(P);
   const { k, ...rest } = inputs;
