@@ -70,6 +70,8 @@ export type ExprOp = Expr['op'];
 /** The origin of a pattern builtin, with its arguments as int expressions. */
 export type Pattern =
   | { name: 'causal' }
+  /** j ≤ i + (M − N): `length` N and `keyLength` M are the attend's query and key lengths. */
+  | { name: 'causal_end'; length: Expr; keyLength: Expr }
   | { name: 'window'; r: Expr }
   | { name: 'sliding'; w: Expr }
   | { name: 'block'; size: Expr }

@@ -263,7 +263,8 @@ class Lowering {
       case 'score':
         return { op: 'score', ty: 'float' };
       case 'pattern':
-        return this.pattern({ name: 'causal' }, ctx);
+        // A pattern without arguments, written bare (`causal`, `causal_end`).
+        return this.pattern(this.origin(builtin(e.name)!, new Map(), ctx), ctx);
       default:
         throw new Error(`internal: name \`${e.name}\` (${ref?.kind ?? 'unresolved'}) in a scalar expression`);
     }
@@ -324,6 +325,8 @@ class Lowering {
     };
     const lengths = { length: ctx.queryLength, keyLength: ctx.keyLength };
     switch (spec.name) {
+      case 'causal': return { name: 'causal' };
+      case 'causal_end': return { name: 'causal_end', ...lengths };
       case 'window': return { name: 'window', r: size('r') };
       case 'sliding': return { name: 'sliding', w: size('w') };
       case 'block': return { name: 'block', size: size('size') };

@@ -45,6 +45,12 @@ export function patternRule(
   switch (p.name) {
     case 'causal':
       return (i, j) => j <= i;
+    case 'causal_end': {
+      const N = size(p.length);
+      const M = size(p.keyLength);
+      checkLengths('causal_end', N, M, lengths);
+      return (i, j) => j <= i + (M - N);
+    }
     case 'window': {
       const r = size(p.r);
       return (i, j) => Math.abs(i - j) <= r;

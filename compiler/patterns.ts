@@ -12,6 +12,8 @@ export function expandPattern(p: Pattern): Expr {
   switch (p.name) {
     case 'causal':
       return le(j, i);
+    case 'causal_end':
+      return le(j, add(i, sub(p.keyLength, p.length)));
     case 'window':
       return le(call('abs', [sub(i, j)], 'int'), p.r);
     case 'sliding':

@@ -111,6 +111,7 @@ class Printer {
     const pairOf = (a: [Expr, Expr]) => (x(a[0]) === x(a[1]) ? x(a[0]) : `[${x(a[0])}, ${x(a[1])}]`);
     switch (p.name) {
       case 'causal': return 'causal';
+      case 'causal_end': return 'causal_end';
       case 'window': return `window(${x(p.r)})`;
       case 'sliding': return `sliding(${x(p.w)})`;
       case 'block': return `block(${x(p.size)})`;

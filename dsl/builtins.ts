@@ -73,6 +73,10 @@ export const BUILTINS: readonly BuiltinSpec[] = [
   fn('alibi', ['h', 'heads'], 'ALiBi slope of head h out of heads (fairseq get_slopes)'),
 
   { name: 'causal', kind: 'pattern', params: [], summary: 'j <= i' },
+  {
+    name: 'causal_end', kind: 'pattern', params: [],
+    summary: 'j <= i + (M - N): causal aligned to the end of the keys (N queries decoding at the end of an M-key cache)',
+  },
   { name: 'window', kind: 'pattern', params: [{ name: 'r', kind: 'size' }], summary: 'abs(i - j) <= r' },
   { name: 'sliding', kind: 'pattern', params: [{ name: 'w', kind: 'size' }], summary: 'j <= i && i - j < w' },
   { name: 'block', kind: 'pattern', params: [{ name: 'size', kind: 'size' }], summary: 'i / size == j / size' },

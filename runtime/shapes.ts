@@ -28,6 +28,7 @@ export function shapeOf(node: Node, dims: Readonly<Dims>): number[] {
 function patternExprs(p: Pattern): Expr[] {
   switch (p.name) {
     case 'causal': return [];
+    case 'causal_end': return [p.length, p.keyLength];
     case 'window': return [p.r];
     case 'sliding': return [p.w];
     case 'block': return [p.size];

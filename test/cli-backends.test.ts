@@ -23,6 +23,7 @@ const SIZES: Record<string, { dims: string; params?: string }> = {
   'gqa.attn': { dims: 'N=37,H=4,Hk=2,D=16' },
   'routing.attn': { dims: 'N=45,H=2,D=16,C=4' },
   'biased.attn': { dims: 'N=45,H=2,D=16,T=89' },
+  'decode.attn': { dims: 'N=5,M=77,H=4,Hk=2,D=16' },
   'image_halo.attn': { dims: 'N=63,H=2,D=16', params: 'height=7,width=9,size=3,halo=1' },
   'video.attn': { dims: 'N=75,H=2,D=16', params: 'frames=3,height=5,width=5' },
 };

@@ -161,6 +161,7 @@ const SMALL: Record<string, { dims: Record<string, number>; params?: Record<stri
   documents: { dims: { B: 2, H: 2, N: 33, D: 16 } },
   gemma: { dims: { B: 1, H: 2, N: 30, D: 32 }, params: { cap: 2.0 } },
   gqa: { dims: { B: 1, H: 4, Hk: 2, N: 30, D: 16 } },
+  decode: { dims: { B: 1, H: 4, Hk: 2, N: 5, M: 77, D: 16 } },
   image_halo: { dims: { B: 1, H: 2, N: 63, D: 16 }, params: { height: 7, width: 9, size: 3, halo: 1 } },
   local_window: { dims: { B: 1, H: 2, N: 30, D: 16 }, params: { kernel: 5, dilation: 2 } },
   padding: { dims: { B: 3, H: 2, N: 30, D: 16 } },

@@ -420,7 +420,7 @@ function foldArgs(p: Pattern): Pattern {
     return s.op === 'const' ? s : e;
   };
   switch (p.name) {
-    case 'causal': return p;
+    case 'causal': case 'causal_end': return p;
     case 'window': return { ...p, r: f(p.r) };
     case 'sliding': return { ...p, w: f(p.w) };
     case 'block': return { ...p, size: f(p.size) };
@@ -452,6 +452,8 @@ function patternRanges(origin: Pattern): KeyRange[] | null {
   const nonPositive = (e: Expr) => (constant(e) ?? 1) <= 0;
   switch (p.name) {
     case 'causal': return [{ lo: zero, hi: Q_HI }];
+    // j ≤ i + (M − N) (no overflow: q_hi < N).
+    case 'causal_end': return [{ lo: zero, hi: add(Q_HI, sub(p.keyLength, p.length)) }];
     // j ≤ i and j > i − w: no key for w ≤ 0. For a symbolic w of either sign the bounds
     // stay a superset (an empty range when w ≤ 0).
     case 'sliding': return nonPositive(p.w) ? [] : [{ lo: add(sub(Q_LO, p.w), one), hi: Q_HI }];
