@@ -284,25 +284,28 @@ export interface HostKeyRange {
 
 /**
  * How the WebGL target computes an attention (kernel IR kinds attend, colstats, colapply;
- * the two kernels of one normalize: queries attend get the same schedule).
- * - `fused`: the score q·k is recomputed wherever a fragment needs it (one f32 per
- *   fragment: per output element, D-fold redundant work, no scratch).
- * - `scores`: the masked scores are materialised once in a banded scratch
- *   [B·H, N, slots] (slot t of query i stands for one key of its ranges), then read by
- *   the statistics and the weighted-sum passes.
+ * the two kernels of one normalize: queries attend get the same schedule). Both
+ * strategies read q, k and v packed four values to an RGBA texel and write four values
+ * per fragment (targets/webgl/packed.ts).
+ * - `scores`: matmul-class passes — the masked scores materialised once in a banded
+ *   scratch [B·H, N, slots] (slot t of query i stands for one key of its ranges; four
+ *   scores per fragment, the q row loaded once), then the row (or column) statistics,
+ *   the softmax weights, and P·V (four output features per fragment).
+ * - `fused`: an online softmax per four output features of a query, q·k recomputed by
+ *   each of its Dv/4 fragments; no scratch (where one head's scores would not fit).
  */
 export interface WebGLAttendSchedule {
   strategy: 'fused' | 'scores';
   /** Each query's key ranges (null: every key). */
   ranges: HostKeyRange[] | null;
-  /** Key slots per query: the ranges' widths added up, or M. */
+  /** Key slots per query: the ranges' widths, each rounded up to whole texels of 4, or M rounded up. */
   slots: number;
   /**
    * `scores` only, when the whole scratch would pass the f32-exact element limit: the heads
    * (b·H + h rows) are computed `heads` at a time, `count` chunks of `total`.
    */
   chunk: { heads: number; count: number; total: number } | null;
-  /** The cost estimates the choice compared (multiply-adds). */
+  /** The cost estimates the choice compared (texel fetches). */
   cost: { fused: number; scores: number };
 }
 

@@ -131,15 +131,15 @@ function attendLoops(k: AttendKernel, s: AttendSchedule): string[] {
 /** The WebGL schedule (tile-webgl.ts): strategy, per-query key ranges, slots, chunking, costs. */
 function webglScheduleLines(k: AttendKernel, s: WebGLAttendSchedule, x: (e: Parameters<typeof printExpr>[0]) => string): string[] {
   const passes: Record<AttendKernel['kind'], [string, string]> = {
-    attend: ['one fragment per output element: online softmax over the query\'s keys, q·k recomputed', 'banded scores → row max and Σexp → P·V'],
-    colstats: ['one fragment per (key, max | sum): q·k recomputed over every query', 'banded scores → column max and Σexp'],
-    colapply: ['one fragment per output element: column-normalised weights, q·k recomputed', 'weighted sum over the banded scores'],
+    attend: ['four output features per fragment: online softmax over the query\'s keys, q·k recomputed', 'banded scores, 4 per texel → row max and 1/Σexp → weights → P·V'],
+    colstats: ['one fragment per key: column max and 1/Σexp over every query, q·k recomputed', 'banded scores, 4 per texel → column max and 1/Σexp'],
+    colapply: ['four output features per fragment: column-normalised weights, q·k recomputed', 'weights → P·V over the banded scores'],
     scores: ['', ''], pv: ['', ''],
   };
   const lines = [
     `  webgl:       ${s.strategy} — ${passes[k.kind][s.strategy === 'fused' ? 0 : 1]}`,
     `  key ranges:  ${s.ranges ? s.ranges.map((r) => `[${x(r.lo)}, ${x(r.hi)}]${r.step > 1 ? ` step ${r.step}` : ''} (≤ ${r.width} keys)`).join(' ∪ ') : 'every key'} per query (q_lo = q_hi = i)`,
-    `  slots:       ${s.slots} keys per query; cost fused ${s.cost.fused.toExponential(2)} vs scores ${s.cost.scores.toExponential(2)}`,
+    `  slots:       ${s.slots} key slots per query (${s.slots / 4} texels); cost fused ${s.cost.fused.toExponential(2)} vs scores ${s.cost.scores.toExponential(2)} texel fetches`,
   ];
   if (s.chunk) lines.push(`  chunks:      ${s.chunk.count} of ${s.chunk.heads} heads (of ${s.chunk.total}): the scores scratch stays f32-addressable`);
   return lines;

@@ -17,13 +17,16 @@ import type { Graph } from '../compiler/ir.js';
 import { bindDims, executeReference } from '../runtime/reference/index.js';
 import { uniformTensor, intTensor, type Tensor } from '../runtime/tensor.js';
 import { executeWebGL, planWebGL, webglAvailable } from '../runtime/webgl/index.js';
-import type { AttendStrategy } from '../targets/webgl/index.js';
+import type { AttendStrategy, WebGLKernel, WebGLPlan } from '../targets/webgl/index.js';
 import { attendGraph, bin, causal, load, h, i, j, s as sIdx, int } from './helpers/ir-builder.js';
 
 const available = webglAvailable();
 if (!available) throw new Error('no WebGL context (run under `xvfb-run -a`)');
 
 const STRATEGIES: AttendStrategy[] = ['fused', 'scores'];
+
+/** The kernels of a plan that compute the attention (not the packing of its operands). */
+const attentionKernels = (plan: WebGLPlan): WebGLKernel[] => plan.kernels.filter((k) => k.kind !== 'pack' && k.kind !== 'unpack');
 
 /** Run on WebGL with each strategy and compare with the reference. Returns the outputs. */
 async function check(
@@ -122,6 +125,13 @@ test('fully-masked rows are exactly 0 (mask j < i - 3)', async (t) => {
   for (const out of outs) rowsZero(t, out, (_bh, r) => r <= 3);
 });
 
+test('a mask no query satisfies (sink(0): no key range at all) gives rows of exactly 0, both normalisations', async (t) => {
+  for (const normalize of ['keys', 'queries'] as const) {
+    const outs = await check(t, attendSrc({ mask: 'sink(0)', normalize }), qkv({ N: 5, M: 13, Dv: 3 }, 27));
+    for (const out of outs) rowsZero(t, out, () => true);
+  }
+});
+
 test('an allowed score of -inf behaves as masked; rows of -inf are exactly 0', async (t) => {
   const score = 'i < 2 ? log(0.0) : (j % 3 == 0 ? s + log(float(j % 3)) : s)';
   const outs = await check(t, attendSrc({ score }), qkv({ N: 12 }, 29));
@@ -154,9 +164,14 @@ test('a dilated neighborhood visits only its k keys per query, under both normal
     for (const mask of ['neighborhood(5, dilation: 3)', 'neighborhood(4, dilation: 2, causal: true)']) {
       const graph = attendSrc({ mask, normalize });
       if (normalize === 'keys') {
-        const plan = planWebGL(graph, { B: 1, H: 2, Hk: 2, N: 31, M: 31, D: 16, Dv: 16 }, { strategy: 'fused' });
-        t.is(plan.kernels.length, 1);
-        t.true(plan.kernels[0]!.loopMaxIterations <= 5, `${mask}: ${plan.kernels[0]!.loopMaxIterations} keys per query`);
+        const dims = { B: 1, H: 2, Hk: 2, N: 31, M: 31, D: 16, Dv: 16 };
+        const fused = attentionKernels(planWebGL(graph, dims, { strategy: 'fused' }));
+        t.is(fused.length, 1);
+        t.true(fused[0]!.loopMaxIterations <= 5, `${mask}: ${fused[0]!.loopMaxIterations} keys per query`);
+        // scores: the k keys of a query are ⌈k / 4⌉ texels of 4 slots
+        const texels = Math.ceil(Number(/\((\d+)/.exec(mask)![1]) / 4);
+        const pv = attentionKernels(planWebGL(graph, dims, { strategy: 'scores' })).find((k) => k.kind === 'pv')!;
+        t.is(pv.loopMaxIterations, texels, `${mask}: ${pv.loopMaxIterations} texels per query`);
       }
       await check(t, graph, qkv({ N: 31 }, 79));
     }
@@ -230,8 +245,9 @@ test('scores computed a few heads at a time when the scratch would be too large 
   const inputs = qkv({ B: 1, H: 5, N: 20 }, 149);
   const dims = bindDims(g, inputs);
   const plan = planWebGL(g, dims, { strategy: 'scores', maxScratch: 900 });
-  t.deepEqual(plan.kernels.map((k) => k.chunk && { heads: k.chunk.heads, count: k.chunk.count }), [
-    { heads: 2, count: 3 }, { heads: 2, count: 3 }, { heads: 2, count: 3 },
+  // 20 queries × 20 keys (5 texels of 4 slots) a head: 2 heads of 400 fit 900
+  t.deepEqual(attentionKernels(plan).map((k) => k.chunk && { heads: k.chunk.heads, count: k.chunk.count }), [
+    { heads: 2, count: 3 }, { heads: 2, count: 3 }, { heads: 2, count: 3 }, { heads: 2, count: 3 },
   ]);
   const ref = executeReference(g, inputs);
   close(t, await executeWebGL(g, inputs, dims, { strategy: 'scores', maxScratch: 900 }), ref);
@@ -250,18 +266,21 @@ test('hand-built IR (no compile()): causal with a bias lookup', async (t) => {
 test('the plan loops only over each query\'s key range, with the true trip count', (t) => {
   const g = attendSrc({ mask: 'sliding(5)' });
   const dims = { B: 1, H: 2, Hk: 2, N: 40, M: 40, D: 16, Dv: 16 };
-  const fused = planWebGL(g, dims, { strategy: 'fused' });
-  t.is(fused.kernels.length, 1);
-  t.is(fused.kernels[0]!.loopMaxIterations, 5);
-  const scores = planWebGL(g, dims, { strategy: 'scores' });
-  t.deepEqual(scores.kernels.map((k) => k.kind), ['scores', 'rowstats', 'pv']);
-  t.deepEqual(scores.kernels[0]!.output, [5, 40, 2], 'banded scores: 5 key slots per query');
-  // auto picks the cheaper form: with Dv = 16 the three-pass form wins
+  const fused = attentionKernels(planWebGL(g, dims, { strategy: 'fused' }));
+  t.is(fused.length, 1);
+  t.is(fused[0]!.loopMaxIterations, 5);
+  const scores = attentionKernels(planWebGL(g, dims, { strategy: 'scores' }));
+  t.deepEqual(scores.map((k) => k.kind), ['scores', 'rowstats', 'probs', 'pv']);
+  t.deepEqual(scores[0]!.output, [2, 80, 1], 'banded scores: 5 key slots per query in 2 texels, one row per (head, query)');
+  t.is(scores[3]!.loopMaxIterations, 2, 'P·V loops over the 2 texels of a query');
+  // auto picks the cheaper form by texel fetches: the scores passes
   t.is(planWebGL(g, dims).strategies[3], 'scores');
   // dense: no range, all M keys
-  const dense = planWebGL(attendSrc(), dims, { strategy: 'fused' });
-  t.regex(dense.kernels[0]!.source, /kj < this\.constants\.M/);
-  // two ranges (sliding || sink): widths 6 and 4, loops bounded by the widest
+  const dense = attentionKernels(planWebGL(attendSrc(), dims, { strategy: 'fused' }));
+  t.regex(dense[0]!.source, /kj < this\.constants\.M/);
+  // two ranges (sliding || sink): widths 6 and 4, loops bounded by the widest; 2 + 1 texels
   const two = planWebGL(attendSrc({ mask: 'sliding(6) || (sink(4) && causal)' }), dims, { strategy: 'fused' });
-  t.is(two.kernels[0]!.loopMaxIterations, 6);
+  t.is(attentionKernels(two)[0]!.loopMaxIterations, 6);
+  const twoScores = attentionKernels(planWebGL(attendSrc({ mask: 'sliding(6) || (sink(4) && causal)' }), dims, { strategy: 'scores' }));
+  t.deepEqual(twoScores[0]!.output, [3, 80, 1]);
 });

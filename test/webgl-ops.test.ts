@@ -13,7 +13,7 @@ import type { Graph } from '../compiler/ir.js';
 import { AttncError } from '../dsl/diagnostics.js';
 import { bindDims, executeReference, generateInputs } from '../runtime/reference/index.js';
 import { uniformTensor, type Tensor } from '../runtime/tensor.js';
-import { executeWebGL, planWebGL, printWebGL, webglAvailable, webglListings, WebGLLimitError } from '../runtime/webgl/index.js';
+import { executeWebGL, planWebGL, printWebGL, webglAvailable, webglDevice, webglListings, WebGLLimitError } from '../runtime/webgl/index.js';
 import { bin, call, dim, float, index, int, variable } from '../compiler/ir.js';
 import { evalSize } from '../compiler/kernel.js';
 import { renderExpr, type ExprEnv, type Helper } from '../targets/webgl/index.js';
@@ -194,8 +194,14 @@ test('printWebGL shows each kernel\'s JavaScript and the GLSL gpu.js generated',
   t.regex(text, /float attnc_alibi\(float h, float m\)/);
   t.notRegex(text, /float acosh/, 'gpu.js runtime helpers trimmed');
   const listings = webglListings(g, dims, { strategy: 'scores' });
-  t.deepEqual(listings.map((l) => l.name), ['streaming_attend3_scores', 'streaming_attend3_rowstats', 'streaming_attend3_pv']);
+  t.deepEqual(listings.map((l) => l.name), [
+    'streaming_tensor0_pack', 'streaming_tensor1_pack', 'streaming_tensor2_pack',
+    'streaming_attend3_scores', 'streaming_attend3_rowstats', 'streaming_attend3_probs', 'streaming_attend3_pv',
+  ]);
   for (const l of listings) t.regex(l.glsl, /gl_FragData|out vec4|data0/);
+  // packed operands are read a texel at a time through the native helper, given the sampler
+  t.regex(listings[3]!.glsl, /vec4 attnc_ld\(sampler2D t, ivec2 size, ivec3 dim, float y, float x\)/);
+  t.regex(listings[3]!.glsl, webglDevice().version === 2 ? /texelFetch\(t, / : /texture2D\(t, /);
 });
 
 test('kernels are cached per (graph, dims): a second run reuses them', async (t) => {
@@ -241,7 +247,7 @@ test('sizes beyond f32-exact addressing are a clear error naming the tensor', (t
   // the three-pass form's B·H·N·M scores are computed a few heads at a time ...
   const chunked = planWebGL(g, { B: 1, H: 8, N: 2048, D: 64 });
   t.is(chunked.strategies[3], 'scores');
-  t.deepEqual(chunked.kernels[0]!.chunk, { heads: 4, count: 2, total: 8 });
+  t.deepEqual(chunked.kernels.find((k) => k.kind === 'scores')!.chunk, { heads: 4, count: 2, total: 8, into: 3 });
   // ... unless one head alone is too large: auto falls back to the fused kernel
   const plan = planWebGL(g, { B: 1, H: 2, N: 8192, D: 16 });
   t.is(plan.strategies[3], 'fused');

@@ -2,10 +2,13 @@
 // (gpu.js bakes texture sizes and constants into each shader), so the schedule is chosen
 // at the bound shapes: per attention, each query's key ranges evaluated on the host (one
 // query per fragment makes NATTEN's ranges exact and strided by the dilation), the key
-// slots a query visits, and the strategy — `fused` (q·k recomputed wherever a fragment
-// needs a score) or `scores` (masked scores materialised once in a banded scratch, then
-// read), the cheaper by a cost estimate unless the caps force one — with the scratch
-// computed a few heads at a time when it would pass the f32-exact element limit.
+// slots a query visits (four to an RGBA texel, each range padded to whole texels), and
+// the strategy — `scores` (four scores, weights or output features per fragment over
+// packed textures: matmul-class passes, the scores materialised once in a banded scratch)
+// or `fused` (an online softmax per four output features, q·k recomputed by each of a
+// query's Dv/4 fragments, no scratch) — the cheaper by a count of texel fetches, unless
+// the caps force one; with the scratch computed a few heads at a time when it would pass
+// the f32-exact element limit, and `fused` where one head's scores alone would.
 
 import { keyRanges } from '../analysis/mask.js';
 import { DEFAULT_WEBGL_CAPS, type WebGLCaps } from '../caps.js';
@@ -35,30 +38,45 @@ export function scheduleWebGLKernel(k: Kernel, opts: PassOptions, dimDefaults: R
 function attendStrategy(k: AttendKernel, dims: Record<string, number>, caps: WebGLCaps): WebGLAttendSchedule {
   const n = (e: Expr) => evalSize(e, dims);
   const [B, H, N, M] = [n(k.geom.B), n(k.geom.H), n(k.geom.N), n(k.geom.M)];
-  const { D, Dv } = k.geom;
   const ranges = hostKeyRanges(k, dims, N, M);
-  const slots = ranges ? ranges.reduce((a, r) => a + r.width, 0) : M;
-  const BH = B * H;
-  let fused: number;
-  let scores: number;
-  if (k.kind === 'attend') {
-    fused = BH * N * Dv * slots * (D + 12);
-    scores = BH * N * slots * (D + 12) + BH * N * 2 * 2 * slots + BH * N * Dv * slots * 4 + 2 * 65536;
-  } else {
-    const nr = ranges ? ranges.length : 0;
-    fused = BH * M * 2 * N * (D + 12) + BH * N * Dv * slots * (D + 12);
-    scores = BH * N * slots * (D + 12) + BH * M * 2 * N * (8 + 6 * nr) + BH * N * Dv * slots * 6 + 2 * 65536;
-  }
-  const chunk = chunking(BH, N * Math.max(slots, 1), caps);
+  // Four key slots a texel; a range owns whole texels (targets/webgl/attend-common.ts).
+  const texels = Math.max(1, ranges ? ranges.reduce((a, r) => a + Math.ceil(r.width / 4), 0) : Math.ceil(M / 4));
+  const slots = 4 * texels;
+  const cost = strategyCosts(k.kind, { BH: B * H, N, M, D4: Math.ceil(k.geom.D / 4), Dv4: Math.ceil(k.geom.Dv / 4) }, ranges, texels);
+  const chunk = chunking(B * H, N * slots, caps);
   const forced = caps.strategy ?? 'auto';
-  const strategy = forced === 'auto' ? (chunk && scores < fused ? 'scores' : 'fused') : forced;
+  const strategy = forced === 'auto' ? (chunk && cost.scores <= cost.fused ? 'scores' : 'fused') : forced;
   if (strategy === 'scores' && !chunk) {
     throw new WebGLScheduleError(
-      `the scores of one head of attend %${k.node} (${N}·${Math.max(slots, 1)} elements) exceed the ${caps.maxTextureElements} elements ` +
+      `the scores of one head of attend %${k.node} (${N}·${slots} elements) exceed the ${caps.maxTextureElements} elements ` +
         'a WebGL texture can address exactly; use the fused strategy, smaller shapes or another backend.',
     );
   }
-  return { strategy, ranges, slots, chunk: strategy === 'scores' && chunk!.count > 1 ? chunk : null, cost: { fused, scores } };
+  return { strategy, ranges, slots, chunk: strategy === 'scores' && chunk!.count > 1 ? chunk : null, cost };
+}
+
+/**
+ * Texel fetches of each strategy (what software WebGL spends its time on; a vec4 dot per
+ * fetch of k or v). `scores`: per texel of four slots, one q row and four k rows (5·D/4),
+ * two fetches each for the statistics and the weights, and per four output features one
+ * weight texel and four value texels (5·Dv/4). `fused`: per four output features the q row,
+ * then per key its k row and one value texel. normalize: queries adds the column
+ * statistics: every query for every key.
+ */
+function strategyCosts(
+  kind: AttendKernel['kind'],
+  { BH, N, M, D4, Dv4 }: { BH: number; N: number; M: number; D4: number; Dv4: number },
+  ranges: HostKeyRange[] | null,
+  texels: number,
+): WebGLAttendSchedule['cost'] {
+  const keys = ranges ? ranges.reduce((a, r) => a + r.width, 0) : M;
+  const pv = BH * N * texels * (5 * D4 + 4 + 5 * Dv4);
+  if (kind === 'attend') return { fused: BH * N * Dv4 * (D4 + keys * (D4 + 1)), scores: pv };
+  const columns = BH * M * N;
+  return {
+    fused: columns * (D4 + 1) + BH * N * Dv4 * (D4 + keys * (D4 + 2)),
+    scores: pv + columns * (2 + (ranges?.length ?? 0)),
+  };
 }
 
 /**

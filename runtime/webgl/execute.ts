@@ -2,6 +2,7 @@
 // WebGL 2/1 in a browser). Inputs are uploaded as f32 textures, the kernels run in order
 // with every intermediate kept on the GPU (`pipeline: true`), and the result is read back
 // once as a Float32Array tensor (Int32Array when the program returns `clusters`).
+// `bindWebGL` keeps the packed inputs resident, so kernels can be timed without uploads.
 //
 // Programs are lowered through the compiler's pipeline for target webgl (its tile pass
 // chooses each attention's strategy at these shapes) and rendered by targets/webgl.
@@ -15,25 +16,29 @@ import { lowerToKernels } from '../../compiler/pipeline.js';
 import { WebGLScheduleError } from '../../compiler/pipeline.js';
 import { printGraph } from '../../compiler/print.js';
 import {
-  nativeFunctions, renderWebGL, WebGLLimitError, type WebGLBuffer, type WebGLKernel, type WebGLPlan,
+  bufferKey, DEFAULT_MAX_TEXTURE_SIZE, nativeFunctions, renderWebGL, unpackRows, WebGLLimitError, type WebGLKernel, type WebGLPlan,
 } from '../../targets/webgl/plan.js';
 import type { Tensor } from '../tensor.js';
 import { WebGLError, WebGLKernelError } from './errors.js';
-import { destroyGPU, getGPU, type GpuKernel, type GpuTexture } from './gpujs.js';
+import { destroyGPU, getGPU, webglDevice, type GpuKernel, type GpuTexture } from './gpujs.js';
 import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 
 /** The WebGL caps the schedule uses beyond the defaults (tests force a strategy or chunking). */
-export type WebGLOptions = Partial<WebGLCaps>;
+export type WebGLOptions = Partial<WebGLCaps> & {
+  /** The largest texture side packed layouts may use (default DEFAULT_MAX_TEXTURE_SIZE; runs: at most the device's). */
+  maxTextureSize?: number;
+};
 
 /**
  * The WebGL plan of `graph` at `dims`: the pipeline's kernel passes for target webgl,
  * rendered to gpu.js kernels. Throws WebGLLimitError for sizes the target cannot address.
  */
 export function planWebGL(graph: Graph, dims: Record<string, number>, options: WebGLOptions = {}): WebGLPlan {
+  const { maxTextureSize, ...caps } = options;
   try {
-    const kernels = lowerToKernels(graph, { target: 'webgl', fusion: true, caps: DEFAULT_CAPS, dims, webgl: { ...DEFAULT_WEBGL_CAPS, ...options } });
-    return renderWebGL(kernels, graph, dims);
+    const kernels = lowerToKernels(graph, { target: 'webgl', fusion: true, caps: DEFAULT_CAPS, dims, webgl: { ...DEFAULT_WEBGL_CAPS, ...caps } });
+    return renderWebGL(kernels, graph, dims, { maxTextureSize });
   } catch (e) {
     if (e instanceof WebGLScheduleError) throw new WebGLLimitError(e.message);
     throw e;
@@ -56,10 +61,12 @@ const cache = new Map<string, Compiled>();
 export function webglCacheKey(graph: Graph, dims: Record<string, number>, options: WebGLOptions = {}): string {
   const text = printGraph(graph, { bodies: true });
   const d = Object.keys(dims).sort().map((k) => `${k}=${dims[k]}`).join(',');
-  return `${text}\n${d}\n${options.strategy ?? 'auto'}:${options.maxScratch ?? ''}`;
+  return `${text}\n${d}\n${options.strategy ?? 'auto'}:${options.maxScratch ?? ''}:${options.maxTextureSize ?? ''}`;
 }
 
 function compiled(graph: Graph, dims: Record<string, number>, options: WebGLOptions): Compiled {
+  // The same plans on every device whose textures reach the default side (all but the smallest).
+  options = { ...options, maxTextureSize: Math.min(options.maxTextureSize ?? DEFAULT_MAX_TEXTURE_SIZE, webglDevice().maxTextureSize) };
   const key = webglCacheKey(graph, dims, options);
   let c = cache.get(key);
   if (c) {
@@ -98,11 +105,12 @@ function kernelFor(c: Compiled, k: WebGLKernel): GpuKernel {
       immutable: false,
       precision: 'single',
       tactic: 'precision',
-      // Four floats per RGBA texel: a quarter of the pixels to upload and read back.
-      optimizeFloatMemory: true,
+      // Four floats per RGBA texel either way: a packed kernel returns a texel (its
+      // layout is the plan's), a flat one a float that gpu.js stores four to a texel.
+      ...(k.returns === 'vec4' ? { returnType: 'Array(4)' as const, optimizeFloatMemory: false } : { optimizeFloatMemory: true }),
       // integer division is exact through the target's own helpers; float `/` needs no patch
       fixIntegerDivisionAccuracy: false,
-      nativeFunctions: nativeFunctions(k),
+      nativeFunctions: nativeFunctions(k, webglDevice().version),
     });
   } catch (e) {
     throw asKernelError(k, e);
@@ -117,19 +125,27 @@ function asKernelError(k: WebGLKernel, e: unknown): Error {
   return new WebGLKernelError(k.name, k.label, msg.split('\n').slice(0, 12).join('\n'));
 }
 
-const bufferKey = (b: WebGLBuffer): string => (b.kind === 'node' ? `n${b.node}` : `s${b.id}`);
-
 type Value = Float32Array | GpuTexture;
 
-/** Run every kernel of a compiled plan; returns the value of each buffer. */
-function runPlan(c: Compiled, inputs: Readonly<Record<string, Tensor>>): Map<string, Value> {
-  const { plan } = c;
+/** The graph inputs' values, by buffer key. */
+function inputValues(plan: WebGLPlan, inputs: Readonly<Record<string, Tensor>>): Map<string, Value> {
   const values = new Map<string, Value>();
   for (const id of plan.graph.inputs) {
     const name = plan.graph.nodes[id]!.name ?? `%${id}`;
     const t = inputs[name]!;
     values.set(`n${id}`, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
   }
+  return values;
+}
+
+/**
+ * Run the kernels of a compiled plan (all but those `skip` names: their results are in
+ * `values` already) on `values`, which gets the value of every buffer.
+ */
+function runPlan(
+  c: Compiled, values: Map<string, Value>, skip: ReadonlySet<string> = new Set(), after?: (k: WebGLKernel, out: GpuTexture) => void,
+): Map<string, Value> {
+  const { plan } = c;
   const run = (k: WebGLKernel, scalars: number[]): void => {
     const elems = k.output[0] * k.output[1] * k.output[2];
     if (elems === 0) {
@@ -157,6 +173,7 @@ function runPlan(c: Compiled, inputs: Readonly<Record<string, Tensor>>): Map<str
       throw new WebGLKernelError(k.name, k.label, 'gpu.js returned no texture');
     }
     values.set(bufferKey(k.result), out as GpuTexture);
+    after?.(k, out as GpuTexture);
   };
 
   const kernels = plan.kernels;
@@ -164,61 +181,49 @@ function runPlan(c: Compiled, inputs: Readonly<Record<string, Tensor>>): Map<str
     const first = kernels[at]!;
     const chunk = first.chunk;
     if (!chunk) {
-      run(first, []);
+      if (!skip.has(first.name)) run(first, []);
       at++;
       continue;
     }
     // A chunked attend: run its kernels once per group of heads (each call overwrites the
-    // previous chunk's scratch textures) and assemble the last kernel's outputs on the host.
+    // previous chunk's scratch textures) and assemble the last kernel's outputs (packed,
+    // `heads` heads of rows each) on the host, as the flat values of `chunk.into`.
     // The group: the consecutive chunked kernels of the same attend node.
     let end = at;
     while (end < kernels.length && kernels[end]!.node === first.node && kernels[end]!.chunk !== null) end++;
     const group = kernels.slice(at, end);
     const last = group[group.length - 1]!;
-    const perHead = last.output[0] * last.output[1];
-    const host = new Float32Array(chunk.total * perHead);
+    const layout = plan.layouts[bufferKey(last.result)]!;
+    const rowsPerHead = layout.rows / chunk.heads;
+    const host = new Float32Array(chunk.total * rowsPerHead * layout.values);
     for (let n = 0; n < chunk.count; n++) {
       const bh0 = n * chunk.heads;
       for (const k of group) run(k, k.scalars.map(() => bh0));
-      const out = values.get(bufferKey(last.result));
-      const flat = out instanceof Float32Array ? out : flatten(out!.toArray(), chunk.heads * perHead);
+      const raw = (values.get(bufferKey(last.result)) as GpuTexture).renderRawOutput();
       const heads = Math.min(chunk.heads, chunk.total - bh0);
-      host.set(flat.subarray(0, heads * perHead), bh0 * perHead);
+      host.set(unpackRows(raw, layout, heads * rowsPerHead), bh0 * rowsPerHead * layout.values);
     }
-    values.set(bufferKey(last.result), host);
+    values.set(`n${chunk.into}`, host);
     at = end;
   }
   return values;
 }
 
-/** Flatten gpu.js's nested result arrays (z, y, then x rows) into one Float32Array. */
-function flatten(x: unknown, n: number): Float32Array {
-  const out = new Float32Array(n);
-  let at = 0;
-  const walk = (v: unknown): void => {
-    if (v instanceof Float32Array || Array.isArray(v) || ArrayBuffer.isView(v)) {
-      const arr = v as ArrayLike<unknown>;
-      if (arr.length > 0 && typeof arr[0] === 'number') {
-        const nums = arr as ArrayLike<number>;
-        for (let k = 0; k < nums.length && at < n; k++) out[at++] = nums[k]!;
-        return;
-      }
-      for (let k = 0; k < arr.length; k++) walk(arr[k]);
-      return;
-    }
-    if (typeof v === 'number' && at < n) out[at++] = v;
-  };
-  walk(x);
-  if (at !== n) throw new Error(`internal: read back ${at} elements, expected ${n}`);
-  return out;
-}
-
+/** The output tensor: its flat values, else its packed texture unpacked (Int32 for cluster ids). */
 function readTensor(plan: WebGLPlan, values: Map<string, Value>): Tensor {
   const id = plan.graph.output;
   const shape = plan.shapes[id]!;
   const n = shape.reduce((a, b) => a * b, 1);
-  const v = values.get(`n${id}`)!;
-  const data = v instanceof Float32Array ? Float32Array.from(v.subarray(0, n)) : flatten(v.toArray(), n);
+  const flat = values.get(`n${id}`);
+  let data: Float32Array;
+  if (flat) {
+    data = flat instanceof Float32Array ? Float32Array.from(flat.subarray(0, n)) : flat.renderRawOutput().slice(0, n);
+  } else {
+    const packed = values.get(`p${id}`);
+    if (!packed || packed instanceof Float32Array) throw new Error(`internal: the plan computes no value of its output %${id}`);
+    data = unpackRows(packed.renderRawOutput(), plan.layouts[`p${id}`]!);
+  }
+  if (data.length !== n) throw new Error(`internal: read back ${data.length} elements, expected ${n}`);
   if (plan.graph.nodes[id]!.elem === 'i32') return { data: Int32Array.from(data, (x) => Math.round(x)), shape: [...shape] };
   return { data, shape: [...shape] };
 }
@@ -241,8 +246,100 @@ export async function executeWebGL(
   const flat = contiguousInputs(inputs);
   const passthrough = returnedInput(graph, flat);
   if (passthrough) return passthrough;
-  const values = runPlan(c, flat);
+  const values = runPlan(c, inputValues(c.plan, flat));
   return readTensor(c.plan, values);
+}
+
+/** A program bound to inputs on WebGL (`bindWebGL`). */
+export interface BoundWebGLProgram {
+  /** Run every kernel on the bound inputs and wait for the device (no timer queries here: null). */
+  dispatch(): Promise<null>;
+  /** Run, and read the output back. */
+  read(): Promise<Tensor>;
+  /**
+   * Run once, waiting for the device after every kernel: each kernel's wall-clock ms (the
+   * kernels of a chunked attend added up over its chunks), in run order.
+   */
+  profile(): Promise<{ kernel: string; ms: number }[]>;
+  /** Drop the resident textures (a released program refuses to run). */
+  release(): void;
+}
+
+/**
+ * Bind `graph` to `inputs` on WebGL: the inputs the attention kernels read are packed into
+ * textures once and kept (later runs skip those `pack` kernels); tensors read flat (lookups,
+ * pool and clusters inputs) are still uploaded by every run. For timing kernels apart from
+ * the uploads of their main operands, and for repeated runs on the same q, k, v.
+ */
+export async function bindWebGL(
+  graph: Graph,
+  inputs: Record<string, Tensor>,
+  dims: Record<string, number>,
+  options: WebGLOptions = {},
+): Promise<BoundWebGLProgram> {
+  validateRun(graph, inputs, dims);
+  const c = compiled(graph, dims, options);
+  const flat = contiguousInputs(inputs);
+  const passthrough = returnedInput(graph, flat);
+  const seed = inputValues(c.plan, flat);
+  const packs = c.plan.kernels.filter((k) => k.kind === 'pack' && k.args[0]!.kind === 'node' && graph.inputs.includes(k.args[0]!.node));
+  const resident = new Map<string, GpuTexture>();
+  if (!passthrough) {
+    const values = new Map(seed);
+    runPlan({ ...c, plan: { ...c.plan, kernels: packs } }, values);
+    // A handle of our own: when a run of the same cached plan re-renders a pack kernel's
+    // output, gpu.js detaches that kernel from the texture held here.
+    for (const k of packs) resident.set(bufferKey(k.result), (values.get(bufferKey(k.result)) as GpuTexture).clone());
+  }
+  const skip = new Set(packs.map((k) => k.name));
+  let released = false;
+  const runBound = (after?: (k: WebGLKernel, out: GpuTexture) => void): Map<string, Value> => {
+    if (released) throw new WebGLError('this bound program was released; bind it again');
+    return runPlan(c, new Map<string, Value>([...seed, ...resident]), skip, after);
+  };
+  return {
+    async dispatch() {
+      if (passthrough) return null;
+      syncOutput(c.plan, runBound());
+      return null;
+    },
+    async read() {
+      if (released) throw new WebGLError('this bound program was released; bind it again');
+      return passthrough ?? readTensor(c.plan, runBound());
+    },
+    async profile() {
+      const times = new Map<string, number>();
+      if (passthrough) return [];
+      let t0 = performance.now();
+      runBound((k, out) => {
+        syncTexture(out);
+        const t = performance.now();
+        times.set(k.name, (times.get(k.name) ?? 0) + t - t0);
+        t0 = t;
+      });
+      return [...times].map(([kernel, ms]) => ({ kernel, ms }));
+    },
+    release() {
+      released = true;
+      for (const t of resident.values()) t.delete();
+      resident.clear();
+    },
+  };
+}
+
+/** Wait until the device has computed the output: read back one texel of it. */
+function syncOutput(plan: WebGLPlan, values: Map<string, Value>): void {
+  const id = plan.graph.output;
+  const t = values.get(`n${id}`) ?? values.get(`p${id}`);
+  if (t && !(t instanceof Float32Array)) syncTexture(t); // else read back already (chunks)
+}
+
+/** Wait until the device has written `t` (a 1-texel readback: WebGL has no fences here). */
+function syncTexture(t: GpuTexture): void {
+  const gl = t.context;
+  gl.bindFramebuffer(gl.FRAMEBUFFER, t.framebuffer());
+  gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.texture, 0);
+  gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.FLOAT, new Float32Array(4));
 }
 
 /** One kernel of a program as `attnc compile --target webgl` shows it. */
@@ -269,7 +366,7 @@ export function webglListings(graph: Graph, dims: Record<string, number>, option
     const shape = c.plan.shapes[id]!;
     zeros[graph.nodes[id]!.name ?? `%${id}`] = { data: new Float32Array(shape.reduce((a, b) => a * b, 1)), shape };
   }
-  runPlan(c, zeros);
+  runPlan(c, inputValues(c.plan, zeros));
   return c.plan.kernels.map((k) => ({
     name: k.name,
     label: k.label,

@@ -11,7 +11,27 @@ export type WebGLMode = 'headlessgl' | 'webgl2' | 'webgl';
 /** A texture produced by a pipelined kernel. */
 export interface GpuTexture {
   toArray(): unknown;
+  /** Its texels as RGBA f32 values, row-major. */
+  renderRawOutput(): Float32Array;
+  /** Another handle on the same texture: a kernel re-rendering its output detaches from it first. */
+  clone(): GpuTexture;
   delete(): void;
+  readonly size: ArrayLike<number>;
+  readonly context: GLContext;
+  readonly texture: unknown;
+  framebuffer(): unknown;
+}
+
+/** The few calls of a WebGL context this runtime makes itself (a 1-texel readback). */
+export interface GLContext {
+  readonly FRAMEBUFFER: number;
+  readonly COLOR_ATTACHMENT0: number;
+  readonly TEXTURE_2D: number;
+  readonly RGBA: number;
+  readonly FLOAT: number;
+  bindFramebuffer(target: number, framebuffer: unknown): void;
+  framebufferTexture2D(target: number, attachment: number, texTarget: number, texture: unknown, level: number): void;
+  readPixels(x: number, y: number, w: number, h: number, format: number, type: number, out: Float32Array): void;
 }
 
 /** What a gpu.js kernel run shortcut exposes (the callable returned by `createKernel`). */
@@ -35,7 +55,8 @@ export interface GpuKernelSettings {
   immutable?: boolean;
   precision?: 'single' | 'unsigned';
   tactic?: 'speed' | 'balanced' | 'precision';
-  nativeFunctions?: { name: string; source: string }[];
+  nativeFunctions?: { name: string; source: string; argumentTypes?: Record<string, string>; returnType?: string }[];
+  returnType?: 'Number' | 'Float' | 'Array(4)';
   fixIntegerDivisionAccuracy?: boolean;
   optimizeFloatMemory?: boolean;
   dynamicOutput?: boolean;
@@ -55,7 +76,13 @@ interface GpuStatic {
   readonly isWebGL2Supported: boolean;
 }
 
-const GPU = (gpujs as unknown as { GPU: GpuStatic }).GPU;
+interface KernelClass {
+  readonly features: { maxTextureSize: number } | null;
+}
+
+const { GPU, HeadlessGLKernel, WebGL2Kernel, WebGLKernel } = gpujs as unknown as {
+  GPU: GpuStatic; HeadlessGLKernel: KernelClass; WebGL2Kernel: KernelClass; WebGLKernel: KernelClass;
+};
 
 function inNode(): boolean {
   const g = globalThis as { process?: { versions?: { node?: string } }; window?: unknown; document?: unknown };
@@ -76,6 +103,20 @@ export function webglAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+/** What the plans depend on of this environment's WebGL: its GLSL version and largest texture side. */
+export interface WebGLDevice {
+  version: 1 | 2;
+  maxTextureSize: number;
+}
+
+/** The WebGL of this environment (throws NoWebGLContextError without one). */
+export function webglDevice(): WebGLDevice {
+  getGPU();
+  const mode = webglMode();
+  const kernel = mode === 'headlessgl' ? HeadlessGLKernel : mode === 'webgl2' ? WebGL2Kernel : WebGLKernel;
+  return { version: mode === 'webgl2' ? 2 : 1, maxTextureSize: kernel.features?.maxTextureSize ?? 4096 };
 }
 
 let shared: GpuInstance | null = null;

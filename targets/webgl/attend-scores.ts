@@ -1,156 +1,296 @@
-// The kernels both `scores` strategies (normalize: keys and queries) share: pass 1, the
-// masked scores of an attend materialised once in a banded scratch, and pass 3, the
-// weighted sum of v over each query's slots of that scratch.
+// The `scores` strategy (compiler/passes/tile-webgl.ts): an attention as matmul-class
+// passes over packed textures, each fragment writing one RGBA texel —
+//   scores  four masked scores of one query (q row loaded once, four k rows: D/4 texel
+//           fetches and vec4 dots each) into a banded [heads·N, slots / 4] texture;
+//   stats   per query (normalize: keys) its max and 1 / Σexp, or per key (queries) its
+//           column's, over the texels of the scores it reaches;
+//   probs   the four softmax weights of a texel of scores (one exp per score);
+//   pv      four output features of one query: Σ over the texels of weights it reaches
+//           of four weights times four value texels.
+// With a chunked schedule the passes run a few heads at a time (`bh0`, the chunk's first
+// head) and the runtime assembles the outputs (types.ts, WebGLChunk).
 
-import { kernelSource, nodeBuffer, scratchBuffer, type PlanBuilder } from './builder.js';
+import type { WebGLAttendSchedule } from '../../compiler/kernel.js';
+import { scratchBuffer, type PlanBuilder } from './builder.js';
 import {
+  allowed,
   attendEnv,
   attendLabel,
   chunkHeadLine,
+  dotWithRow,
+  loadRow,
   MASKED,
+  onlineStatLines,
   rangeBounds,
-  scoreTensorIds,
-  slotLoops,
-  slotOffsets,
+  rowSplit,
+  rowTexels,
+  texelBounds,
+  texelKeys,
+  texelLoopBound,
+  texelLoops,
+  texelOffsets,
+  KernelArgs,
   type AttendGeometry,
-  type KeyRange,
   type AttendView,
 } from './attend-common.js';
-import { MASKED_BELOW, type Helper } from './expr.js';
-import type { WebGLAttendSchedule } from '../../compiler/kernel.js';
-import type { WebGLChunk, WebGLKernelKind } from './types.js';
+import { ld, packedOutput, packedThread } from './packed.js';
+import type { PackedLayout, WebGLBuffer, WebGLChunk } from './types.js';
 
-/** The scores scratch as the later passes read it. */
+/** The scratch textures of an attend under the `scores` strategy, as every pass reads them. */
 export interface ScoresScratch {
-  sId: string;
-  /** Key slots per query. */
-  W: number;
+  schedule: WebGLAttendSchedule;
+  scores: WebGLBuffer;
+  probs: WebGLBuffer;
+  stats: WebGLBuffer;
+  /** [heads·N rows, texels] of the scores and the probabilities. */
+  rows: PackedLayout;
+  /** One texel (max, 1 / Σexp) per query (keys) or per key (queries). */
+  statsLayout: PackedLayout;
   chunk: WebGLChunk | null;
   /** Heads per chunk (B·H without chunking). */
   Hc: number;
   scalars: string[];
 }
 
-/** The scores scratch of an attend under a `scores` schedule (tile-webgl.ts), as every pass reads it. */
-export function scoresScratch(node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): ScoresScratch {
-  const chunk = s.chunk;
-  return { sId: `attend${node.id}_scores`, W: Math.max(s.slots, 1), chunk, Hc: chunk ? chunk.heads : g.B * g.H, scalars: chunk ? ['bh0'] : [] };
+export function scoresScratch(b: PlanBuilder, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): ScoresScratch {
+  const Hc = s.chunk ? s.chunk.heads : g.B * g.H;
+  const chunk = s.chunk ? { ...s.chunk, into: node.id } : null;
+  const G = rowTexels(s.ranges, g.M);
+  const what = `the scores of ${b.nodeLabel(node.id)}`;
+  b.checkElements(what, Hc * g.N * G * 4);
+  const rows = b.layout(what, Hc * g.N, G * 4);
+  const statsLayout = b.layout(`the softmax statistics of ${b.nodeLabel(node.id)}`, Hc * (node.normalize === 'keys' ? g.N : g.M), 4);
+  const sc: ScoresScratch = {
+    schedule: s,
+    scores: scratchBuffer(`attend${node.id}_scores`),
+    probs: scratchBuffer(`attend${node.id}_probs`),
+    stats: scratchBuffer(`attend${node.id}_stats`),
+    rows, statsLayout, chunk, Hc, scalars: chunk ? ['bh0'] : [],
+  };
+  for (const [buf, l] of [[sc.scores, rows], [sc.probs, rows], [sc.stats, statsLayout]] as const) {
+    b.setLayout(buf, l);
+    b.scratch[(buf as { id: string }).id] = l.rows * l.width * 4;
+  }
+  return sc;
+}
+
+/** Pass 1: four masked scores per texel of each query's banded row (−3e38 where masked or out of range). */
+export function emitScores(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch, pass: string): void {
+  const e = attendEnv(b, node, g);
+  const q = e.args.operand(...pair(b.packed(node.q)));
+  const k = e.args.operand(...pair(b.packed(node.k)));
+  const lanes = [0, 1, 2, 3];
+  const body = [
+    ...packedThread(sc.rows, 'row', 'g'),
+    ...rowSplit('row', g.N, 'ii'),
+    chunkHeadLine(sc.chunk),
+    ...e.head,
+    ...texelKeys(sc.schedule.ranges, e.env, 'g'),
+    `  if (${lanes.map((t) => `in${t}`).join(' + ')} < 0.5) {`,
+    `    return [${lanes.map(() => MASKED).join(', ')}];`,
+    '  }',
+    '  const qr = bh * this.constants.N + ii;',
+    ...loadRow(q, 'qr', 'q'),
+    // A lane past its range reads its range's last key (a valid row) and is masked below.
+    ...lanes.map((t) => `  const kr${t} = kvb + Math.min(ij${t}, jh);`),
+    ...lanes.map((t) => `  const d${t} = ${dotWithRow(k, `kr${t}`, 'q')};`),
+    ...lanes.flatMap((t) => {
+      const { mask, score } = e.lane(String(t));
+      return [
+        `  let x${t} = ${MASKED};`,
+        `  if (in${t} > 0.5${mask ? ` && ${mask}` : ''}) {`,
+        `    const sc${t} = d${t} * ${e.scale};`,
+        `    const y${t} = ${score};`,
+        `    x${t} = ${allowed(`y${t}`)} ? y${t} : ${MASKED};`,
+        '  }',
+      ];
+    }),
+    `  return [${lanes.map((t) => `x${t}`).join(', ')}];`,
+  ];
+  const G = sc.rows.width;
+  b.add(node, 'scores', {
+    kind: 'scores',
+    label: attendLabel(b, node, `${pass}: masked scores, 4 per texel, ${G} texels per query`),
+    source: [`function (${[...e.args.names, ...sc.scalars].join(', ')}) {`, ...body, '}'],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result: sc.scores,
+    output: packedOutput(sc.rows),
+    returns: 'vec4',
+    constants: e.constants,
+    helpers: [...e.helpers],
+    cost: sc.Hc * g.N * G * 5 * q.layout.width,
+    scalars: sc.scalars,
+    chunk: sc.chunk,
+  });
+}
+
+/** Pass 2 (normalize: keys): each query's max and 1 / Σexp over the texels it reaches. */
+export function emitRowStats(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch): void {
+  const e = attendEnv(b, node, g);
+  const s = e.args.operand(sc.scores, sc.rows);
+  const { ranges } = sc.schedule;
+  b.add(node, 'rowstats', {
+    kind: 'rowstats',
+    label: attendLabel(b, node, 'pass 2/4: row max and 1 / Σexp per query'),
+    source: [
+      `function (${e.args.names.join(', ')}) {`,
+      ...packedThread(sc.statsLayout, 'row', 'c'),
+      ...rowSplit('row', g.N, 'ii'),
+      ...texelBounds(ranges, e.env),
+      `  let mx = ${MASKED};`,
+      ...texelLoops(ranges, g.M, 'ga', (ind) => [`${ind}mx = Math.max(mx, attnc_max4(${ld(s.name, s.layout, 'row', 'g')}));`]),
+      '  let l = 0.0;',
+      ...texelLoops(ranges, g.M, 'gb', (ind) => [`${ind}l += attnc_sumexp4(${ld(s.name, s.layout, 'row', 'g')}, mx);`]),
+      '  return [mx, l > 0.0 ? 1.0 / l : 0.0, 0.0, 0.0];',
+      '}',
+    ],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result: sc.stats,
+    output: packedOutput(sc.statsLayout),
+    returns: 'vec4',
+    constants: e.constants,
+    loopMaxIterations: texelLoopBound(ranges, g.M),
+    loopBoundLabel: 'texel loop over the key ranges',
+    helpers: [...e.helpers],
+    cost: sc.Hc * g.N * sc.rows.width * 3,
+    chunk: sc.chunk,
+  });
 }
 
 /**
- * The masked scores of an attend in a banded scratch [B·H, N, W]: slot t of query i holds
- * x(i, j) for the key j it stands for (slots [O_r, O_r + width_r) belong to range r,
- * j = lo_r(i) + t − O_r), or −3e38 where the key is out of range, masked, or scored −inf.
- * With a chunked schedule it is computed a few heads at a time.
+ * Pass 2 (normalize: queries): each key's column max and 1 / Σexp over every query that
+ * reaches it, reading the key's slot in each query's row.
  */
-export function emitScores(
-  b: PlanBuilder,
-  node: AttendView,
-  g: AttendGeometry,
-  ranges: KeyRange[] | null,
-  { sId, W, chunk, Hc, scalars }: ScoresScratch,
-  pass: string,
-): void {
-  const BH = g.B * g.H;
-  b.checkElements(`the scores of ${b.nodeLabel(node.id)}`, Hc * g.N * W);
-  b.scratch[sId] = Hc * g.N * W;
+export function emitColStats(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch): void {
   const e = attendEnv(b, node, g);
-  const scoreBody = (ind: string, guard: string): string[] => {
-    const cond = [guard, e.mask ?? ''].filter(Boolean).join(' && ');
-    const inner = [
-      ...e.scoreLines(ind + (cond ? '  ' : ''), 'y'),
-      `${ind}${cond ? '  ' : ''}x = y > ${MASKED_BELOW.toExponential()} ? y : ${MASKED};`,
-    ];
-    return cond ? [`${ind}if (${cond}) {`, ...inner, `${ind}}`] : inner;
-  };
-  const lines: string[] = [];
+  const s = e.args.operand(sc.scores, sc.rows);
+  const { ranges } = sc.schedule;
+  const find: string[] = [];
   if (!ranges) {
-    lines.push('  const ij = tt;', ...scoreBody('  ', ''));
+    find.push('    const slot = ij;');
   } else {
-    lines.push(...rangeBounds(ranges, e.env, '  ', true));
-    const offsets = slotOffsets(ranges);
+    find.push(...rangeBounds(ranges, e.env, '    ', true), '    let slot = -1.0;');
+    const offsets = texelOffsets(ranges);
     ranges.forEach((r, n) => {
-      const skip = Array.from({ length: n }, (_, s) => `(ij < lo${s} || ij > hi${s})`);
-      lines.push(`  if (tt >= ${offsets[n]} && tt < ${offsets[n]! + r.width}) {`);
-      lines.push(`    const ij = lo${n} + (tt - ${offsets[n]})${r.step === 1 ? '' : ` * ${r.step}`};`);
-      lines.push(...scoreBody('    ', [`ij <= hi${n}`, ...skip].join(' && ')));
-      lines.push('  }');
+      // A strided range holds every step-th key: ij belongs when it is on the stride.
+      const k = r.step === 1 ? `ij - lo${n}` : `attnc_idiv(ij - lo${n}, ${r.step})`;
+      const onStride = r.step === 1 ? '' : ` && ${k} * ${r.step} === ij - lo${n}`;
+      find.push(`    if (${n ? 'slot < 0.0 && ' : ''}ij >= lo${n} && ij <= hi${n}${onStride}) {`, `      slot = ${4 * offsets[n]!} + ${k};`, '    }');
     });
   }
-  const ids = scoreTensorIds(node, e);
-  const names = ids.map((id) => e.tensors.get(id)!);
-  b.add(node, 'scores', {
-    kind: 'scores',
-    label: attendLabel(b, node, `${pass}: masked scores, ${W} key slots per query`),
-    source: kernelSource([...names, ...scalars], ['tt', 'ii', 'bz'], [
-      chunkHeadLine(chunk),
-      ...e.head,
-      `  let x = ${MASKED};`,
-      ...lines,
-      '  return x;',
-    ]),
-    args: ids.map(nodeBuffer),
-    argNames: names,
-    result: scratchBuffer(sId),
-    output: [W, g.N, Hc],
+  b.add(node, 'colstats', {
+    kind: 'colstats',
+    label: attendLabel(b, node, 'pass 2/4: column max and 1 / Σexp per key'),
+    source: [
+      `function (${e.args.names.join(', ')}) {`,
+      ...packedThread(sc.statsLayout, 'row', 'c'),
+      ...rowSplit('row', g.M, 'ij'),
+      `  let mx = ${MASKED};`,
+      '  let l = 0.0;',
+      // The query as a float, like every int here: gpu.js makes a loop counter a GLSL int,
+      // which a mask or score mixing it with floats (`c ? b : i`) cannot take.
+      '  for (let qi = 0; qi < this.constants.N; qi++) {',
+      '    const ii = qi;',
+      ...find,
+      '    if (slot >= 0.0) {',
+      '      const st = attnc_idiv(slot, 4);',
+      `      const x = attnc_lane(${ld(s.name, s.layout, 'bz * this.constants.N + ii', 'st')}, slot - st * 4);`,
+      ...onlineStatLines('      '),
+      '    }',
+      '  }',
+      '  return [mx, l > 0.0 ? 1.0 / l : 0.0, 0.0, 0.0];',
+      '}',
+    ],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result: sc.stats,
+    output: packedOutput(sc.statsLayout),
+    returns: 'vec4',
     constants: e.constants,
     helpers: [...e.helpers],
-    cost: BH * g.N * W * (g.D + 12),
-    scalars,
-    chunk,
+    cost: sc.Hc * g.M * g.N * 4,
+    chunk: sc.chunk,
   });
 }
 
-/** How pass 3 weighs a slot, given the statistics pass 2 wrote. */
-export interface WeightedSum {
-  kind: WebGLKernelKind;
-  label: string;
-  /** Parameter name of pass 2's statistics texture. */
-  stats: string;
-  /** Lines before the loops (reading this query's statistics). */
-  prelude: string[];
-  /** Lines adding the allowed slot's weight (score `x`, key `ij`) times `v[ij]` to `acc`. */
-  accumulate: (ind: string, v: string) => string[];
-  /** The returned value, from `acc`. */
-  result: string;
-  /** Cost per (query, d, slot). */
-  slotCost: number;
+/** Pass 3: the softmax weights of each texel of scores, from the row's (keys) or each key's column's (queries) statistics. */
+export function emitProbs(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch): void {
+  const e = attendEnv(b, node, g, new KernelArgs());
+  const s = e.args.operand(sc.scores, sc.rows);
+  const st = e.args.operand(sc.stats, sc.statsLayout);
+  const body = [...packedThread(sc.rows, 'row', 'g')];
+  if (node.normalize === 'keys') {
+    body.push(`  const m = ${ld(st.name, st.layout, 'row', 0)};`, `  return attnc_prob4(${ld(s.name, s.layout, 'row', 'g')}, m[0], m[1]);`);
+  } else {
+    // Lanes past the query's keys hold masked scores: their (clamped) key's statistics go unused.
+    body.push(...rowSplit('row', g.N, 'ii'), ...texelKeys(sc.schedule.ranges, e.env, 'g', false));
+    body.push(`  const x = ${ld(s.name, s.layout, 'row', 'g')};`);
+    for (let t = 0; t < 4; t++) body.push(`  const c${t} = ${ld(st.name, st.layout, `bz * this.constants.M + Math.min(ij${t}, this.constants.M - 1)`, 0)};`);
+    const lane = (t: number) => `${allowed(`x[${t}]`)} ? Math.exp(x[${t}] - c${t}[0]) * c${t}[1] : 0.0`;
+    body.push(`  return [${[0, 1, 2, 3].map(lane).join(', ')}];`);
+  }
+  b.add(node, 'probs', {
+    kind: 'probs',
+    label: attendLabel(b, node, `pass 3/4: softmax weights over ${node.normalize}, 4 per texel`),
+    source: [`function (${[...e.args.names, ...sc.scalars].join(', ')}) {`, ...body, '}'],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result: sc.probs,
+    output: packedOutput(sc.rows),
+    returns: 'vec4',
+    constants: e.constants,
+    helpers: [...e.helpers],
+    cost: sc.Hc * g.N * sc.rows.width * 6,
+    scalars: sc.scalars,
+    chunk: sc.chunk,
+  });
 }
 
-/** Pass 3 of a `scores` strategy: per output element, Σ over the query's slots of weight · v. */
-export function emitWeightedSum(
-  b: PlanBuilder,
-  node: AttendView,
-  g: AttendGeometry,
-  ranges: KeyRange[] | null,
-  { sId, W, chunk, Hc, scalars }: ScoresScratch,
-  stId: string,
-  sum: WeightedSum,
-): void {
-  const e = attendEnv(b, node, g);
-  // Its own helpers: the mask and score, rendered into `e`, are not part of this kernel.
-  const helpers = new Set<Helper>(['attnc_idiv']);
-  const loops = slotLoops(ranges, { ...e.env, helpers }, (ind) => sum.accumulate(ind, e.v));
-  b.add(node, sum.kind, {
-    kind: sum.kind,
-    label: attendLabel(b, node, sum.label),
-    source: kernelSource(['s', sum.stats, e.v, ...scalars], ['od', 'ii', 'bz'], [
-      chunkHeadLine(chunk),
+/** Pass 4: four output features per fragment, Σ over the weight texels the query reaches of weights times value texels. */
+export function emitPV(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch): void {
+  const e = attendEnv(b, node, g, new KernelArgs());
+  const p = e.args.operand(sc.probs, sc.rows);
+  const v = e.args.operand(...pair(b.packed(node.v)));
+  const { ranges } = sc.schedule;
+  const what = `the output of ${b.nodeLabel(node.id)}`;
+  const out = b.layout(what, sc.Hc * g.N, g.Dv);
+  const result: WebGLBuffer = sc.chunk ? scratchBuffer(`attend${node.id}_out`) : { kind: 'packed', node: node.id };
+  b.setLayout(result, out);
+  const vrow = (t: number, step: number) => `kvb + ${t === 0 ? 'j0' : `Math.min(j0 + ${t * step}, jh)`}`;
+  // The last pass of the kernel IR's colapply under normalize: queries, of attend under keys.
+  const kind = node.normalize === 'queries' ? 'colapply' : 'pv';
+  b.add(node, kind, {
+    kind,
+    label: attendLabel(b, node, `pass 4/4: ${node.normalize === 'queries' ? 'column-normalised ' : ''}P·V, 4 output features per texel`),
+    source: [
+      `function (${[...e.args.names, ...sc.scalars].join(', ')}) {`,
+      ...packedThread(out, 'row', 'c'),
+      ...rowSplit('row', g.N, 'ii'),
+      chunkHeadLine(sc.chunk),
       ...e.head,
-      ...sum.prelude,
-      '  const base = (bz * this.constants.N + ii) * this.constants.W;',
-      '  let acc = 0.0;',
-      ...loops,
-      `  return ${sum.result};`,
-    ]),
-    args: [scratchBuffer(sId), scratchBuffer(stId), nodeBuffer(node.v)],
-    argNames: ['s', sum.stats, e.v],
-    result: nodeBuffer(node.id),
-    output: [g.Dv, g.N, Hc],
-    constants: { ...e.constants, W },
-    helpers: [...helpers],
-    cost: g.B * g.H * g.N * g.Dv * W * sum.slotCost,
-    scalars,
-    chunk,
+      ...texelBounds(ranges, e.env),
+      '  let acc = [0.0, 0.0, 0.0, 0.0];',
+      ...texelLoops(ranges, g.M, 'gg', (ind, step) => [
+        `${ind}acc = attnc_mad4(acc, ${ld(p.name, p.layout, 'row', 'g')}, ${[0, 1, 2, 3].map((t) => ld(v.name, v.layout, vrow(t, step), 'c')).join(', ')});`,
+      ]),
+      '  return acc;',
+      '}',
+    ],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result,
+    output: packedOutput(out),
+    returns: 'vec4',
+    constants: e.constants,
+    loopMaxIterations: texelLoopBound(ranges, g.M),
+    loopBoundLabel: 'texel loop over the key ranges',
+    helpers: [...e.helpers],
+    cost: sc.Hc * g.N * out.width * sc.rows.width * 5,
+    scalars: sc.scalars,
+    chunk: sc.chunk,
   });
 }
+
+export const pair = (x: { buffer: WebGLBuffer; layout: PackedLayout }): [WebGLBuffer, PackedLayout] => [x.buffer, x.layout];

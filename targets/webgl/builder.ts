@@ -4,11 +4,14 @@
 
 import type { Graph } from '../../compiler/ir.js';
 import { evalSize } from '../../compiler/kernel.js';
+import { helpersIn } from './expr.js';
+import { emitPack, emitUnpack, packedLayout, rowsOf } from './packed.js';
 import {
   MAX_ELEMENTS,
   MAX_LOOP,
   WebGLLimitError,
   type AttendStrategy,
+  type PackedLayout,
   type WebGLBuffer,
   type WebGLChunk,
   type WebGLKernel,
@@ -20,9 +23,10 @@ import {
  */
 export type KernelSpec = Omit<
   WebGLKernel,
-  'name' | 'node' | 'source' | 'argNames' | 'loopMaxIterations' | 'loopBoundLabel' | 'scalars' | 'chunk'
+  'name' | 'node' | 'source' | 'argNames' | 'loopMaxIterations' | 'loopBoundLabel' | 'scalars' | 'chunk' | 'returns'
 > & {
   source: string[];
+  returns?: 'float' | 'vec4';
   argNames?: string[];
   loopMaxIterations?: number;
   loopBoundLabel?: string;
@@ -40,12 +44,49 @@ export class PlanBuilder {
   readonly kernels: WebGLKernel[] = [];
   readonly scratch: Record<string, number> = {};
   readonly strategies: Record<number, AttendStrategy> = {};
+  readonly layouts: Record<string, PackedLayout> = {};
+  /** Nodes whose flat values exist at this point of the plan (graph inputs, flat kernel results). */
+  private readonly flat = new Set<number>();
 
   constructor(
     readonly graph: Graph,
     readonly dims: Record<string, number>,
+    /** The device's largest texture side (packed layouts fold rows to stay within it). */
+    readonly maxTextureSize: number,
   ) {
     this.shapes = nodeShapes(graph, dims);
+    for (const id of graph.inputs) this.flat.add(id);
+  }
+
+  /** A packed layout for `rows` rows of `values` values on this device. */
+  layout(what: string, rows: number, values: number): PackedLayout {
+    return packedLayout(what, rows, values, this.maxTextureSize);
+  }
+
+  /** The packed texture of node `id` and its layout, packing its flat values first if need be. */
+  packed(id: number): { buffer: WebGLBuffer; layout: PackedLayout } {
+    const key = bufferKey({ kind: 'packed', node: id });
+    let layout = this.layouts[key];
+    if (!layout) {
+      const { rows, values } = rowsOf(this.shapes[id]!);
+      layout = this.layout(this.nodeLabel(id), rows, values);
+      this.layouts[key] = layout;
+      emitPack(this, id, layout); // every node without a packed form was computed flat
+
+    }
+    return { buffer: { kind: 'packed', node: id }, layout };
+  }
+
+  /** The flat values of node `id`, unpacking its packed texture first if need be. */
+  flatValues(id: number): WebGLBuffer {
+    const layout = this.layouts[bufferKey({ kind: 'packed', node: id })];
+    if (!this.flat.has(id) && layout) emitUnpack(this, id, layout);
+    return nodeBuffer(id);
+  }
+
+  /** Record that `buffer` (packed, or a packed scratch) is written with `layout`. */
+  setLayout(buffer: WebGLBuffer, layout: PackedLayout): void {
+    this.layouts[bufferKey(buffer)] = layout;
   }
 
   nodeLabel(id: number): string {
@@ -65,6 +106,8 @@ export class PlanBuilder {
   /** Add the kernel `suffix` of `node` (named `<graph>_<op><id>_<suffix>`). */
   add(node: { op: string; id: number }, suffix: string, k: KernelSpec): void {
     const name = `${this.graph.name}_${node.op}${node.id}_${suffix}`.replace(/[^A-Za-z0-9_]/g, '_');
+    if (k.result.kind === 'node') this.flat.add(k.result.node);
+    if (k.chunk) this.flat.add(k.chunk.into);
     const loopMaxIterations = k.loopMaxIterations ?? 1;
     const loopBoundLabel = k.loopBoundLabel ?? 'loops';
     if (loopMaxIterations > MAX_LOOP) {
@@ -83,10 +126,12 @@ export class PlanBuilder {
       argNames: k.argNames ?? k.args.map(bufferParam),
       result: k.result,
       output: k.output,
+      returns: k.returns ?? 'float',
       constants: k.constants,
       loopMaxIterations: Math.max(1, loopMaxIterations),
       loopBoundLabel,
-      helpers: [...new Set(k.helpers)].sort(),
+      // Those it asks for, and every helper its source calls (the texel reads by layout).
+      helpers: [...new Set([...k.helpers, ...helpersIn(k.source.join('\n'))])].sort(),
       cost: k.cost,
       scalars: k.scalars ?? [],
       chunk: k.chunk ?? null,
@@ -95,11 +140,16 @@ export class PlanBuilder {
 }
 
 export const nodeBuffer = (node: number): WebGLBuffer => ({ kind: 'node', node });
-export const scratchBuffer = (id: string): WebGLBuffer => ({ kind: 'scratch', id });
+export const scratchBuffer = (id: string): Extract<WebGLBuffer, { kind: 'scratch' }> => ({ kind: 'scratch', id });
 
 /** The parameter name of a buffer in kernel sources. */
-function bufferParam(b: WebGLBuffer): string {
-  return b.kind === 'node' ? `t${b.node}` : b.id.replace(/[^A-Za-z0-9_]/g, '_');
+export function bufferParam(b: WebGLBuffer): string {
+  return b.kind === 'node' ? `t${b.node}` : b.kind === 'packed' ? `p${b.node}` : b.id.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/** The key of a buffer in a plan's `layouts` and a run's values. */
+export function bufferKey(b: WebGLBuffer): string {
+  return b.kind === 'node' ? `n${b.node}` : b.kind === 'packed' ? `p${b.node}` : `s${b.id}`;
 }
 
 /**

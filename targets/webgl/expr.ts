@@ -25,15 +25,78 @@ import { foldConst, isConstTree } from '../../compiler/scalar.js';
 import type { IndexName } from '../../dsl/builtins.js';
 
 /** GLSL helper functions the rendered code may call (gpu.js "native functions"). */
-export type Helper =
+export type Helper = ScalarHelper | VecHelper;
+
+type ScalarHelper =
   | 'attnc_idiv' | 'attnc_imod' | 'attnc_fmod' | 'attnc_trunc' | 'attnc_tanh' | 'attnc_log' | 'attnc_alibi' | 'attnc_alibi_n'
   | 'attnc_index';
 
+/** The helpers on RGBA texels of the packed attention kernels (targets/webgl/packed.ts). */
+type VecHelper =
+  | 'attnc_ld' | 'attnc_ldf' | 'attnc_dot' | 'attnc_max4' | 'attnc_sumexp4' | 'attnc_prob4' | 'attnc_mad4' | 'attnc_axpy' | 'attnc_div4'
+  | 'attnc_lane';
+
+/** A helper as gpu.js takes it: its GLSL and, where gpu.js cannot parse them, its types. */
+export interface NativeHelper {
+  name: Helper;
+  source: string;
+  argumentTypes?: Record<string, string>;
+  returnType?: string;
+}
+
 /**
- * GLSL ES 1.00 source of each helper (valid GLSL ES 3.00 too). Every helper is
- * self-contained: gpu.js pastes native functions in an order it chooses.
+ * The GLSL of every helper for a WebGL version: GLSL ES 1.00 (WebGL 1), else 3.00. Only
+ * the texel reads `attnc_ld`, `attnc_ldf` differ (`texelFetch` exists in 3.00 only);
+ * gpu.js cannot parse a sampler parameter, so they get their types given, and gpu.js passes
+ * a texture argument as the sampler, its size and its dims.
+ */
+export function helperSource(h: Helper, version: 1 | 2): NativeHelper {
+  if (h !== 'attnc_ld' && h !== 'attnc_ldf') return { name: h, source: HELPER_SOURCE[h] };
+  const fetch = version === 2 ? '  return texelFetch(t, ivec2(int(x), int(y)), 0);' : '  return texture2D(t, (vec2(x, y) + 0.5) / vec2(size));';
+  const texel = h === 'attnc_ld'
+    // Row `row`, texel `c` of a packed texture of one row per texel row (PackedLayout).
+    ? ['vec4 attnc_ld(sampler2D t, ivec2 size, ivec3 dim, float y, float x) {', fetch, '}']
+    // The same with `f` rows (a power of two: the division is exact) of `w` texels side
+    // by side per texel row.
+    : [
+        'vec4 attnc_ldf(sampler2D t, ivec2 size, ivec3 dim, float row, float c, float w, float f) {',
+        '  float y = floor(row / f);',
+        '  float x = (row - y * f) * w + c;',
+        fetch,
+        '}',
+      ];
+  const argumentTypes: Record<string, string> = h === 'attnc_ld'
+    ? { t: 'ArrayTexture(4)', y: 'Float', x: 'Float' }
+    : { t: 'ArrayTexture(4)', row: 'Float', c: 'Float', w: 'Float', f: 'Float' };
+  return { name: h, source: texel.join('\n'), argumentTypes, returnType: 'Array(4)' };
+}
+
+/** The helpers a kernel's source calls. */
+export function helpersIn(source: string): Helper[] {
+  return [...new Set([...source.matchAll(/\b(attnc_\w+)\(/g)].map((m) => m[1]!))].filter((h): h is Helper => h in HELPER_SOURCE);
+}
+
+/**
+ * GLSL ES 1.00 source of each helper (valid GLSL ES 3.00 too; the texel reads are
+ * `helperSource`'s). Every helper is self-contained: gpu.js pastes native functions in an
+ * order it chooses.
  */
 export const HELPER_SOURCE: Record<Helper, string> = {
+  attnc_ld: '',
+  attnc_ldf: '',
+  attnc_dot: 'float attnc_dot(vec4 a, vec4 b) { return dot(a, b); }',
+  attnc_max4: 'float attnc_max4(vec4 s) { return max(max(s.x, s.y), max(s.z, s.w)); }',
+  // Σ exp(s − m) over the allowed lanes (a masked score is −3e38: step gives 0, even
+  // when m is −3e38 too, in a row with no allowed score).
+  attnc_sumexp4: 'float attnc_sumexp4(vec4 s, float m) { return dot(exp(s - m) * step(-1.0e30, s), vec4(1.0)); }',
+  // The softmax weights of four scores from their row's max and 1 / Σexp (0: no allowed score).
+  attnc_prob4: 'vec4 attnc_prob4(vec4 s, float m, float inv) { return exp(s - m) * step(-1.0e30, s) * inv; }',
+  // acc + Σ_t p[t] · v_t: four keys' weights times their value texels.
+  attnc_mad4: 'vec4 attnc_mad4(vec4 acc, vec4 p, vec4 a, vec4 b, vec4 c, vec4 d) { return acc + p.x * a + p.y * b + p.z * c + p.w * d; }',
+  attnc_axpy: 'vec4 attnc_axpy(vec4 acc, float r, vec4 v, float p) { return acc * r + v * p; }',
+  attnc_div4: 'vec4 attnc_div4(vec4 acc, float l) { return l > 0.0 ? acc / l : vec4(0.0); }',
+  // Lane k (0 … 3, a float) of a texel: GLSL ES 1.00 indexes vectors by constants only.
+  attnc_lane: 'float attnc_lane(vec4 v, float k) { return k < 0.5 ? v.x : (k < 1.5 ? v.y : (k < 2.5 ? v.z : v.w)); }',
   // A lookup index clamped into [0, n − 1], in float: gpu.js types `Math.max(x, 0)` of a
   // float x with an int literal, which GLSL ES 1.00 has no overload for.
   attnc_index: 'float attnc_index(float x, float n) { return min(max(x, 0.0), n - 1.0); }',

@@ -5,42 +5,54 @@
 // settings. Rendering only: every choice of what work is done is the schedule's.
 //
 // gpu.js bakes argument texture sizes and `constants` into the shader, so a plan is
-// specialised on all dims (the runtime caches plans per graph and dims). Each gpu.js
-// kernel computes one f32 per output element ("thread"); outputs are 3-D [x, y, z] with x
-// the fastest axis, so a kernel's flat output is the row-major tensor its consumers index.
+// specialised on all dims (the runtime caches plans per graph and dims). Kernels return
+// one f32 per thread (flat textures: pool, clusters, unpack; row-major as their consumers
+// index them) or one RGBA texel (packed textures: the attention kernels, packed.ts).
 //
-// Per kernel IR kind: pool.ts (pool, pool2d), clusters.ts, attend-keys.ts (attend: `fused`
-// is one gpu.js kernel, `scores` three), attend-queries.ts (colstats and colapply, the two
-// passes of normalize: queries; under `scores`, colstats also writes the scores scratch
-// that both read, attend-scores.ts). In every form, a score ≤ −1e30 (or −inf) counts as
-// masked, and a query row with no allowed key is exactly 0 (no division by a zero sum).
+// Per kernel IR kind: pool.ts (pool, pool2d), clusters.ts, attend-scores.ts (the `scores`
+// strategy: attend is scores → row statistics → weights → P·V; colstats is scores →
+// column statistics, colapply weights → P·V), attend-fused.ts (the `fused` strategy). In
+// every form, a score ≤ −1e30 (or −inf) counts as masked, and a query row with no allowed
+// key is exactly 0 (no division by a zero sum).
 
 import type { Graph, NodeOf } from '../../compiler/ir.js';
 import type { AttendKernel, Kernel } from '../../compiler/kernel.js';
 import { attendGeometry, attendView } from './attend-common.js';
-import { emitKeysFused, emitKeysScores } from './attend-keys.js';
-import { emitColapplyFused, emitColapplyScores, emitColstatsFused, emitColstatsScores } from './attend-queries.js';
-import { scoresScratch } from './attend-scores.js';
+import { emitColapplyFused, emitColstatsFused, emitKeysFused } from './attend-fused.js';
+import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, scoresScratch } from './attend-scores.js';
 import { PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
-import { HELPER_SOURCE } from './expr.js';
+import { helperSource, loadsOf, type NativeHelper } from './expr.js';
+import { DEFAULT_MAX_TEXTURE_SIZE } from './packed.js';
 import { emitPool, emitPool2d } from './pool.js';
 import type { WebGLKernel, WebGLPlan } from './types.js';
 
-export { nodeShapes } from './builder.js';
+export { nodeShapes, bufferKey } from './builder.js';
+export { DEFAULT_MAX_TEXTURE_SIZE, unpackRows } from './packed.js';
 export { MAX_ELEMENTS, MAX_LOOP, WebGLLimitError } from './types.js';
-export type { AttendStrategy, WebGLBuffer, WebGLChunk, WebGLKernel, WebGLKernelKind, WebGLPlan } from './types.js';
+export type { AttendStrategy, PackedLayout, WebGLBuffer, WebGLChunk, WebGLKernel, WebGLKernelKind, WebGLPlan } from './types.js';
+
+export interface RenderOptions {
+  /** The device's largest texture side (default DEFAULT_MAX_TEXTURE_SIZE). */
+  maxTextureSize?: number;
+}
 
 /** Render `kernels` (lowered from `graph` for target webgl at `dims`) as gpu.js kernels. */
-export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Record<string, number>): WebGLPlan {
-  const b = new PlanBuilder(graph, dims);
+export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Record<string, number>, options: RenderOptions = {}): WebGLPlan {
+  const b = new PlanBuilder(graph, dims, options.maxTextureSize ?? DEFAULT_MAX_TEXTURE_SIZE);
   for (const id of tensorsOf(kernels, graph)) b.checkElements(b.nodeLabel(id), b.shapes[id]!.reduce((x, y) => x * y, 1));
   for (const k of kernels) {
     const node = graph.nodes[k.node]!;
     switch (k.kind) {
-      case 'pool': emitPool(b, node as NodeOf<'pool'>); break;
-      case 'pool2d': emitPool2d(b, node as NodeOf<'pool2d'>); break;
-      case 'clusters': emitClusters(b, node as NodeOf<'clusters'>); break;
+      case 'pool': b.flatValues((node as NodeOf<'pool'>).x); emitPool(b, node as NodeOf<'pool'>); break;
+      case 'pool2d': b.flatValues((node as NodeOf<'pool2d'>).x); emitPool2d(b, node as NodeOf<'pool2d'>); break;
+      case 'clusters': {
+        const c = node as NodeOf<'clusters'>;
+        b.flatValues(c.x);
+        b.flatValues(c.centroids);
+        emitClusters(b, c);
+        break;
+      }
       case 'attend': case 'colstats': case 'colapply': renderAttention(b, k, graph); break;
       default: throw new Error(`internal: kernel ${k.name} (${k.kind}) was not lowered for the WebGL target`);
     }
@@ -52,6 +64,7 @@ export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Reco
     output: { kind: 'node', node: graph.output },
     shapes: b.shapes,
     scratch: b.scratch,
+    layouts: b.layouts,
     strategies: b.strategies,
   };
 }
@@ -62,31 +75,34 @@ function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
   const node = attendView(k, graph);
   const g = attendGeometry(b, node);
   b.strategies[node.id] = s.strategy;
-  // The column statistics of normalize: queries, written by colstats and read by colapply.
-  const stId = `attend${node.id}_colstats`;
-  if (k.kind === 'colstats') {
-    b.scratch[stId] = g.B * g.H * g.M * 2;
-    b.checkElements(`the column statistics of ${b.nodeLabel(node.id)}`, g.B * g.H * g.M * 2);
+  // Pack the operands and unpack the looked-up tensors first: a chunked attention's
+  // kernels must follow each other in the plan (the runtime runs them as a group).
+  for (const id of [node.q, node.k, node.v]) b.packed(id);
+  for (const id of [...loadsOf(node.mask), ...loadsOf(node.score)]) b.flatValues(id);
+  if (s.strategy === 'fused') {
+    if (k.kind === 'attend') emitKeysFused(b, node, g, s.ranges, s.cost.fused);
+    else if (k.kind === 'colstats') emitColstatsFused(b, node, g);
+    else emitColapplyFused(b, node, g, s.ranges, s.cost.fused);
+    return;
   }
-  const scores = s.strategy === 'scores' ? scoresScratch(node, g, s) : null;
-  switch (k.kind) {
-    case 'attend':
-      if (scores) emitKeysScores(b, node, g, s.ranges, scores);
-      else emitKeysFused(b, node, g, s.ranges, s.cost.fused);
-      break;
-    case 'colstats':
-      if (scores) emitColstatsScores(b, node, g, s.ranges, scores, stId);
-      else emitColstatsFused(b, node, g, stId);
-      break;
-    default:
-      if (scores) emitColapplyScores(b, node, g, s.ranges, scores, stId);
-      else emitColapplyFused(b, node, g, s.ranges, s.slots, stId);
+  const sc = scoresScratch(b, node, g, s);
+  if (k.kind === 'attend') {
+    emitScores(b, node, g, sc, 'pass 1/4');
+    emitRowStats(b, node, g, sc);
+    emitProbs(b, node, g, sc);
+    emitPV(b, node, g, sc);
+  } else if (k.kind === 'colstats') {
+    emitScores(b, node, g, sc, 'pass 1/4');
+    emitColStats(b, node, g, sc);
+  } else {
+    emitProbs(b, node, g, sc);
+    emitPV(b, node, g, sc);
   }
 }
 
-/** GLSL source of the helpers a kernel uses, as gpu.js native functions. */
-export function nativeFunctions(k: WebGLKernel): { name: string; source: string }[] {
-  return k.helpers.map((h) => ({ name: h, source: HELPER_SOURCE[h] }));
+/** The GLSL helpers a kernel uses, as gpu.js native functions for a WebGL version. */
+export function nativeFunctions(k: WebGLKernel, version: 1 | 2): NativeHelper[] {
+  return k.helpers.map((h) => helperSource(h, version));
 }
 
 /** The graph tensors the kernels touch (each at most f32-exactly addressable). */

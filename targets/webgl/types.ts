@@ -4,10 +4,30 @@
 import type { Graph } from '../../compiler/ir.js';
 import type { Helper } from './expr.js';
 
-/** A texture of the plan: a graph tensor (input or result of a node) or a scratch texture. */
-export type WebGLBuffer = { kind: 'node'; node: number } | { kind: 'scratch'; id: string };
+/**
+ * A texture of the plan: a graph tensor (input or result of a node) as flat f32 values
+ * (`node`), the same tensor packed four values to an RGBA texel (`packed`, see
+ * PackedLayout), or a scratch texture (flat or packed: `WebGLPlan.layouts` says).
+ */
+export type WebGLBuffer = { kind: 'node'; node: number } | { kind: 'packed'; node: number } | { kind: 'scratch'; id: string };
 
-export type WebGLKernelKind = 'attend' | 'scores' | 'rowstats' | 'pv' | 'colstats' | 'colapply' | 'pool' | 'pool2d' | 'clusters';
+export type WebGLKernelKind =
+  | 'attend' | 'scores' | 'rowstats' | 'probs' | 'pv' | 'colstats' | 'colapply' | 'pool' | 'pool2d' | 'clusters' | 'pack' | 'unpack';
+
+/**
+ * A packed texture: `rows` rows of `width` RGBA texels (values 4t … 4t + 3 of a row in
+ * texel t, zero past `values`). A texture holds `fold` rows side by side per texel row
+ * (a power of two, so that no texture side passes the device's limit), so row r, texel c
+ * is texel ((r mod fold)·width + c, ⌊r / fold⌋) of a [width·fold, ⌈rows / fold⌉] texture
+ * — and the texture read back is [rows, width, 4] in row-major order.
+ */
+export interface PackedLayout {
+  rows: number;
+  width: number;
+  fold: number;
+  /** Values per row; ≤ 4·width. */
+  values: number;
+}
 
 export interface WebGLKernel {
   /** Unique in the plan, e.g. `agent_attend3_fused`. */
@@ -26,6 +46,8 @@ export interface WebGLKernel {
   result: WebGLBuffer;
   /** gpu.js output size [x, y, z] (x fastest). */
   output: [number, number, number];
+  /** What a thread returns: one f32 (flat textures, four per texel) or an RGBA texel (packed). */
+  returns: 'float' | 'vec4';
   /** `this.constants` of the kernel (baked into the shader). */
   constants: Record<string, number>;
   /** gpu.js `loopMaxIterations`: the largest trip count of any loop with a per-thread bound. */
@@ -53,6 +75,8 @@ export interface WebGLChunk {
   count: number;
   /** B·H. */
   total: number;
+  /** The node the chunks' last outputs (packed, `heads` heads each) are assembled into, as flat values. */
+  into: number;
 }
 
 export type AttendStrategy = 'fused' | 'scores';
@@ -66,6 +90,8 @@ export interface WebGLPlan {
   shapes: number[][];
   /** Elements of every scratch texture. */
   scratch: Record<string, number>;
+  /** The layout of every packed texture, by buffer key (`p<node>` or `s<scratch id>`). */
+  layouts: Record<string, PackedLayout>;
   /** Strategy of each attend node with normalize: keys. */
   strategies: Record<number, AttendStrategy>;
 }

@@ -1,16 +1,22 @@
-// reversed_attend3_colstats: attend %3 (normalize: queries), pass 2/3: column max and Σexp per key
-// output [2,512,4], loopMaxIterations 1, constants {"B":1,"H":4,"Hk":4,"G":1,"N":512,"M":512,"D":64,"Dv":64,"W":512}
-function (s) {
-  const which = this.thread.x;
-  const ij = this.thread.y;
-  const bz = this.thread.z;
+// reversed_attend3_colstats: attend %3 (normalize: queries), pass 2/4: column max and 1 / Σexp per key
+// output [1,2048,1], loopMaxIterations 1, constants {"B":1,"H":4,"Hk":4,"G":1,"N":512,"M":512,"D":64,"Dv":64}
+function (attend3_scores) {
+  const row = this.thread.y;
+  const c = this.thread.x;
+  if (row >= 2048) {
+    return [0.0, 0.0, 0.0, 0.0];
+  }
+  const bz = attnc_idiv(row, 512);
+  const ij = row - bz * 512;
   let mx = (-3.0e38);
   let l = 0.0;
-  for (let ii = 0; ii < this.constants.N; ii++) {
+  for (let qi = 0; qi < this.constants.N; qi++) {
+    const ii = qi;
     const slot = ij;
     if (slot >= 0.0) {
-      const x = s[(bz * this.constants.N + ii) * this.constants.W + slot];
-      if (x > -1e+30) {
+      const st = attnc_idiv(slot, 4);
+      const x = attnc_lane(attnc_ld(attend3_scores, bz * this.constants.N + ii, st), slot - st * 4);
+      if (x > -1.0e30) {
         if (x > mx) {
           l = l * Math.exp(mx - x) + 1.0;
           mx = x;
@@ -20,5 +26,5 @@ function (s) {
       }
     }
   }
-  return which === 0 ? mx : l;
+  return [mx, l > 0.0 ? 1.0 / l : 0.0, 0.0, 0.0];
 }
