@@ -40,10 +40,13 @@ for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p
 for (const b of backends) if (b !== 'webgl' && b !== 'webgpu') throw new Error(`unknown backend ${b}; known: webgl, webgpu`);
 const log = (s: string) => process.stderr.write(s + '\n');
 
+/** The programs that run at N. */
+const programsAt = (N: number) => programs.filter((p) => !PROGRAMS[p]!.only || PROGRAMS[p]!.only!.includes(N));
+
 /** Density and full-density FLOPs of each program at N (the driver's side: not timed). */
 function densities(N: number): Record<string, { density: number; flops: number }> {
   const out: Record<string, { density: number; flops: number }> = {};
-  for (const name of programs) {
+  for (const name of programsAt(N)) {
     const g = compile(PROGRAMS[name]!.src).graph!;
     const { dims, inputs } = benchCase(name, g, N);
     out[name] = attendDensity(g, dims, inputs);
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
     for (const N of sizes) {
       const dens = densities(N);
       for (const backend of backends) {
-        const spec: BlockSpec = { backend, N, programs: programs.filter((p) => !PROGRAMS[p]!.only || PROGRAMS[p]!.only!.includes(N)), repeat, e2e };
+        const spec: BlockSpec = { backend, N, programs: programsAt(N), repeat, e2e };
         log(`[${new Date().toISOString().slice(11, 19)}] ${backend} N=${N}: ${spec.programs.join(', ')}`);
         const r = (await page.evaluate((s) => (globalThis as any).bench.block(s), spec)) as BlockResult;
         results.push({ ...r, densities: dens });

@@ -164,22 +164,33 @@ function checkHeadDims(graph: Graph, dims: Record<string, number>): void {
 }
 
 /**
- * WebGPU only: upload `inputs` once and keep them on the device, so the program's kernels
- * can run again and again on them — `dispatch()` runs and waits (resolving to the GPU time
- * in ms where the device grants `timestamp-query`), `profile()` times each kernel,
- * `read()` runs and reads the output back, `release()` gives the buffers back
- * (BoundProgram). For repeated calls and for timing kernels without the host↔device
- * transfers. Throws the same errors as `run`.
+ * Upload `inputs` once and keep them on the device, so the program's kernels can run again
+ * and again on them — `dispatch()` runs and waits (resolving to the GPU time in ms where
+ * the device grants `timestamp-query`, else null), `profile()` times each kernel, `read()`
+ * runs and reads the output back, `release()` gives the buffers back (BoundProgram). For
+ * repeated calls and for timing kernels without the host↔device transfers. On WebGPU
+ * (default) every input stays resident; on WebGL (`backend: 'webgl'`) the inputs the
+ * attention kernels read are packed once and stay resident (tensors read flat — lookups,
+ * pool and clusters inputs — are uploaded by each run), and times are wall-clock. Throws
+ * the same errors as `run`.
  */
 export async function bind(
   program: CompileResult,
   inputs: Record<string, Tensor>,
-  options: Pick<RunOptions, 'fusion' | 'tensorBounds'> = {},
+  options: Pick<RunOptions, 'fusion' | 'tensorBounds'> & { backend?: 'webgpu' | 'webgl' } = {},
 ): Promise<BoundProgram & { dims: Record<string, number> }> {
   if (!program.ok || !program.graph) throw new AttncError(program.diagnostics);
+  const backend = options.backend ?? 'webgpu';
+  if (backend !== 'webgpu' && backend !== 'webgl') {
+    throw new RunOptionError('backend', backend, 'webgpu or webgl (bind() keeps inputs on a device)');
+  }
   const graph = program.graph;
   const dims = bindDims(graph, inputs);
   validateRun(graph, inputs, dims);
+  if (backend === 'webgl') {
+    const { bindWebGL } = await import('./webgl/index.js');
+    return Object.assign(await bindWebGL(graph, inputs, dims), { dims });
+  }
   return Object.assign(await bindOnWebGPU(graph, inputs, dims, options), { dims });
 }
 
