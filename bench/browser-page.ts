@@ -3,7 +3,7 @@
 // dense attention (matMul · softmax · matMul) on the page's WebGL2 and WebGPU.
 //
 // One block per (backend, N): every program is bound once (inputs resident: WebGPU's
-// bind(), WebGL's bindWebGL — the packed q, k, v stay on the device), tfjs's q, k, v are
+// bind(), on WebGL the packed q, k, v stay on the device), tfjs's q, k, v are
 // uploaded once; then rounds run tfjs's dense attention and each program in turn, so all
 // of them see the same machine; a time is one run to its output read back (attnc
 // `read()`, tfjs `data()`). Outputs are compared: dense against tfjs, and each program
@@ -13,7 +13,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { bind, compile, run, type CompileResult, type Tensor } from '../index.js';
-import { bindWebGL } from '../runtime/webgl/index.js';
 import { benchCase, PROGRAMS } from './browser-programs.js';
 
 export type PageBackend = 'webgl' | 'webgpu';
@@ -85,9 +84,8 @@ interface Entry {
   result: ProgramResult;
 }
 
-async function bindOn(backend: PageBackend, program: CompileResult, inputs: Record<string, Tensor>, dims: Record<string, number>): Promise<Bound> {
-  if (backend === 'webgpu') return bind(program, inputs);
-  return bindWebGL(program.graph!, inputs, dims);
+async function bindOn(backend: PageBackend, program: CompileResult, inputs: Record<string, Tensor>): Promise<Bound> {
+  return bind(program, inputs, { backend });
 }
 
 type TfjsDense = { run(): Promise<Float32Array>; dispose(): void } | { note: string };
@@ -134,7 +132,7 @@ export async function block(spec: BlockSpec): Promise<BlockResult> {
     const result: ProgramResult = { program: name, ms: null, e2eMs: null, tfjsOverThis: null, diffOtherBackend: null, diffTfjs: null };
     const entry: Entry = { name, program, inputs, bound: null, times: [], e2e: [], result };
     try {
-      entry.bound = await bindOn(backend, program, inputs, dims);
+      entry.bound = await bindOn(backend, program, inputs);
     } catch (e) {
       result.error = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
     }

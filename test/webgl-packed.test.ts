@@ -10,6 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import { close } from './helpers/tolerance.js';
 import { qkv } from './helpers/qkv.js';
 import { compile } from '../compiler/compile.js';
+import { bind, RunOptionError } from '../index.js';
 import type { Graph } from '../compiler/ir.js';
 import { bindDims, executeReference } from '../runtime/reference/index.js';
 import { uniformTensor, type Tensor } from '../runtime/tensor.js';
@@ -124,6 +125,18 @@ test('bindWebGL: packed inputs stay resident; read, dispatch and profile; anothe
   bound.release();
   await t.throwsAsync(bound.read(), { instanceOf: WebGLError, message: /released/ });
   await t.throwsAsync(bound.dispatch(), { instanceOf: WebGLError, message: /released/ });
+});
+
+test('bind(…, { backend: \'webgl\' }): the public API binds on WebGL; a backend bind() does not know is refused', async (t) => {
+  const src = 'attention t {\n  input q, k, v: f32[B, H, N, D]\n  return attend(q, k, v, mask: sliding(5))\n}\n';
+  const program = compile(src);
+  const inputs = qkv({ B: 1, H: 2, N: 19, D: 6 }, 31);
+  const bound = await bind(program, inputs, { backend: 'webgl' });
+  t.deepEqual(bound.dims, bindDims(program.graph!, inputs));
+  close(t, await bound.read(), executeReference(program.graph!, inputs));
+  t.is(await bound.dispatch(), null);
+  bound.release();
+  await t.throwsAsync(bind(program, inputs, { backend: 'reference' as 'webgl' }), { instanceOf: RunOptionError, message: /backend: "reference" is not valid; expected webgpu or webgl/ });
 });
 
 test('bindWebGL with a chunked attention and with a tensor read flat (a bias table)', async (t) => {
