@@ -1,7 +1,7 @@
 // The graph IR: what is computed (the algorithm), independent of how (the schedule).
 //
 // A Graph is a list of tensor operations in dependency order (`input`, `pool`, `pool2d`,
-// `clusters`, `attend`). The `mask:`/`score:`/`scale:` of an attend and every size are
+// `clusters`, `attend`, `map`, `lse`). The `mask:`/`score:`/`scale:` of an attend and every size are
 // index-expression trees (`Expr`): one small, explicitly typed tree used everywhere —
 // the reference executor interprets it, mask analysis reasons over it, and each target
 // prints it. Params are already substituted as constants (kernels specialise on params);
@@ -122,6 +122,17 @@ export type Node =
   | (NodeBase & { op: 'pool'; x: number; tokens: Expr })
   | (NodeBase & { op: 'pool2d'; x: number; height: Expr; width: Expr; to: [Expr, Expr] })
   | (NodeBase & { op: 'clusters'; x: number; centroids: number })
+  /**
+   * Elementwise tensor arithmetic (docs/language-extensions.md): element `x` of the result
+   * (coordinates `var` x0, x1, …) is the float `expr`, whose `load`s read the operands
+   * `args` at those coordinates (an operand of one rank less at all but the last).
+   */
+  | (NodeBase & { op: 'map'; args: number[]; expr: Expr })
+  /**
+   * The log-sum-exp of attend `attend`'s allowed scores per query (docs/language-extensions.md):
+   * `[B, H, N]`, written by the attention's kernel beside its output.
+   */
+  | (NodeBase & { op: 'lse'; attend: number })
   | (NodeBase & {
       op: 'attend';
       q: number;
@@ -249,3 +260,6 @@ export function dimsOf(e: Expr, out = new Set<string>()): Set<string> {
   for (const c of children(e)) dimsOf(c, out);
   return out;
 }
+
+/** The coordinate variables of a `map` node's element, `x0`, `x1`, … (one per axis of its shape). */
+export const mapCoord = (axis: number): Expr => variable(`x${axis}`);

@@ -46,7 +46,9 @@ export type KernelKind =
    * block summaries of a tensor read by a mask: per block of positions along one axis, the
    * min and max of its values (for the tile predicates and key ranges that read them).
    */
-  | 'summary';
+  | 'summary'
+  /** elementwise tensor arithmetic (a `map` node): one invocation per element. */
+  | 'map';
 
 /** A device buffer: a graph tensor (input or intermediate) or a per-run scratch buffer. */
 export type BufferRef =
@@ -63,7 +65,9 @@ export type BindingRole =
   /** routing: cluster ids of the queries / keys, and the sort's scratch (ranges, permutations). */
   | 'qids' | 'kids' | 'route'
   /** block summaries of a lookup tensor (a `summary` kernel's output; `Binding.summary`). */
-  | 'summary';
+  | 'summary'
+  /** the attention's log-sum-exp per query (an `lse` node), written beside `out`. */
+  | 'lse';
 
 export interface Binding {
   /** WGSL identifier of the binding. */
@@ -384,7 +388,19 @@ export interface SummaryKernel extends KernelBase {
   schedule: SimpleSchedule | null;
 }
 
-export type Kernel = SummaryKernel | AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel;
+/**
+ * Elementwise arithmetic: element `e` of `shape` (row-major; coordinates `var` x0, x1, …)
+ * is `expr`, whose loads read the `lookup` bindings at those coordinates.
+ */
+export interface MapKernel extends KernelBase {
+  kind: 'map';
+  shape: Expr[];
+  expr: Expr;
+  schedule: SimpleSchedule | null;
+}
+
+export type Kernel =
+  | SummaryKernel | AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel | MapKernel;
 export type KernelOf<K extends KernelKind> = Extract<Kernel, { kind: K }>;
 
 // ---- helpers shared by the passes, renderers and runtime ----
@@ -436,6 +452,9 @@ export function kernelExprs(k: Kernel): Expr[] {
       break;
     case 'summary':
       out.push(...k.summary.shape);
+      break;
+    case 'map':
+      out.push(...k.shape, k.expr);
       break;
   }
   return out;

@@ -9,7 +9,7 @@ import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { F32_MAX, INT_MAX, INT_MIN, isFiniteF32, isInt32 } from '../dsl/semantics.js';
 import {
-  bin, bool, call, dim, float, int, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
+  bin, bool, call, dim, float, int, mapCoord, rewrite, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
   type Scalar, type Shape,
 } from './ir.js';
 
@@ -142,6 +142,7 @@ class Lowering {
       if (id === undefined) throw new Error(`internal: unresolved tensor ${e.name}`);
       return id;
     }
+    if (e.kind === 'binary' || e.kind === 'unary' || (e.kind === 'call' && builtin(e.callee.name)?.kind === 'function')) return this.map(e);
     if (e.kind !== 'call') throw new Error(`internal: ${e.kind} is not a tensor expression`);
     const spec = builtin(e.callee.name)!;
     const args = this.args(e, spec);
@@ -170,9 +171,51 @@ class Lowering {
         const xs = this.nodes[x]!.shape;
         return this.add({ op: 'clusters', x, centroids, elem: 'i32', shape: [xs[0]!, xs[1]!, xs[2]!], span: e.span });
       }
+      case 'lse': {
+        const attend = this.tensor(args.get('x')!);
+        const as = this.nodes[attend]!;
+        if (as.op !== 'attend') throw new Error('internal: lse of a node that is not an attend');
+        return this.add({ op: 'lse', attend, elem: 'f32', shape: as.shape.slice(0, 3), span: e.span });
+      }
       default:
         throw new Error(`internal: ${spec.name} is not a tensor operation`);
     }
+  }
+
+  /**
+   * Elementwise tensor arithmetic: the whole expression is one `map` node whose `load`s
+   * read its tensor operands (names or tensor operations, lowered first) at the element's
+   * coordinates — all of them for an operand of the result's rank, all but the last for
+   * one of a rank less; scalar operands are float expressions over params and dims.
+   */
+  private map(e: ast.Expr): number {
+    const args: number[] = [];
+    const build = (x: ast.Expr): Expr => {
+      if (x.ty?.kind !== 'tensor') return this.convert(this.expr(x), 'float');
+      switch (x.kind) {
+        case 'binary':
+          return bin(BINOPS[x.op as '+' | '-' | '*' | '/' | '%'], build(x.lhs), build(x.rhs));
+        case 'unary':
+          return { op: 'neg', ty: 'float', a: build(x.arg) };
+        case 'call': {
+          const spec = builtin(x.callee.name)!;
+          if (spec.kind !== 'function') break;
+          const given = this.args(x, spec);
+          return call(spec.name as CallFn, spec.params.map((p) => build(given.get(p.name)!)), 'float');
+        }
+        default:
+          break;
+      }
+      const id = this.tensor(x);
+      if (!args.includes(id)) args.push(id);
+      return { op: 'load', ty: 'float', tensor: id, idx: [] };
+    };
+    const body = build(e);
+    const widest = args.reduce((a, id) => (this.nodes[id]!.shape.length > this.nodes[a]!.shape.length ? id : a));
+    const shape = this.nodes[widest]!.shape;
+    const expr = rewrite(body, (x) =>
+      x.op === 'load' && x.idx.length === 0 ? { ...x, idx: this.nodes[x.tensor]!.shape.map((_, k) => mapCoord(k)) } : x);
+    return this.add({ op: 'map', args, expr, elem: 'f32', shape, span: e.span });
   }
 
   private attend(e: ast.ExprOf<'call'>, args: Map<string, ast.Expr>): number {

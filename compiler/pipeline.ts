@@ -10,6 +10,7 @@ import type { Kernel } from './kernel.js';
 import type { Module, Pass, PassOptions } from './pass.js';
 import { expandBuiltins } from './passes/expand-builtins.js';
 import { fuse } from './passes/fuse.js';
+import { fuseElementwise } from './passes/fuse-elementwise.js';
 import { simplify } from './passes/simplify.js';
 import { tile } from './passes/tile.js';
 import { verify } from './passes/verify.js';
@@ -18,6 +19,7 @@ export const PIPELINE: readonly Pass[] = [
   verify,
   expandBuiltins,
   simplify,
+  fuseElementwise,
   fuse,
   tile,
 ];

@@ -47,6 +47,10 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
       }
       break;
     }
+    case 'map':
+      lines.push(`  element:     ${x(k.expr)}  (at x0..x${k.shape.length - 1} of [${k.shape.map(x).join(', ')}])`);
+      if (k.schedule) lines.push(`  schedule:    one element per invocation, ${k.schedule.workgroupSize} per workgroup`);
+      break;
     case 'summary':
       lines.push(`  summary:     min and max of %${k.summary.tensor} per ${k.summary.block} positions of axis ${k.summary.axis}`);
       if (k.schedule) lines.push(`  schedule:    one invocation per block, ${k.schedule.workgroupSize} per workgroup`);

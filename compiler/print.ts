@@ -56,6 +56,10 @@ class Printer {
           `    score: ${this.expr(n.score, 0)}`,
           `    scale: ${this.expr(n.scale, 0)}`,
         ];
+      case 'lse':
+        return [`${lhs} = lse(%${n.attend}) : ${ty}`];
+      case 'map':
+        return [`${lhs} = map(${n.args.map((a) => `%${a}`).join(', ')}) : ${ty}`, `    ${this.expr(n.expr, 0)}`];
     }
   }
 

@@ -172,6 +172,12 @@ export const BUILTINS: readonly BuiltinSpec[] = [
     params: [{ name: 'x', kind: 'tensor' }, { name: 'centroids', kind: 'tensor' }],
     summary: 'routing cluster of each token (cosine similarity, ties to the lowest): → i32[B, Hx, N]',
   },
+  {
+    name: 'lse',
+    kind: 'tensor',
+    params: [{ name: 'x', kind: 'tensor' }],
+    summary: 'log-sum-exp of an attention\'s allowed scores per query (−inf where none): attend(…) [B, H, N, Dv] → [B, H, N]',
+  },
 ];
 
 const byName = new Map(BUILTINS.map((b) => [b.name, b]));

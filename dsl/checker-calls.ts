@@ -6,6 +6,7 @@ import type { Arg, Expr, ExprOf, Type } from './ast.js';
 import { BUILTINS, bindArgs, builtin, closest, type BuiltinSpec, type ParamSpec } from './builtins.js';
 import type { CheckContext } from './checker-context.js';
 import { checkExpr } from './checker-expr.js';
+import { ELEMENTWISE_FUNCTIONS, ELEMENTWISE_HINT, badElementwiseOperand, elementwiseResult } from './checker-elementwise.js';
 import { tensorResult } from './checker-shapes.js';
 import { BOOL, ERROR, FLOAT, INT, NORMALIZE_VALUES, isNumeric, showType, type Where } from './checker-types.js';
 
@@ -56,8 +57,11 @@ export function checkCall(cx: CheckContext, e: ExprOf<'call'>, where: Where): Ty
   switch (spec.kind) {
     case 'pattern':
       return BOOL;
-    case 'function':
+    case 'function': {
+      const operands = spec.params.filter((p) => types.has(p.name)).map((p) => ({ expr: bound.args.get(p.name)!.value, type: types.get(p.name)! }));
+      if (operands.some((o) => o.type.kind === 'tensor')) return elementwiseResult(cx, operands);
       return functionResult(spec, [...types.values()]);
+    }
     case 'tensor':
       return tensorResult(cx, spec, bound.args, types);
   }
@@ -103,7 +107,15 @@ function checkArgument(cx: CheckContext, spec: BuiltinSpec, p: ParamSpec, a: Arg
     case 'number': {
       const t = checkExpr(cx, v, where);
       if (spec.name === 'alibi') return t.kind === 'int' ? t : mustBe('an int', t);
-      return isNumeric(t) ? t : mustBe('an int or a float', t);
+      if (isNumeric(t)) return t;
+      // In a `let` or `return` value, some functions apply elementwise to f32 tensors.
+      if (where === 'tensor' && t.kind === 'tensor') {
+        if (!ELEMENTWISE_FUNCTIONS.has(spec.name)) {
+          return mustBe('an int or a float', t, `only ${[...ELEMENTWISE_FUNCTIONS].map((f) => `\`${f}\``).join(', ')} apply to tensors`);
+        }
+        return badElementwiseOperand(t) ? mustBe('an f32 tensor, an int or a float', t, ELEMENTWISE_HINT) : t;
+      }
+      return mustBe('an int or a float', t);
     }
     case 'size':
       return size(v);

@@ -4,6 +4,7 @@
 import type { Expr, ExprOf, Type } from './ast.js';
 import { checkCall } from './checker-calls.js';
 import type { CheckContext } from './checker-context.js';
+import { ELEMENTWISE_HINT, ELEMENTWISE_OPERATORS, badElementwiseOperand, elementwiseResult } from './checker-elementwise.js';
 import { checkName } from './checker-names.js';
 import { BOOL, ERROR, FLOAT, INT, isNumeric, isScalar, showType, showTypeArticle, type Where } from './checker-types.js';
 
@@ -25,6 +26,7 @@ function infer(cx: CheckContext, e: Expr, where: Where): Type {
       const t = checkExpr(cx, e.arg, where);
       if (t.kind === 'error') return ERROR;
       if (e.op === '-' && isNumeric(t)) return t;
+      if (e.op === '-' && where === 'tensor' && t.kind === 'tensor' && !badElementwiseOperand(t)) return { ...t, elem: 'f32' };
       if (e.op === '!' && t.kind === 'bool') return BOOL;
       cx.error('AT303', [e.op, showType(t)], e.span, e.op === '!' ? '`!` takes a bool' : '`-` takes an int or a float');
       return ERROR;
@@ -64,6 +66,11 @@ function checkBinary(cx: CheckContext, e: ExprOf<'binary'>, where: Where): Type 
     cx.error('AT302', [e.op, showType(a), showType(b)], e.opSpan, hint);
     return ERROR;
   };
+  if (where === 'tensor' && (a.kind === 'tensor' || b.kind === 'tensor')) {
+    if (!ELEMENTWISE_OPERATORS.has(e.op)) return bad('tensors combine with `+ - * / %`; comparisons and logic are for `mask:`/`score:`');
+    if (badElementwiseOperand(a) || badElementwiseOperand(b)) return bad(ELEMENTWISE_HINT);
+    return elementwiseResult(cx, [{ expr: e.lhs, type: a }, { expr: e.rhs, type: b }]);
+  }
   switch (e.op) {
     case '&&':
     case '||':

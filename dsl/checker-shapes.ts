@@ -2,7 +2,7 @@
 // must share, and the static shape of the result.
 
 import type { Arg, ElemType, Expr, ShapeDim, Type } from './ast.js';
-import type { BuiltinSpec } from './builtins.js';
+import { bindArgs, builtin, type BuiltinSpec } from './builtins.js';
 import type { CheckContext } from './checker-context.js';
 import { ERROR, showType } from './checker-types.js';
 
@@ -94,9 +94,42 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
       const elem: ElemType = 'i32';
       return { kind: 'tensor', elem, shape: [x.shape[0]!, x.shape[1]!, x.shape[2]!] };
     }
+    case 'lse': {
+      const x = tensor('x', 4);
+      if (!x) return ERROR;
+      const a = args.get('x')!.value;
+      const att = attendOf(cx, a);
+      if (!att || att.normalize === 'queries') {
+        cx.error('AT508', ['lse', 'x', 'an attention normalized over keys (`attend(…)` or a `let` bound to one)',
+          att ? '`normalize: queries`' : `\`${cx.text(a.span)}\``], a.span,
+          att ? 'the log-sum-exp is per query over its keys; under `normalize: queries` each key is normalized instead' : undefined);
+        return ERROR;
+      }
+      return { kind: 'tensor', elem: 'f32', shape: [x.shape[0]!, x.shape[1]!, x.shape[2]!] };
+    }
     default:
       return ERROR;
   }
+}
+
+/**
+ * The `attend(…)` call an expression stands for — itself, or the value of the `let` it
+ * names (following `let` chains) — with its normalization; undefined for anything else.
+ */
+function attendOf(cx: CheckContext, e: Expr): { normalize: string } | undefined {
+  for (let seen = 0; seen <= cx.def.statements.length; seen++) {
+    if (e.kind === 'call' && e.callee.name === 'attend') {
+      const bound = bindArgs(e, builtin('attend')!);
+      const n = bound.args.get('normalize')?.value;
+      return { normalize: n?.kind === 'name' ? n.name : 'keys' };
+    }
+    if (e.kind !== 'name') return undefined;
+    const name = e.name;
+    const def = cx.def.statements.find((st): st is Extract<typeof st, { kind: 'let' }> => st.kind === 'let' && st.name.name === name);
+    if (!def) return undefined;
+    e = def.value;
+  }
+  return undefined;
 }
 
 /** Canonical text of a size used as a dim: its constant value, a dim name, or its source. */

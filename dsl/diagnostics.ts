@@ -55,6 +55,7 @@ export const MESSAGES = {
   AT405: 'shapes disagree on {0}: {1} vs {2}',
   AT406: 'only tensors can be indexed; `{0}` is {1}',
   AT407: 'tensor lookups are only allowed inside `mask:` and `score:`',
+  AT408: 'elementwise operands disagree in shape: `{0}` is {1} but `{2}` is {3}',
 
   /** {1} carries its noun (`1 argument`, `1 to 3 arguments`), see `bindArgs`. */
   AT501: '`{0}` takes {1}, found {2}',

@@ -52,6 +52,7 @@ export function nodeExprs(n: Node): Expr[] {
     case 'pool': out.push(n.tokens); break;
     case 'pool2d': out.push(n.height, n.width, ...n.to); break;
     case 'attend': out.push(n.mask, n.score, n.scale); break;
+    case 'map': out.push(n.expr); break;
     default: break;
   }
   return out;

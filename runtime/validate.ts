@@ -113,5 +113,19 @@ function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shape
       visitPatterns(node.mask, (p) => patternRule(p, size, { N, M }, node.span));
       return;
     }
+    case 'lse':
+      return;
+    case 'map': {
+      // Operands have the result's shape, or it without its last axis (checked statically
+      // where sizes are literals; symbolic dims may disagree only at run time).
+      const want = shapes[node.id]!;
+      for (const a of node.args) {
+        const got = shapes[a]!;
+        if (got.length === want.length - 1 ? got.every((d, k) => d === want[k]) : got.length === want.length && got.every((d, k) => d === want[k])) continue;
+        const widest = node.args.find((x) => shapes[x]!.length === want.length)!;
+        throw new AttncError([diag('AT408', [nameOf(graph, widest), `[${want.join(', ')}]`, nameOf(graph, a), `[${got.join(', ')}]`], node.span)]);
+      }
+      return;
+    }
   }
 }

@@ -64,8 +64,8 @@ attention golden [w = 4, cap = 30] {
 `,
 };
 
-test('the graph pipeline is verify → expand-builtins → simplify', (t) => {
-  t.deepEqual(PIPELINE.filter((p) => p.stage === 'graph').map((p) => p.name), ['verify', 'expand-builtins', 'simplify']);
+test('the graph pipeline is verify → expand-builtins → simplify → fuse-elementwise', (t) => {
+  t.deepEqual(PIPELINE.filter((p) => p.stage === 'graph').map((p) => p.name), ['verify', 'expand-builtins', 'simplify', 'fuse-elementwise']);
 });
 
 for (const [pass, golden] of Object.entries(GOLDEN)) {

@@ -75,9 +75,12 @@ function buildKernels(
     switch (n.op) {
       case 'input':
         break;
-      case 'attend':
-        kernels.push(...attendKernels(g, n, target === 'webgl' || fusion, common));
+      case 'attend': {
+        // An attention whose lse is read writes it beside its output: the fused kernel.
+        const lse = g.nodes.find((x): x is NodeOf<'lse'> => x.op === 'lse' && x.attend === n.id && live.has(x.id));
+        kernels.push(...attendKernels(g, n, target === 'webgl' || fusion || !!lse, common, lse));
         break;
+      }
       case 'pool':
         kernels.push(poolKernel(g, n, common));
         break;
@@ -87,6 +90,11 @@ function buildKernels(
       case 'clusters':
         kernels.push(clustersKernel(g, n, common));
         break;
+      case 'map':
+        kernels.push(mapKernel(g, n, common));
+        break;
+      case 'lse':
+        break; // written by its attention's kernel (attendKernels)
     }
   }
   return kernels;
@@ -105,6 +113,8 @@ export function liveNodes(g: Graph): Set<number> {
       case 'input': break;
       case 'pool': case 'pool2d': stack.push(n.x); break;
       case 'clusters': stack.push(n.x, n.centroids); break;
+      case 'map': stack.push(...n.args); break;
+      case 'lse': stack.push(n.attend); break;
       case 'attend':
         stack.push(n.q, n.k, n.v);
         for (const e of [n.mask, n.score]) rewrite(e, (x) => (x.op === 'load' && stack.push(x.tensor), x));
@@ -224,7 +234,7 @@ function lookupBindings(g: Graph, exprs: Expr[], views: Common['views']): Bindin
   });
 }
 
-function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: Common): Kernel[] {
+function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: Common, lse?: NodeOf<'lse'>): Kernel[] {
   const { specialized, target, views } = common;
   const qs = g.nodes[n.q]!.shape;
   const ks = g.nodes[n.k]!.shape;
@@ -238,6 +248,8 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, views);
   const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, views);
   const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, views);
+  // (WGSL: written by the fused kernel; WebGL renders its own pass, targets/webgl/lse.ts.)
+  const lseOut = lse ? [tensorBinding(g, lse.id, 'lse', 'lse', 'read_write', false, views)] : [];
   const analysis = { tensors: common.tensorBounds };
   const { full, empty } = tilePredicates(n.mask, analysis);
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
@@ -249,14 +261,15 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const scratch = (suffix: string, elems: Expr) => ({ kind: 'scratch' as const, id: `${n.id}.${suffix}`, elems });
   if (fusion) {
     if (n.normalize === 'keys') {
-      // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within (route.ts).
-      const routed = target === 'webgl' ? null : routeKernels(g, n, {
+      // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within
+      // (route.ts); not where the lse is read (the fused kernel writes it).
+      const routed = target === 'webgl' || lse ? null : routeKernels(g, n, {
         geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, views),
       });
       if (routed) return routed;
       return withSummaries(g, common, [{
         ...base, kind: 'attend', name: kernelName(g, n, 'fused'), label: `${what}, fused online softmax`,
-        bindings: [q, k, v, out, ...lookups], keyRanges: keyRanges(n.mask, analysis),
+        bindings: [q, k, v, out, ...lookups, ...lseOut], keyRanges: keyRanges(n.mask, analysis),
       }]);
     }
     const stats: Binding = {
@@ -399,6 +412,14 @@ function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target, 
     ],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, C: cs[1]!, D, schedule: null,
+  };
+}
+
+function mapKernel(g: Graph, n: NodeOf<'map'>, { specialized, target, views }: Common): Kernel {
+  return {
+    kind: 'map', name: kernelName(g, n, ''), node: n.id, label: `map %${n.id} (elementwise arithmetic)`,
+    bindings: [tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views), ...lookupBindings(g, [n.expr], views)],
+    uniforms: [], workgroups: int(0), features: [], specialized, target, shape: n.shape, expr: n.expr, schedule: null,
   };
 }
 

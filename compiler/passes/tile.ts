@@ -86,6 +86,9 @@ function scheduleKernel(k: Kernel, opts: PassOptions): Kernel {
         : { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([k.B, k.H, k.N]), wg) };
       break;
     }
+    case 'map':
+      out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product(k.shape), wg) };
+      break;
     case 'summary': {
       const { outer, blocks, inner } = summaryLayout(k.summary);
       out = { ...k, schedule: { workgroupSize: wg }, workgroups: ceilDiv(product([outer, blocks, inner]), wg) };

@@ -1,6 +1,6 @@
 // Helpers shared by graph passes.
 
-import type { Expr, Graph, Node } from '../ir.js';
+import { rewrite, type Expr, type Graph, type Node } from '../ir.js';
 
 /** Apply `f` to every expression a node holds (sizes, mask, score, scale, shape). */
 export function mapExprs(g: Graph, f: (e: Expr) => Expr): Graph {
@@ -18,5 +18,37 @@ function mapNodeExprs(n: Node, f: (e: Expr) => Expr): Node {
       return { ...n, shape, height: f(n.height), width: f(n.width), to: [f(n.to[0]), f(n.to[1])] };
     case 'attend':
       return { ...n, shape, mask: f(n.mask), score: f(n.score), scale: f(n.scale) };
+    case 'map':
+      return { ...n, shape, expr: f(n.expr) };
+    case 'lse':
+      return { ...n, shape };
   }
+}
+
+/**
+ * The graph without the nodes `drop` (none of which may be read by a kept node), ids
+ * renumbered in order: every operand, lookup, input and the output follow.
+ */
+export function dropNodes(g: Graph, drop: ReadonlySet<number>): Graph {
+  if (drop.size === 0) return g;
+  const ids = new Map<number, number>();
+  g.nodes.forEach((n) => drop.has(n.id) || ids.set(n.id, ids.size));
+  const id = (x: number): number => {
+    const y = ids.get(x);
+    if (y === undefined) throw new Error(`internal: node %${x} was dropped but is still read`);
+    return y;
+  };
+  const loads = (e: Expr) => rewrite(e, (x) => (x.op === 'load' || x.op === 'summary' ? { ...x, tensor: id(x.tensor) } : x));
+  const nodes = mapExprs(g, loads).nodes.filter((n) => !drop.has(n.id)).map((n): Node => {
+    const base = { ...n, id: id(n.id) };
+    switch (base.op) {
+      case 'input': return base;
+      case 'pool': case 'pool2d': return { ...base, x: id(base.x) };
+      case 'clusters': return { ...base, x: id(base.x), centroids: id(base.centroids) };
+      case 'attend': return { ...base, q: id(base.q), k: id(base.k), v: id(base.v) };
+      case 'map': return { ...base, args: base.args.map(id) };
+      case 'lse': return { ...base, attend: id(base.attend) };
+    }
+  });
+  return { ...g, nodes, inputs: g.inputs.map(id), output: id(g.output) };
 }

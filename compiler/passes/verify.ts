@@ -36,6 +36,13 @@ export function verifyGraph(g: Graph): void {
         checkExpr(g, n, n.score, 'score', fail);
         checkExpr(g, n, n.scale, 'size', fail);
         break;
+      case 'lse':
+        if (g.nodes[n.attend]?.op !== 'attend') fail(n, `%${n.attend} is not an attend`);
+        break;
+      case 'map':
+        if (n.expr.ty !== 'float') fail(n, 'elementwise expression is not float');
+        checkExpr(g, n, n.expr, 'map', fail);
+        break;
       default:
         break;
     }
@@ -50,15 +57,18 @@ export function operands(n: Node): number[] {
     case 'pool': case 'pool2d': return [n.x];
     case 'clusters': return [n.x, n.centroids];
     case 'attend': return [n.q, n.k, n.v];
+    case 'map': return n.args;
+    case 'lse': return [n.attend];
   }
 }
 
-type Where = 'size' | 'mask' | 'score';
+/** `map`: an elementwise expression, over the coordinate variables and its operands' loads. */
+type Where = 'size' | 'mask' | 'score' | 'map';
 
 function checkExpr(g: Graph, n: Node, e: Expr, where: Where, fail: (n: Node, why: string) => never): void {
   const bad = (why: string) => fail(n, `${why} in \`${printExpr(e, g)}\``);
   switch (e.op) {
-    case 'index': if (where === 'size') bad('index variable outside mask/score'); break;
+    case 'index': if (where === 'size' || where === 'map') bad('index variable outside mask/score'); break;
     case 'score': if (where !== 'score') bad('`s` outside score'); break;
     case 'load': {
       const t = g.nodes[e.tensor];

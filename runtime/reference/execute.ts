@@ -62,6 +62,8 @@ export function runReference(graph: Graph, given: Readonly<Record<string, Tensor
   // Strided views (runtime/views.ts) are gathered into C order: the executor reads flat arrays.
   const inputs = contiguousInputs(given);
   const values: Tensor[] = [];
+  // The log-sum-exp of each attention normalized over keys, by node id (for `lse` nodes).
+  const lses = new Map<number, Tensor>();
   const checkPatterns = options.checkPatterns ?? true;
   graph.nodes.forEach((node, id) => {
     if (node.id !== id) internal(`node at position ${id} has id ${node.id}`);
@@ -86,8 +88,18 @@ export function runReference(graph: Graph, given: Readonly<Record<string, Tensor
       case 'clusters':
         out = clusters(graph, node, arg(node.x), arg(node.centroids));
         break;
-      case 'attend':
-        out = attend(graph, node, arg(node.q), arg(node.k), arg(node.v), dims, values, checkPatterns);
+      case 'attend': {
+        const r = attend(graph, node, arg(node.q), arg(node.k), arg(node.v), dims, values, checkPatterns);
+        if (r.lse) lses.set(id, r.lse);
+        out = r.out;
+        break;
+      }
+      case 'lse':
+        arg(node.attend);
+        out = lses.get(node.attend) ?? internal(`lse %${id} of %${node.attend}, which is not an attention normalized over keys`);
+        break;
+      case 'map':
+        out = map(graph, node, node.args.map(arg), dims, values);
         break;
     }
     const want = shapeOf(node, dims);
@@ -107,6 +119,37 @@ export function runReference(graph: Graph, given: Readonly<Record<string, Tensor
 /** Run a graph on the given inputs; returns the output tensor (float64). */
 export function executeReference(graph: Graph, inputs: Readonly<Record<string, Tensor>>, options: ReferenceOptions = {}): Tensor {
   return runReference(graph, inputs, options).output;
+}
+
+// ---- map ----
+
+/**
+ * Elementwise arithmetic: the expression at every element, in float64 (IEEE: x / 0 is ±inf
+ * or NaN, log of a negative NaN), its coordinates bound to `x0`, `x1`, … Every operand has
+ * the result's shape, or it without the last axis (AT408).
+ */
+function map(graph: Graph, node: NodeOf<'map'>, args: Tensor[], dims: Dims, values: Tensor[]): Tensor {
+  const shape = shapeOf(node, dims);
+  args.forEach((t, n) => {
+    const axes = t.shape.length === shape.length || t.shape.length === shape.length - 1 ? t.shape.length : -1;
+    if (axes >= 0 && t.shape.every((d, k) => d === shape[k])) return;
+    const widest = node.args[args.findIndex((x) => x.shape.length === shape.length)]!;
+    throw new AttncError([diag('AT408', [nameOf(graph, widest), `[${shape.join(', ')}]`, nameOf(graph, node.args[n]!), `[${t.shape.join(', ')}]`], node.span)]);
+  });
+  const vars: Record<string, number> = {};
+  shape.forEach((_, k) => (vars[`x${k}`] = 0));
+  const f = compileNumber(node.expr, { dims, tensors: values, tensorName: (id) => nameOf(graph, id), scope: 'mask', span: node.span, vars });
+  const size = shape.reduce((a, d) => a * d, 1);
+  const out = new Float64Array(size);
+  for (let e = 0; e < size; e++) {
+    let r = e;
+    for (let k = shape.length - 1; k >= 0; k--) {
+      vars[`x${k}`] = r % shape[k]!;
+      r = Math.floor(r / shape[k]!);
+    }
+    out[e] = f(NO_INDEX);
+  }
+  return { data: out, shape };
 }
 
 // ---- pool, pool2d ----
@@ -237,7 +280,7 @@ function attend(
   dims: Dims,
   values: readonly Tensor[],
   checkPatterns: boolean,
-): Tensor {
+): { out: Tensor; lse: Tensor | null } {
   const span = node.span;
   needRank(graph, node.q, q, 4, span);
   needRank(graph, node.k, k, 4, span);
@@ -275,6 +318,9 @@ function attend(
   const score = compileNumber(node.score, { ...ctx, scope: 'score' });
 
   const out = new Float64Array(B * H * N * Dv);
+  // normalize: keys — per query, log Σ exp(x) over its allowed scores as the softmax
+  // computes it, mx + log Σ exp(x − mx); −inf for a query with no allowed key.
+  const lse = node.normalize === 'keys' ? new Float64Array(B * H * N).fill(-Infinity) : null;
   const qd = q.data;
   const kd = k.data;
   const vd: TensorData = v.data;
@@ -313,9 +359,10 @@ function attend(
             idx[cnt++] = j;
             mx = Math.max(mx, x);
           }
-          if (cnt === 0) continue; // no allowed key: the row stays exactly +0
+          if (cnt === 0) continue; // no allowed key: the row stays exactly +0 (and its lse −inf)
           let sum = 0;
           for (let c = 0; c < cnt; c++) sum += xs[c] = Math.exp(xs[c]! - mx);
+          lse![qBase + i] = mx + Math.log(sum);
           const o = (qBase + i) * Dv;
           for (let c = 0; c < cnt; c++) {
             const p = xs[c]! / sum;
@@ -349,5 +396,5 @@ function attend(
       }
     }
   }
-  return { data: out, shape: [B, H, N, Dv] };
+  return { out: { data: out, shape: [B, H, N, Dv] }, lse: lse && { data: lse, shape: [B, H, N] } };
 }

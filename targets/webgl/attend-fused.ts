@@ -6,7 +6,7 @@
 // (max, 1 / Σexp over every query: the key's row loaded once), then the weighted sum.
 // A query row with no allowed key is exactly 0.
 
-import { scratchBuffer, type PlanBuilder } from './builder.js';
+import { nodeBuffer, scratchBuffer, type PlanBuilder } from './builder.js';
 import {
   allowed,
   attendEnv,
@@ -195,5 +195,51 @@ export function emitColapplyFused(b: PlanBuilder, node: AttendView, g: AttendGeo
     loopBoundLabel: 'key-range loop',
     helpers: [...e.helpers],
     cost,
+  });
+}
+
+/**
+ * The log-sum-exp of each query's allowed scores (an `lse` node reading this attention):
+ * its own pass, one fragment per query — the online max and sum of `emitKeysFused`
+ * without the values — written flat as [B·H, N].
+ */
+export function emitLse(b: PlanBuilder, node: AttendView, g: AttendGeometry, ranges: KeyRange[] | null, lse: number): void {
+  const e = attendEnv(b, node, g);
+  const q = e.args.operand(...pair(b.packed(node.q)));
+  const k = e.args.operand(...pair(b.packed(node.k)));
+  const loops = keyLoops(ranges, e.env, (ind) =>
+    scoreKey(e, k, ind, (i) => [
+      `${i}if (x > mx) {`,
+      `${i}  l = l * Math.exp(mx - x) + 1.0;`,
+      `${i}  mx = x;`,
+      `${i}} else {`,
+      `${i}  l += Math.exp(x - mx);`,
+      `${i}}`,
+    ]),
+  );
+  b.add(node, 'lse', {
+    kind: 'lse',
+    label: attendLabel(b, node, 'log-sum-exp per query (max and Σexp of its allowed scores)'),
+    source: [
+      `function (${e.args.names.join(', ')}) {`,
+      '  const ii = this.thread.x;',
+      '  const bh = this.thread.y;',
+      ...e.head,
+      ...loadRow(q, 'bh * this.constants.N + ii', 'q'),
+      `  let mx = ${MASKED};`,
+      '  let l = 0.0;',
+      ...loops,
+      '  return attnc_lse(mx, l);',
+      '}',
+    ],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result: nodeBuffer(lse),
+    output: [g.N, g.B * g.H, 1],
+    constants: e.constants,
+    loopMaxIterations: keyLoopBound(ranges),
+    loopBoundLabel: 'key-range loop',
+    helpers: [...e.helpers, 'attnc_lse'],
+    cost: g.B * g.H * g.N * (ranges ? ranges.reduce((a, r) => a + r.width, 0) : g.M) * Math.ceil(g.D / 4),
   });
 }

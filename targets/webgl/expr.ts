@@ -29,7 +29,7 @@ export type Helper = ScalarHelper | VecHelper;
 
 type ScalarHelper =
   | 'attnc_idiv' | 'attnc_imod' | 'attnc_fmod' | 'attnc_trunc' | 'attnc_tanh' | 'attnc_log' | 'attnc_alibi' | 'attnc_alibi_n'
-  | 'attnc_index';
+  | 'attnc_index' | 'attnc_lse';
 
 /** The helpers on RGBA texels of the packed attention kernels (targets/webgl/packed.ts). */
 type VecHelper =
@@ -46,11 +46,16 @@ export interface NativeHelper {
 
 /**
  * The GLSL of every helper for a WebGL version: GLSL ES 1.00 (WebGL 1), else 3.00. Only
- * the texel reads `attnc_ld`, `attnc_ldf` differ (`texelFetch` exists in 3.00 only);
+ * the texel reads `attnc_ld`, `attnc_ldf` (`texelFetch` exists in 3.00 only) and
+ * `attnc_lse` (−inf as a bit cast in 3.00) differ;
  * gpu.js cannot parse a sampler parameter, so they get their types given, and gpu.js passes
  * a texture argument as the sampler, its size and its dims.
  */
 export function helperSource(h: Helper, version: 1 | 2): NativeHelper {
+  if (h === 'attnc_lse' && version === 2) {
+    // GLSL ES 3.00 spells −inf exactly; 1.00 has no bit casts (HELPER_SOURCE divides by +0).
+    return { name: h, source: 'float attnc_lse(float m, float l) { return l > 0.0 ? m + log(l) : uintBitsToFloat(0xff800000u); }' };
+  }
   if (h !== 'attnc_ld' && h !== 'attnc_ldf') return { name: h, source: HELPER_SOURCE[h] };
   const fetch = version === 2 ? '  return texelFetch(t, ivec2(int(x), int(y)), 0);' : '  return texture2D(t, (vec2(x, y) + 0.5) / vec2(size));';
   const texel = h === 'attnc_ld'
@@ -100,6 +105,9 @@ export const HELPER_SOURCE: Record<Helper, string> = {
   // A lookup index clamped into [0, n − 1], in float: gpu.js types `Math.max(x, 0)` of a
   // float x with an int literal, which GLSL ES 1.00 has no overload for.
   attnc_index: 'float attnc_index(float x, float n) { return min(max(x, 0.0), n - 1.0); }',
+  // The log-sum-exp of a row from its max m and Σ exp(x − m) = l; −inf (−1 / +0: GLSL ES
+  // 1.00 has no literal for it) for a row with no allowed score.
+  attnc_lse: 'float attnc_lse(float m, float l) { float z = abs(l) * 0.0; return l > 0.0 ? m + log(l) : -1.0 / z; }',
   attnc_idiv: [
     'float attnc_idiv(float a, float b) {',
     '  if (b < 0.0) { a = -a; b = -b; }',

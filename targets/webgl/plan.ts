@@ -9,21 +9,22 @@
 // one f32 per thread (flat textures: pool, clusters, unpack; row-major as their consumers
 // index them) or one RGBA texel (packed textures: the attention kernels, packed.ts).
 //
-// Per kernel IR kind: pool.ts (pool, pool2d), clusters.ts, attend-scores.ts (the `scores`
+// Per kernel IR kind: pool.ts (pool, pool2d), clusters.ts, map.ts (elementwise arithmetic), attend-scores.ts (the `scores`
 // strategy: attend is scores → row statistics → weights → P·V; colstats is scores →
 // column statistics, colapply weights → P·V), attend-fused.ts (the `fused` strategy). In
 // every form, a score ≤ −1e30 (or −inf) counts as masked, and a query row with no allowed
 // key is exactly 0 (no division by a zero sum).
 
 import type { Graph, NodeOf } from '../../compiler/ir.js';
-import type { AttendKernel, Kernel } from '../../compiler/kernel.js';
-import { attendGeometry, attendView } from './attend-common.js';
-import { emitColapplyFused, emitColstatsFused, emitKeysFused } from './attend-fused.js';
+import type { AttendKernel, Kernel, WebGLAttendSchedule } from '../../compiler/kernel.js';
+import { attendGeometry, attendView, type AttendGeometry, type AttendView } from './attend-common.js';
+import { emitColapplyFused, emitColstatsFused, emitKeysFused, emitLse } from './attend-fused.js';
 import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, scoresScratch } from './attend-scores.js';
 import { PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
 import { helperSource, loadsOf, type NativeHelper } from './expr.js';
 import { DEFAULT_MAX_TEXTURE_SIZE } from './packed.js';
+import { emitMap } from './map.js';
 import { emitPool, emitPool2d } from './pool.js';
 import type { WebGLKernel, WebGLPlan } from './types.js';
 
@@ -54,6 +55,7 @@ export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Reco
         break;
       }
       case 'attend': case 'colstats': case 'colapply': renderAttention(b, k, graph); break;
+      case 'map': emitMap(b, node as NodeOf<'map'>); break;
       default: throw new Error(`internal: kernel ${k.name} (${k.kind}) was not lowered for the WebGL target`);
     }
   }
@@ -83,8 +85,15 @@ function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
     if (k.kind === 'attend') emitKeysFused(b, node, g, s.ranges, s.cost.fused);
     else if (k.kind === 'colstats') emitColstatsFused(b, node, g);
     else emitColapplyFused(b, node, g, s.ranges, s.cost.fused);
-    return;
+  } else {
+    renderScores(b, k, node, g, s);
   }
+  // The log-sum-exp, where an `lse` reads it: its own pass after the attention's.
+  const lse = k.bindings.find((x) => x.role === 'lse');
+  if (lse?.buffer.kind === 'node') emitLse(b, node, g, s.ranges, lse.buffer.node);
+}
+
+function renderScores(b: PlanBuilder, k: AttendKernel, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): void {
   const sc = scoresScratch(b, node, g, s);
   if (k.kind === 'attend') {
     emitScores(b, node, g, sc, 'pass 1/4');

@@ -21,7 +21,7 @@
 
 import type { AttendKernel, AttendSchedule } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
-import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
+import { KernelSource, MASKED_BELOW, NEG, lseName, softmaxExp } from './common.js';
 import { HEAD_VARS, geometryLines, headLines, maskAndScoreFunctions, scheduleLines, streamLoops, type Side } from './attend.js';
 import {
   blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, weightDecl, type Unroll,
@@ -224,7 +224,7 @@ class SubgroupAttend {
     for (const r of this.unroll.rs) {
       c.block(`if (ok${r})`, () => {
         if (k.kind === 'attend') {
-          storeNormalizedRow(c, r, st, `q_row0 + ${this.rg ? `iq${r}` : `i${r}`}`);
+          storeNormalizedRow(c, r, st, `q_row0 + ${this.rg ? `iq${r}` : `i${r}`}`, lseName(src));
         } else if (k.kind === 'colapply') {
           c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c]); }`);
         } else {

@@ -20,7 +20,8 @@ import type { Expr } from '../../compiler/ir.js';
 import type { AttendGeometry, AttendKernel, SoftmaxKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
 import { renderSubgroupAttend } from './attend-subgroup.js';
-import { KernelSource, MASKED_BELOW, NEG, softmaxExp } from './common.js';
+import { KernelSource, MASKED_BELOW, NEG, lseName, softmaxExp } from './common.js';
+import { storeLse } from './subgroup-steps.js';
 
 export function isFalse(e: Expr): boolean {
   return e.op === 'const' && e.value === false;
@@ -201,6 +202,8 @@ function storeRow(c: Code, src: KernelSource, k: AttendKernel): void {
       case 'attend': {
         c.line('let inv = select(0.0f, 1.0f / l_run, l_run > 0.0f); // a row with no allowed key is exactly 0');
         c.line(`for (var c = 0; c < DV4; c = c + 1) { ${src.store4(src.binding('out'))}(q_row0 + i, c, acc[c] * inv); }`);
+        const lse = lseName(src);
+        if (lse) storeLse(c, lse, 'q_row0 + i', 'm_run', 'l_run');
         break;
       }
       case 'colapply': case 'pv':

@@ -15,6 +15,13 @@ import { HELPER_SOURCE, clampedLinearIndex, renderExpr, type ExprEnv, type Helpe
 /** Masked-score sentinel: finite, below every real score; anything ≤ −1e30 counts as masked. */
 export const NEG = '(-3.0e38f)';
 export const MASKED_BELOW = '-1.0e30f';
+/**
+ * −inf, the log-sum-exp of a row with no allowed key. WGSL has no literal for it, and a
+ * constant expression that evaluates to it is a shader-creation error: the bits are a
+ * runtime value (a `var`), so the bit cast is not a constant expression.
+ */
+export const NEG_INF = 'neg_inf()';
+export const NEG_INF_FN = 'fn neg_inf() -> f32 {\n  var bits = 0xff800000u;\n  return bitcast<f32>(bits);\n}';
 
 /**
  * e^x for the softmax weights, written exp2(x · log₂e): on lavapipe WGSL's `exp` costs
@@ -282,6 +289,16 @@ export class KernelSource {
   toString(): string {
     return this.mod.toString();
   }
+}
+
+/**
+ * The binding an attention writes its log-sum-exp to, when an `lse` reads it (declaring
+ * the −inf function in its module).
+ */
+export function lseName(src: KernelSource): string | undefined {
+  const name = src.kernel.bindings.find((b) => b.role === 'lse')?.name;
+  if (name && !src.mod.functions.includes(NEG_INF_FN)) src.mod.functions.push(NEG_INF_FN);
+  return name;
 }
 
 /** Helper functions beyond the expression helpers (none yet; kept for targets' quirks). */

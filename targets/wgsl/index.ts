@@ -4,6 +4,7 @@
 import type { Kernel } from '../../compiler/kernel.js';
 import { renderAttendKernel, renderSoftmaxKernel } from './attend.js';
 import { renderClustersKernel, renderPool2dKernel, renderPoolKernel } from './ops.js';
+import { renderMapKernel } from './map.js';
 import { renderRouteAttendKernel, renderRouteSortKernel } from './route.js';
 import { renderSummaryKernel } from './summary.js';
 
@@ -28,5 +29,7 @@ export function renderWgsl(kernel: Kernel): string {
       return renderRouteAttendKernel(kernel);
     case 'summary':
       return renderSummaryKernel(kernel);
+    case 'map':
+      return renderMapKernel(kernel);
   }
 }

@@ -4,7 +4,7 @@
 // and adds the block's weighted V rows. One emitter per step, so both kernels stay alike.
 
 import type { Code } from './builder.js';
-import { MASKED_BELOW, NEG, softmaxExp } from './common.js';
+import { MASKED_BELOW, NEG, NEG_INF, softmaxExp } from './common.js';
 
 /** The unrolling of a subgroup kernel: R rows per invocation, KB streamed rows per block, G lane groups. */
 export interface Unroll {
@@ -136,8 +136,20 @@ export function blockScores(c: Code, x: Unroll, r: number, allowed: (u: number) 
   }
 }
 
-/** Write row r's accumulator divided by its sum (a row with no allowed key is exactly 0). */
-export function storeNormalizedRow(c: Code, r: number, store: string, row: string): void {
+/**
+ * Write row r's accumulator divided by its sum (a row with no allowed key is exactly 0),
+ * and with `lse` (a binding name) the row's log-sum-exp.
+ */
+export function storeNormalizedRow(c: Code, r: number, store: string, row: string, lse?: string): void {
   c.line(`let inv = select(0.0f, 1.0f / l${r}, l${r} > 0.0f); // a row with no allowed key is exactly 0`);
   c.line(`for (var c = 0; c < DV4; c = c + 1) { ${store}(${row}, c, a${r}[c] * inv); }`);
+  if (lse) storeLse(c, lse, row, `m${r}`, `l${r}`);
+}
+
+/**
+ * `lse[row] = m + log(l)`, the row's log-sum-exp from its running max and sum; −inf for a
+ * row with no allowed key (the module must declare NEG_INF_FN: `lseName`'s callers do).
+ */
+export function storeLse(c: Code, lse: string, row: string, m: string, l: string): void {
+  c.line(`${lse}[${row}] = select(${NEG_INF}, ${m} + log(${l}), ${l} > 0.0f);`);
 }

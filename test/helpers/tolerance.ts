@@ -11,7 +11,9 @@ export function worstError(got: Tensor, want: Tensor, atol = 1e-4, rtol = 1e-4):
   for (let k = 0; k < want.data.length; k++) {
     const g = got.data[k]!;
     const w = want.data[k]!;
-    const r = Number.isNaN(g) && !Number.isNaN(w) ? Infinity : Math.abs(g - w) / (atol + rtol * Math.abs(w));
+    // Equal values (±inf, NaN) are exact; an infinity or NaN on one side only is infinitely wrong.
+    const same = g === w || (Number.isNaN(g) && Number.isNaN(w));
+    const r = same ? 0 : Number.isFinite(g) && Number.isFinite(w) ? Math.abs(g - w) / (atol + rtol * Math.abs(w)) : Infinity;
     if (r > ratio || (at < 0 && r >= ratio)) {
       ratio = r;
       at = k;
