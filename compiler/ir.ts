@@ -119,7 +119,8 @@ interface NodeBase {
 
 export type Node =
   | (NodeBase & { op: 'input' })
-  | (NodeBase & { op: 'pool'; x: number; tokens: Expr })
+  /** `weights` (a [B, H, N] node): a weighted average (docs/language-extensions.md). */
+  | (NodeBase & { op: 'pool'; x: number; tokens: Expr; weights?: number })
   | (NodeBase & { op: 'pool2d'; x: number; height: Expr; width: Expr; to: [Expr, Expr] })
   | (NodeBase & { op: 'clusters'; x: number; centroids: number })
   /**

@@ -62,6 +62,8 @@ export type BindingRole =
   | 'lookup'
   | 'stats' | 'scores'
   | 'x' | 'centroids'
+  /** pool's weights (one per position of x). */
+  | 'weights'
   /** routing: cluster ids of the queries / keys, and the sort's scratch (ranges, permutations). */
   | 'qids' | 'kids' | 'route'
   /** block summaries of a lookup tensor (a `summary` kernel's output; `Binding.summary`). */

@@ -152,7 +152,9 @@ class Lowering {
         const x = this.tensor(args.get('x')!);
         const xs = this.nodes[x]!.shape;
         const tokens = this.size(args.get('tokens')!);
-        return this.add({ op: 'pool', x, tokens, elem: 'f32', shape: [xs[0]!, xs[1]!, tokens, xs[3]!], span: e.span });
+        const w = args.get('weights');
+        const weights = w ? { weights: this.tensor(w) } : {};
+        return this.add({ op: 'pool', x, tokens, ...weights, elem: 'f32', shape: [xs[0]!, xs[1]!, tokens, xs[3]!], span: e.span });
       }
       case 'pool2d': {
         const x = this.tensor(args.get('x')!);

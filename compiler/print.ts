@@ -44,7 +44,7 @@ class Printer {
       case 'input':
         return [`${lhs} = input : ${ty}`];
       case 'pool':
-        return [`${lhs} = pool(%${n.x}, tokens: ${this.expr(n.tokens, 0)}) : ${ty}`];
+        return [`${lhs} = pool(%${n.x}, tokens: ${this.expr(n.tokens, 0)}${n.weights === undefined ? '' : `, weights: %${n.weights}`}) : ${ty}`];
       case 'pool2d':
         return [`${lhs} = pool2d(%${n.x}, height: ${this.expr(n.height, 0)}, width: ${this.expr(n.width, 0)}, to: [${n.to.map((t) => this.expr(t, 0)).join(', ')}]) : ${ty}`];
       case 'clusters':

@@ -152,8 +152,8 @@ export const BUILTINS: readonly BuiltinSpec[] = [
   {
     name: 'pool',
     kind: 'tensor',
-    params: [{ name: 'x', kind: 'tensor' }, { name: 'tokens', kind: 'size' }],
-    summary: 'adaptive average pooling along the sequence axis: [B, H, N, D] → [B, H, tokens, D]',
+    params: [{ name: 'x', kind: 'tensor' }, { name: 'tokens', kind: 'size' }, { name: 'weights', kind: 'tensor', default: 'none' }],
+    summary: 'adaptive (weighted) average pooling along the sequence axis: [B, H, N, D] (weights [B, H, N]) → [B, H, tokens, D]',
   },
   {
     name: 'pool2d',

@@ -18,7 +18,7 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
     if (t.shape.length !== rank) {
       const a = args.get(p)!;
       cx.error('AT404', [cx.text(a.value.span), rank, t.shape.length], a.value.span,
-        `\`${spec.name}\` takes ${p}: ${rank === 3 ? '[Hx, C, D]' : '[B, H, N, D]'}`);
+        `\`${spec.name}\` takes ${p}: ${p === 'centroids' ? '[Hx, C, D]' : p === 'weights' ? '[B, H, N]' : '[B, H, N, D]'}`);
       return undefined;
     }
     return t;
@@ -71,6 +71,16 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
     case 'pool': {
       const x = tensor('x', 4);
       if (!x) return ERROR;
+      if (args.has('weights')) {
+        const w = tensor('weights', 3);
+        if (!w) return ERROR;
+        if (w.elem === 'i32') {
+          cx.error('AT508', ['pool', 'weights', 'a float tensor', showType(w)], args.get('weights')!.value.span);
+          return ERROR;
+        }
+        for (const [axis, what] of [[0, 'batch'], [1, 'heads'], [2, 'length']] as const) same('AT405', what, 'x', axis, 'weights', axis, x, w);
+        if (!ok) return ERROR;
+      }
       return { kind: 'tensor', elem: 'f32', shape: [x.shape[0]!, x.shape[1]!, sizeDim('tokens'), x.shape[3]!] };
     }
     case 'pool2d': {

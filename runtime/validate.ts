@@ -5,7 +5,7 @@
 // program the same way.
 
 import { checkView } from './views.js';
-import type { Expr, Graph, Node } from '../compiler/ir.js';
+import type { Expr, Graph, Node, NodeOf } from '../compiler/ir.js';
 import { closest } from '../dsl/builtins.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
 import { patternRule } from '../compiler/pattern-rules.js';
@@ -59,6 +59,16 @@ export function validateDims(graph: Graph, dims: Record<string, number>): void {
   for (const node of graph.nodes) checkNode(graph, node, dims, shapes);
 }
 
+/** pool's weights are one per position of x: shape [B, H, N] of x's [B, H, N, D] (AT405). */
+export function checkWeights(graph: Graph, node: NodeOf<'pool'>, x: readonly number[], w: readonly number[]): void {
+  const what = ['batch', 'heads', 'length'];
+  for (let a = 0; a < 3; a++) {
+    if (w.length === 3 && w[a] === x[a]) continue;
+    const detail = w.length === 3 ? `the ${what[a]} of \`${nameOf(graph, node.x)}\` and \`${nameOf(graph, node.weights!)}\`` : `the rank of \`${nameOf(graph, node.weights!)}\``;
+    throw new AttncError([diag('AT405', [detail, w.length === 3 ? x[a]! : 3, w.length === 3 ? w[a]! : w.length], node.span)]);
+  }
+}
+
 function fail(op: string, detail: string, node: Node): never {
   throw new AttncError([diag('AT709', [op, detail], node.span)]);
 }
@@ -72,6 +82,7 @@ function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shape
       const [, , N] = shapes[node.x]!;
       const n = size(node.tokens);
       if (n < 1 || n > N!) fail('pool', `tokens must be between 1 and the sequence length N = ${N}, found ${n}`, node);
+      if (node.weights !== undefined) checkWeights(graph, node, shapes[node.x]!, shapes[node.weights]!);
       return;
     }
     case 'pool2d': {

@@ -111,7 +111,8 @@ export function liveNodes(g: Graph): Set<number> {
     const n = g.nodes[id]!;
     switch (n.op) {
       case 'input': break;
-      case 'pool': case 'pool2d': stack.push(n.x); break;
+      case 'pool': stack.push(n.x, ...(n.weights === undefined ? [] : [n.weights])); break;
+      case 'pool2d': stack.push(n.x); break;
       case 'clusters': stack.push(n.x, n.centroids); break;
       case 'map': stack.push(...n.args); break;
       case 'lse': stack.push(n.attend); break;
@@ -381,8 +382,12 @@ function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target, views }:
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
-    kind: 'pool', name: kernelName(g, n, ''), node: n.id, label: `pool %${n.id} (adaptive average over the sequence)`,
-    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false, views), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views)],
+    kind: 'pool', name: kernelName(g, n, ''), node: n.id,
+    label: `pool %${n.id} (adaptive ${n.weights === undefined ? '' : 'weighted '}average over the sequence)`,
+    bindings: [
+      tensorBinding(g, n.x, 'src', 'x', 'read', false, views), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views),
+      ...(n.weights === undefined ? [] : [tensorBinding(g, n.weights, 'weights', 'weights', 'read', false, views)]),
+    ],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, tokens: n.tokens, D, schedule: null,
   };

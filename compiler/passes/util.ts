@@ -43,7 +43,8 @@ export function dropNodes(g: Graph, drop: ReadonlySet<number>): Graph {
     const base = { ...n, id: id(n.id) };
     switch (base.op) {
       case 'input': return base;
-      case 'pool': case 'pool2d': return { ...base, x: id(base.x) };
+      case 'pool': return { ...base, x: id(base.x), ...(base.weights === undefined ? {} : { weights: id(base.weights) }) };
+      case 'pool2d': return { ...base, x: id(base.x) };
       case 'clusters': return { ...base, x: id(base.x), centroids: id(base.centroids) };
       case 'attend': return { ...base, q: id(base.q), k: id(base.k), v: id(base.v) };
       case 'map': return { ...base, args: base.args.map(id) };

@@ -54,7 +54,8 @@ export function verifyGraph(g: Graph): void {
 export function operands(n: Node): number[] {
   switch (n.op) {
     case 'input': return [];
-    case 'pool': case 'pool2d': return [n.x];
+    case 'pool': return n.weights === undefined ? [n.x] : [n.x, n.weights];
+    case 'pool2d': return [n.x];
     case 'clusters': return [n.x, n.centroids];
     case 'attend': return [n.q, n.k, n.v];
     case 'map': return n.args;

@@ -14,6 +14,7 @@
 // Every node's computed shape is checked against the shape the IR declares for it.
 
 import { contiguousInputs } from '../views.js';
+import { checkWeights } from '../validate.js';
 import type { Expr, Graph, Node, NodeOf } from '../../compiler/ir.js';
 import type { Span } from '../../dsl/ast.js';
 import { AttncError, diag } from '../../dsl/diagnostics.js';
@@ -80,7 +81,7 @@ export function runReference(graph: Graph, given: Readonly<Record<string, Tensor
         break;
       }
       case 'pool':
-        out = pool(graph, node, arg(node.x), dims);
+        out = pool(graph, node, arg(node.x), node.weights === undefined ? null : arg(node.weights), dims);
         break;
       case 'pool2d':
         out = pool2d(graph, node, arg(node.x), dims);
@@ -163,22 +164,31 @@ function size(node: Node, e: Expr, dims: Dims): number {
   return compileNumber(e, { dims, scope: 'size', span: node.span })(NO_INDEX);
 }
 
-function pool(graph: Graph, node: NodeOf<'pool'>, x: Tensor, dims: Dims): Tensor {
+/**
+ * Adaptive average pooling; with `weights` the weighted average Σ w_p·x_p / Σ w_p over each
+ * bin, exactly 0 for a bin whose weights sum to 0.
+ */
+function pool(graph: Graph, node: NodeOf<'pool'>, x: Tensor, weights: Tensor | null, dims: Dims): Tensor {
   needRank(graph, node.x, x, 4, node.span);
   const [B, H, N, D] = x.shape as [number, number, number, number];
   const n = size(node, node.tokens, dims);
   if (n < 1 || n > N) fail('pool', `tokens must be between 1 and the sequence length N = ${N}, found ${n}`, node.span);
+  if (weights) checkWeights(graph, node, x.shape, weights.shape);
   const out = new Float64Array(B * H * n * D);
   const xd = x.data;
+  const wd = weights?.data;
   for (let bh = 0; bh < B * H; bh++) {
     for (let t = 0; t < n; t++) {
       const [s, e] = poolBin(t, n, N);
       const o = (bh * n + t) * D;
+      let total = 0;
       for (let p = s; p < e; p++) {
+        const w = wd ? wd[bh * N + p]! : 1;
+        total += w;
         const xo = (bh * N + p) * D;
-        for (let d = 0; d < D; d++) out[o + d]! += xd[xo + d]!;
+        for (let d = 0; d < D; d++) out[o + d]! += w * xd[xo + d]!;
       }
-      for (let d = 0; d < D; d++) out[o + d]! /= e - s;
+      for (let d = 0; d < D; d++) out[o + d] = total === 0 ? 0 : out[o + d]! / total;
     }
   }
   return { data: out, shape: [B, H, n, D] };

@@ -45,7 +45,13 @@ export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Reco
   for (const k of kernels) {
     const node = graph.nodes[k.node]!;
     switch (k.kind) {
-      case 'pool': b.flatValues((node as NodeOf<'pool'>).x); emitPool(b, node as NodeOf<'pool'>); break;
+      case 'pool': {
+        const p = node as NodeOf<'pool'>;
+        b.flatValues(p.x);
+        if (p.weights !== undefined) b.flatValues(p.weights);
+        emitPool(b, p);
+        break;
+      }
       case 'pool2d': b.flatValues((node as NodeOf<'pool2d'>).x); emitPool2d(b, node as NodeOf<'pool2d'>); break;
       case 'clusters': {
         const c = node as NodeOf<'clusters'>;

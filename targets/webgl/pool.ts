@@ -10,19 +10,35 @@ export function emitPool(b: PlanBuilder, node: NodeOf<'pool'>): void {
   const n = b.shapes[node.id]![2]!;
   const widest = widestBin(n, N);
   const x = `t${node.x}`;
-  b.add(node, 'pool', {
-    kind: 'pool',
-    label: `pool ${b.nodeLabel(node.id)}: adaptive average of ${N} → ${n} tokens`,
-    source: kernelSource([x], ['c', 't', 'bh'], [
-      '  const lo = attnc_idiv(t * this.constants.N, this.constants.n);',
-      '  const hi = attnc_idiv(t * this.constants.N + this.constants.N + this.constants.n - 1, this.constants.n);',
+  const w = node.weights === undefined ? null : `t${node.weights}`;
+  // With weights: a weighted average, exactly 0 where the bin's weights sum to 0.
+  const body = w
+    ? [
+      '  let sum = 0.0;',
+      '  let total = 0.0;',
+      '  for (let p = lo; p < hi; p++) {',
+      `    const w = ${w}[bh * this.constants.N + p];`,
+      '    total += w;',
+      `    sum += w * ${x}[(bh * this.constants.N + p) * this.constants.D + c];`,
+      '  }',
+      '  return total === 0.0 ? 0.0 : sum / total;',
+    ]
+    : [
       '  let sum = 0.0;',
       '  for (let p = lo; p < hi; p++) {',
       `    sum += ${x}[(bh * this.constants.N + p) * this.constants.D + c];`,
       '  }',
       '  return sum / (hi - lo);',
+    ];
+  b.add(node, 'pool', {
+    kind: 'pool',
+    label: `pool ${b.nodeLabel(node.id)}: adaptive ${w ? 'weighted ' : ''}average of ${N} → ${n} tokens`,
+    source: kernelSource(w ? [x, w] : [x], ['c', 't', 'bh'], [
+      '  const lo = attnc_idiv(t * this.constants.N, this.constants.n);',
+      '  const hi = attnc_idiv(t * this.constants.N + this.constants.N + this.constants.n - 1, this.constants.n);',
+      ...body,
     ]),
-    args: [nodeBuffer(node.x)],
+    args: w ? [nodeBuffer(node.x), nodeBuffer(node.weights!)] : [nodeBuffer(node.x)],
     result: nodeBuffer(node.id),
     output: [D, n, B * H],
     constants: { N, n, D },

@@ -30,8 +30,21 @@ export function renderPoolKernel(k: PoolKernel): string {
     c.line('let bh = r / T;');
     windowLines(c, 't', 'N', 'T', 'n0', 'n1');
     c.line('var acc = 0.0f;');
-    c.line(`for (var n = n0; n < n1; n = n + 1) { acc = acc + ${src.elem(src.binding('x'), 'bh * N + n', 'D', 'd')}; }`);
-    c.line('out[e] = acc / f32(max(n1 - n0, 1));');
+    const x = src.elem(src.binding('x'), 'bh * N + n', 'D', 'd');
+    const w = k.bindings.find((b) => b.role === 'weights');
+    if (w) {
+      // A weighted average: exactly 0 where the bin's weights sum to 0.
+      c.line('var total = 0.0f;');
+      c.block('for (var n = n0; n < n1; n = n + 1)', () => {
+        c.line(`let w = ${src.elem(w, 'bh', 'N', 'n')};`);
+        c.line('total = total + w;');
+        c.line(`acc = acc + w * ${x};`);
+      });
+      c.line('out[e] = select(acc / total, 0.0f, total == 0.0f);');
+    } else {
+      c.line(`for (var n = n0; n < n1; n = n + 1) { acc = acc + ${x}; }`);
+      c.line('out[e] = acc / f32(max(n1 - n0, 1));');
+    }
   });
   src.entry(s.workgroupSize, c);
   return src.toString();
