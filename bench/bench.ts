@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '../runtime/node/dawn.js'; // WebGPU in Node: Dawn (when navigator.gpu is not shared first)
 import { compile } from '../compiler/compile.js';
-import { some, type Expr, type Graph } from '../compiler/ir.js';
+import { some, upTo, type Expr, type Graph } from '../compiler/ir.js';
 import { bindWebGPU, executeWebGPU, getWebGPU, type BoundProgram, type ExecuteOptions, type KernelTime } from '../runtime/webgpu/execute.js';
 import { executeWebGL, webglAvailable } from '../runtime/webgl/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
@@ -116,7 +116,7 @@ function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
     const [B, H, L, D] = qs as [number, number, number, number];
     const M = ks[2]!;
     const tensors = readsTensor(n.mask)
-      ? runReference({ ...g, nodes: g.nodes.slice(0, n.id), output: n.id - 1 }, inputs).values
+      ? runReference(upTo(g, n.id), inputs).values
       : undefined;
     const heads = tensors ? H : 1;
     const f = compileBool(n.mask, { dims, scope: 'mask', lengths: { N: L, M }, tensors });

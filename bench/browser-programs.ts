@@ -5,7 +5,7 @@
 
 import { keyRanges } from '../compiler/analysis/mask.js';
 import { compileBool, evalExpr } from '../compiler/evaluate.js';
-import type { Graph } from '../compiler/ir.js';
+import { upTo, type Graph } from '../compiler/ir.js';
 import { runReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims, shapeOf, type Dims } from '../runtime/shapes.js';
 import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
@@ -102,7 +102,7 @@ export function attendDensity(g: Graph, dims: Dims, inputs: Record<string, Tenso
   const flops = 4 * B * H * L * M * D;
   if (n.mask.op === 'const' && n.mask.value === true) return { density: 1, flops };
   const readsTensor = JSON.stringify(n.mask).includes('"op":"load"');
-  const tensors = readsTensor ? runReference({ ...g, nodes: g.nodes.slice(0, n.id), output: n.id - 1 }, inputs).values : undefined;
+  const tensors = readsTensor ? runReference(upTo(g, n.id), inputs).values : undefined;
   const heads = tensors ? H : 1;
   const f = compileBool(n.mask, { dims, scope: 'mask', lengths: { N: L, M }, tensors });
   const ranges = keyRanges(n.mask);

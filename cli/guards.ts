@@ -16,15 +16,18 @@ import type { Tensor } from '../runtime/tensor.js';
 export const MAX_DIM = 2 ** 31 - 1;
 
 /**
- * --save DIR writes DIR/out.npy: DIR may be missing (it is made) or a directory; an
- * existing DIR/out.npy is overwritten, as numpy.save does, unless it is not a regular
- * file. Anything else is refused before the program runs (`usage(message)`).
+ * --save DIR writes DIR/<name>.npy for each output (`out.npy` for a single unnamed one):
+ * DIR may be missing (it is made) or a directory; an existing file is overwritten, as
+ * numpy.save does, unless it is not a regular file. Anything else is refused before the
+ * program runs (`usage(message)`).
  */
-export function checkSaveDir(dir: string, usage: (m: string) => Error): void {
+export function checkSaveDir(dir: string, names: readonly string[], usage: (m: string) => Error): void {
   checkOutputDir('--save', dir, 'writes DIR/out.npy', usage);
-  const out = join(dir, 'out.npy');
-  const o = lstatSync(out, { throwIfNoEntry: false });
-  if (o && !o.isFile()) throw usage(`--save ${dir}: ${out} exists and is not a regular file; remove it or pick another DIR`);
+  for (const name of names) {
+    const out = join(dir, `${name}.npy`);
+    const o = lstatSync(out, { throwIfNoEntry: false });
+    if (o && !o.isFile()) throw usage(`--save ${dir}: ${out} exists and is not a regular file; remove it or pick another DIR`);
+  }
 }
 
 /** An output directory option (`--save`, `compile -o`): missing (it is made) or a directory. */

@@ -80,8 +80,9 @@ frame. Exit status 1 when any file has errors.`,
                    dims are bound from these shapes
   --seed N         seed of the generated inputs (uniform in [-1, 1]; i32 inputs in [0, 8))
   --dims D=V,…     sizes of the generated inputs (default: the file's dims)
-  --save DIR       write the output to DIR/out.npy (<f4); DIR is made if missing, an
-                   existing out.npy is overwritten; DIR must not be a file
+  --save DIR       write the output to DIR/out.npy (<f4; several outputs: DIR/<name>.npy
+                   each); DIR is made if missing, existing files are overwritten; DIR
+                   must not be a file
   --repeat N       run N more times after three warm-up runs; report the median (N ≤ 10000)
   --layout L       inputs as models hold them, read in place: NAME=bnhd (NAME stored
                    [B, N, H, D], = [B, N, H·D]; --inputs: NAME.npy in that shape), or qkv
@@ -278,13 +279,13 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   const seed = intOption(values.seed as string | undefined, '--seed', 0);
   const repeat = intOption(values.repeat as string | undefined, '--repeat', 0, MAX_REPEAT);
-  if (values.save) checkSaveDir(values.save as string, (m) => new UsageError(m));
 
   const layouts = parseLayouts(values.layout as string[] | undefined, (m) => new UsageError(m));
   const dimsGiven = parseDims(values.dims as string[] | undefined);
   // (An unknown --dims name is refused by compile: AT714, a usage error here.)
   const program = compileFile(values, path, { dims: dimsGiven });
   const graph = program.graph!;
+  if (values.save) checkSaveDir(values.save as string, graph.outputs.map((o) => o.name), (m) => new UsageError(m));
   // The limits of the backend that will run, so inputs too large for it are refused from
   // their shapes: before .npy data is read, before inputs are generated.
   const { limits } = await chooseBackend(backend as BackendChoice);
@@ -300,17 +301,23 @@ async function cmdRun(args: string[]): Promise<number> {
     result = await run(program, inputs, { backend: backend as BackendChoice, fusion: !values['no-fusion'], tensorBounds: !values['no-tensor-bounds'] });
     times.push(performance.now() - t0);
   }
-  const { output, backend: ran, note } = result!;
+  const { output, outputs, backend: ran, note } = result!;
   const ms = repeat > 0 ? median(times.slice(warmups)) : times[0]!;
   // On WebGPU with --repeat, also the kernels alone on resident inputs: where the time goes.
   const lowering = { fusion: !values['no-fusion'], tensorBounds: !values['no-tensor-bounds'] };
   const kernelMs = ran === 'webgpu' && repeat > 0 ? await timeKernels(program, inputs, lowering, warmups, repeat) : null;
-  let checksum = 0;
-  for (const x of output.data) checksum += x;
+  const sum = (t: Tensor): number => {
+    let total = 0;
+    for (const x of t.data) total += x;
+    return total;
+  };
+  const checksum = sum(output);
+  const several = graph.outputs.length > 1;
+  const files = graph.outputs.map((o) => join((values.save as string | undefined) ?? '', `${o.name}.npy`));
 
   if (values.save) {
     mkdirSync(values.save as string, { recursive: true });
-    writeNpy(join(values.save as string, 'out.npy'), output, '<f4');
+    graph.outputs.forEach((o, k) => writeNpy(files[k]!, outputs[o.name]!, '<f4'));
   }
   if (values.json) {
     // The tiles the WGSL kernels compute for these inputs (with tensor bounds unless turned off).
@@ -318,15 +325,20 @@ async function cmdRun(args: string[]): Promise<number> {
     console.log(JSON.stringify({
       backend: ran, entry: graph.name, shape: output.shape, ms: round(ms), kernelMs: kernelMs === null ? null : round(kernelMs),
       visited: seen === null ? null : Math.round(seen * 1e4) / 1e4, checksum,
+      ...(several ? { outputs: graph.outputs.map((o) => ({ name: o.name, shape: outputs[o.name]!.shape, checksum: sum(outputs[o.name]!) })) } : {}),
     }));
   } else {
     console.log(`backend:  ${ran}${note ? ` (${note})` : ''}`);
     console.log(`entry:    ${graph.name}`);
-    console.log(`shape:    [${output.shape.join(', ')}]`);
+    if (!several) console.log(`shape:    [${output.shape.join(', ')}]`);
     console.log(`time:     ${round(ms)} ms${repeat > 0 ? ` (median of ${repeat} after ${warmups} warm-up runs)` : ''}`);
     if (kernelMs !== null) console.log(`kernels:  ${round(kernelMs)} ms (on resident inputs, median of ${repeat})`);
-    console.log(`checksum: ${checksum}`);
-    if (values.save) console.log(`saved:    ${join(values.save as string, 'out.npy')}`);
+    if (several) {
+      for (const o of graph.outputs) console.log(`output ${o.name}: shape [${outputs[o.name]!.shape.join(', ')}], checksum ${sum(outputs[o.name]!)}`);
+    } else {
+      console.log(`checksum: ${checksum}`);
+    }
+    if (values.save) console.log(`saved:    ${files.join(', ')}`);
   }
   return 0;
 }

@@ -156,11 +156,19 @@ export interface Graph {
   inputs: number[];
   /** All nodes; `nodes[k].id === k`, and every operand id is smaller than its user's. */
   nodes: Node[];
+  /** The first of `outputs` (what single-output APIs return). */
   output: number;
+  /** The returned tensors, in order, with their names (dsl/checker.ts outputName). */
+  outputs: { name: string; node: number }[];
   /** `dims` defaults (for the CLI); runtime shapes win. */
   dimDefaults: Record<string, number>;
   /** Param values the graph was specialised with (already substituted into expressions). */
   params: Record<string, number | boolean>;
+}
+
+/** The graph of the nodes before `id` (its last node the output): for what a node's operands are. */
+export function upTo(g: Graph, id: number): Graph {
+  return { ...g, nodes: g.nodes.slice(0, id), output: id - 1, outputs: [{ name: 'out', node: id - 1 }] };
 }
 
 // ---- small constructors used by lowering and passes ----

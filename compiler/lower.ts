@@ -6,6 +6,7 @@
 
 import type * as ast from '../dsl/ast.js';
 import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js';
+import { outputName } from '../dsl/checker.js';
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { F32_MAX, INT_MAX, INT_MIN, isFiniteF32, isInt32 } from '../dsl/semantics.js';
 import {
@@ -56,7 +57,7 @@ class Lowering {
     // (The checker found the static errors under these params: compile() checks with the
     // overrides.)
     this.collectParams();
-    let output = -1;
+    let outputs: Graph['outputs'] = [];
     for (const st of this.def.statements) {
       switch (st.kind) {
         case 'input':
@@ -79,7 +80,7 @@ class Lowering {
           break;
         }
         case 'return':
-          output = this.tensor(st.value);
+          outputs = st.values.map((a, k) => ({ name: outputName(a, k, st.values.length), node: this.tensor(a.value) }));
           break;
       }
     }
@@ -87,7 +88,8 @@ class Lowering {
       name: this.def.name.name,
       inputs: this.inputs,
       nodes: this.nodes,
-      output,
+      output: outputs[0]?.node ?? -1,
+      outputs,
       dimDefaults: this.dimDefaults,
       params: this.params,
     };

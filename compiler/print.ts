@@ -15,7 +15,8 @@ export function printGraph(g: Graph, opts: PrintOptions = {}): string {
   const params = Object.entries(g.params).map(([k, v]) => `${k} = ${v}`);
   lines.push(`attention ${g.name}${params.length ? ` [${params.join(', ')}]` : ''} {`);
   for (const n of g.nodes) lines.push(...p.node(n).map((l) => `  ${l}`));
-  lines.push(`  return %${g.output}`);
+  // One output prints as before; several with their names.
+  lines.push(`  return ${g.outputs.length > 1 ? g.outputs.map((o) => `${o.name}: %${o.node}`).join(', ') : `%${g.output}`}`);
   lines.push('}');
   return lines.join('\n') + '\n';
 }

@@ -95,9 +95,10 @@ export interface LetStmt {
   span: Span;
 }
 
+/** `return a, name: b`: the program's outputs, in order, each optionally named. */
 export interface ReturnStmt {
   kind: 'return';
-  value: Expr;
+  values: Arg[];
   span: Span;
 }
 

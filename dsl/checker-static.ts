@@ -64,7 +64,8 @@ export function effectiveParams(def: Attention, overrides: StaticParams = {}): R
 export function staticErrors(def: Attention, params: StaticParams, file?: SourceFile): Diagnostic[] {
   const ev = new StaticEval(params, file);
   for (const st of def.statements) {
-    if (st.kind === 'let' || st.kind === 'return') ev.expr(st.value);
+    if (st.kind === 'let') ev.expr(st.value);
+    if (st.kind === 'return') st.values.forEach((a) => ev.expr(a.value));
   }
   return ev.diagnostics;
 }

@@ -16,7 +16,7 @@
 // checker-context.ts holds the state of one definition, checker-types.ts the types and
 // how messages show them.
 
-import type { Attention, Program, SourceFile } from './ast.js';
+import type { Arg, Attention, Program, SourceFile, Span } from './ast.js';
 import { CheckContext } from './checker-context.js';
 import { checkExpr } from './checker-expr.js';
 import { canDeclare, declareNames } from './checker-names.js';
@@ -72,10 +72,29 @@ function checkBody(cx: CheckContext): void {
         cx.scope.set(st.name.name, { kind: 'let', type: t.kind === 'tensor' ? t : ERROR });
       }
     } else if (st.kind === 'return') {
-      const t = checkExpr(cx, st.value, 'tensor');
-      if (t.kind !== 'tensor' && t.kind !== 'error') cx.error('AT604', ['return', showType(t)], st.value.span);
+      const names = new Map<string, Span>();
+      st.values.forEach((a, k) => {
+        const t = checkExpr(cx, a.value, 'tensor');
+        if (t.kind !== 'tensor' && t.kind !== 'error') cx.error('AT604', ['return', showType(t)], a.value.span);
+        const name = outputName(a, k, st.values.length);
+        const span = a.name?.span ?? a.value.span;
+        const first = names.get(name);
+        if (first) cx.error('AT608', [name], span, 'name the outputs apart: `return a: x, b: y`');
+        else names.set(name, span);
+      });
     }
   }
+}
+
+/**
+ * The name of output `k` of `count`: its explicit name (`return name: x`); else `out` for
+ * the only output; else, among several, the name it returns (a `let` or an input) or
+ * `out<k>`.
+ */
+export function outputName(a: Arg, k: number, count: number): string {
+  if (a.name) return a.name.name;
+  if (count === 1) return 'out';
+  return a.value.kind === 'name' ? a.value.name : `out${k}`;
 }
 
 /** Exactly one `return`, and it comes last. */

@@ -78,6 +78,7 @@ export const MESSAGES = {
   AT605: 'the file contains no `attention` definition',
   AT606: 'no definition named `{0}`; the file defines {1}',
   AT607: 'the file defines several definitions ({0}); pick one with --entry',
+  AT608: 'two outputs are named `{0}`',
 
   AT701: 'unknown param `{0}`',
   AT702: 'param `{0}` is {1}; cannot set it to {2}',

@@ -187,9 +187,14 @@ export class AttnParser extends CstParser {
     this.SUBRULE(this.expr);
   });
 
+  // `return x` or several outputs, each optionally named: `return out: o, lse: lse(o)`.
   returnStmt = this.RULE('returnStmt', () => {
     this.CONSUME(T.Return);
-    this.SUBRULE(this.expr);
+    this.SUBRULE(this.arg);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.arg);
+    });
   });
 
   // `or [ "?" expr ":" expr ]` with the else branch's own `?:` unrolled into a loop:

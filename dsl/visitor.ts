@@ -172,7 +172,8 @@ class Builder {
       // Long operator chains build deep trees without deep brackets; every later phase
       // recurses over the tree, so bound its depth here.
       // (At the first node past the limit: where the chain or nesting crosses it.)
-      const deep = tooDeepAt(st.value);
+      const values = st.kind === 'let' ? [st.value] : st.values.map((a) => a.value);
+      const deep = values.map((v) => tooDeepAt(v)).find((d) => d);
       if (deep) {
         this.localErrors++;
         this.diagnostics.push(diag('AT105', [MAX_DEPTH], deep.span,
@@ -209,7 +210,7 @@ class Builder {
           span,
         };
       case 'returnStmt':
-        return { kind: 'return', value: this.expr(nodes(inner, 'expr')[0], span), span };
+        return { kind: 'return', values: nodes(inner, 'arg').map((a) => this.arg(a, span)), span };
       default:
         return undefined;
     }

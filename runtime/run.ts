@@ -7,7 +7,7 @@ import type { Graph } from '../compiler/ir.js';
 import type { BoundProgram } from './webgpu/execute.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
 import { checkSizes, WEBGL_LIMITS, type InputLimits } from './limits.js';
-import { executeReference } from './reference/index.js';
+import { runReference } from './reference/index.js';
 import { bindDims, shapeOf } from './shapes.js';
 import { checkInputNames, validateRun } from './validate.js';
 import { toFloat32, type Tensor } from './tensor.js';
@@ -33,6 +33,11 @@ export interface RunResult {
    * Int32 when the program returns cluster ids.
    */
   output: Tensor;
+  /**
+   * Every returned tensor by name (`return a, lse: lse(a)`; a single output is `out`
+   * unless named), `output` among them.
+   */
+  outputs: Record<string, Tensor>;
   backend: Backend;
   /** Why `auto` did not pick a faster backend, when it did not. */
   note?: string;
@@ -103,28 +108,31 @@ export async function run(
   const note = notes.join('; ') || undefined;
   // An output with no elements (a zero batch, heads, length or value head dim) is the
   // same empty tensor everywhere: no kernel runs.
-  const empty = emptyOutput(graph, dims);
+  const result = (tensors: Tensor[], ran: Backend, why = note): RunResult => ({
+    output: tensors[0]!, outputs: Object.fromEntries(graph.outputs.map((o, k) => [o.name, tensors[k]!])), backend: ran, dims,
+    ...(why === undefined ? {} : { note: why }),
+  });
+  const empty = emptyOutputs(graph, dims);
   if (empty) {
     // (The reference would have found the runtime size errors itself.)
     if (choice === 'reference') validateRun(graph, inputs, dims);
-    return { output: empty, backend, dims, note };
+    return result(empty, backend);
   }
 
   if (backend === 'webgpu') {
     const bound = await bindOnWebGPU(graph, inputs, dims, options);
     try {
-      return { output: await bound.read(), backend: 'webgpu', dims };
+      return result(await bound.readAll(), 'webgpu', undefined);
     } finally {
       bound.release();
     }
   }
   if (backend === 'webgl') {
     const webgl = await import('./webgl/index.js');
-    return { output: await webgl.executeWebGL(graph, inputs, dims), backend: 'webgl', dims, note };
+    return result(await webgl.executeWebGLOutputs(graph, inputs, dims), 'webgl');
   }
-  const ref = executeReference(graph, inputs);
-  const output = ref.data instanceof Int32Array ? ref : toFloat32(ref);
-  return { output, backend: 'reference', dims, note };
+  const ref = runReference(graph, inputs);
+  return result(ref.outputs.map((t: Tensor) => (t.data instanceof Int32Array ? t : toFloat32(t))), 'reference');
 }
 
 /** Float inputs with other than Float32Array data, rounded to f32 (see `run`); others as given. */
@@ -140,12 +148,11 @@ function asF32Inputs(graph: Graph, inputs: Record<string, Tensor>): Record<strin
   return out;
 }
 
-/** The output as every backend returns it when it has no elements; else null. */
-function emptyOutput(graph: Graph, dims: Record<string, number>): Tensor | null {
-  const node = graph.nodes[graph.output]!;
-  const shape = shapeOf(node, dims);
-  if (shape.every((d) => d > 0)) return null;
-  return { data: node.elem === 'i32' ? new Int32Array(0) : new Float32Array(0), shape };
+/** The outputs as every backend returns them when none has elements; else null. */
+function emptyOutputs(graph: Graph, dims: Record<string, number>): Tensor[] | null {
+  const shapes = graph.outputs.map((o) => shapeOf(graph.nodes[o.node]!, dims));
+  if (!shapes.every((s) => s.some((d) => d === 0))) return null;
+  return graph.outputs.map((o, k) => ({ data: graph.nodes[o.node]!.elem === 'i32' ? new Int32Array(0) : new Float32Array(0), shape: shapes[k]! }));
 }
 
 /**

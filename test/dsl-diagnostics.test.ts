@@ -627,7 +627,7 @@ function returned(body: string): { text: string; value: Expr } {
   const text = def(body);
   const r = check({ path: 't.attn', text });
   if (r.diagnostics.length) throw new Error(formatAll(r.diagnostics));
-  return { text, value: (r.program.attentions[0]!.statements.at(-1) as ReturnStmt).value };
+  return { text, value: (r.program.attentions[0]!.statements.at(-1) as ReturnStmt).values[0]!.value };
 }
 
 function arg(e: Expr, name: string): Expr {
@@ -695,7 +695,7 @@ test('check annotates names with what they refer to', (t) => {
     if (x.kind === 'call') x.args.forEach((a) => walk(a.value));
     if (x.kind === 'index') { walk(x.target); x.indices.forEach(walk); }
   };
-  for (const st of r.program.attentions[0]!.statements) if (st.kind === 'let' || st.kind === 'return') walk(st.value);
+  for (const st of r.program.attentions[0]!.statements) if (st.kind === 'let') walk(st.value); else if (st.kind === 'return') st.values.forEach((a) => walk(a.value));
   t.deepEqual(refs, {
     q: { kind: 'input' },
     window: { kind: 'param' },

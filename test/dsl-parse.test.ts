@@ -39,7 +39,7 @@ function sx(e: Expr): string {
 function expr(src: string): Expr {
   const r = parse(file(`attention t {\n  return ${src}\n}\n`));
   if (r.diagnostics.length) throw new Error(formatAll(r.diagnostics));
-  return (r.program.attentions[0]!.statements[0] as ReturnStmt).value;
+  return (r.program.attentions[0]!.statements[0] as ReturnStmt).values[0]!.value;
 }
 
 const shapes: [string, string][] = [
@@ -104,7 +104,7 @@ test('number literals keep int vs float', (t) => {
 
 test('spans are offsets into the text; binary nodes record the operator span', (t) => {
   const text = 'attention t {\n  return (a + b) * c\n}\n';
-  const e = (parse(file(text)).program.attentions[0]!.statements[0] as ReturnStmt).value;
+  const e = (parse(file(text)).program.attentions[0]!.statements[0] as ReturnStmt).values[0]!.value;
   t.is(e.kind, 'binary');
   if (e.kind !== 'binary') return;
   t.is(text.slice(e.span.start, e.span.end), '(a + b) * c');
@@ -235,7 +235,7 @@ function unannotated(def: Attention): string[] {
       default: break;
     }
   };
-  for (const s of def.statements) if (s.kind === 'let' || s.kind === 'return') walk(s.value);
+  for (const s of def.statements) if (s.kind === 'let') walk(s.value); else if (s.kind === 'return') s.values.forEach((a) => walk(a.value));
   return missing;
 }
 
@@ -272,8 +272,8 @@ test('annotations: refs and shapes of lets', (t) => {
   const a = agent.statements[2] as LetStmt;
   t.deepEqual(a.value.ty, { kind: 'tensor', elem: 'f32', shape: [{ text: 'B' }, { text: 'H' }, { text: '49' }, { text: 'D' }] });
   const ret = agent.statements[4] as ReturnStmt;
-  t.deepEqual(ret.value.ty, { kind: 'tensor', elem: 'f32', shape: [{ text: 'B' }, { text: 'H' }, { text: 'N' }, { text: 'D' }] });
-  const rev = (r.program.attentions[4]!.statements[1] as ReturnStmt).value;
+  t.deepEqual(ret.values[0]!.value.ty, { kind: 'tensor', elem: 'f32', shape: [{ text: 'B' }, { text: 'H' }, { text: 'N' }, { text: 'D' }] });
+  const rev = (r.program.attentions[4]!.statements[1] as ReturnStmt).values[0]!.value;
   if (rev.kind === 'call') {
     const norm = rev.args[3]!.value;
     t.deepEqual(norm.ref, { kind: 'normalize' });

@@ -21,7 +21,7 @@ export function fuseMaps(g: Graph): Graph {
   const nodes = [...g.nodes];
   const readers = new Map<number, number>();
   const count = (id: number) => readers.set(id, (readers.get(id) ?? 0) + 1);
-  count(g.output);
+  for (const o of g.outputs) count(o.node);
   for (const n of nodes) {
     for (const id of operands(n)) count(id);
     // Lookups in masks and scores read a tensor too.

@@ -103,7 +103,7 @@ function buildKernels(
 /** Nodes the output depends on (operands, and tensors read by `load` in masks and scores). */
 export function liveNodes(g: Graph): Set<number> {
   const live = new Set<number>();
-  const stack = [g.output];
+  const stack = g.outputs.map((o) => o.node);
   while (stack.length) {
     const id = stack.pop()!;
     if (live.has(id)) continue;

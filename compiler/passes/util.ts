@@ -51,5 +51,5 @@ export function dropNodes(g: Graph, drop: ReadonlySet<number>): Graph {
       case 'lse': return { ...base, attend: id(base.attend) };
     }
   });
-  return { ...g, nodes, inputs: g.inputs.map(id), output: id(g.output) };
+  return { ...g, nodes, inputs: g.inputs.map(id), output: id(g.output), outputs: g.outputs.map((o) => ({ ...o, node: id(o.node) })) };
 }

@@ -48,6 +48,8 @@ export function verifyGraph(g: Graph): void {
     }
   });
   if (!g.nodes[g.output]) throw new Error(`IR verifier: output %${g.output} does not exist`);
+  if (g.outputs[0]?.node !== g.output) throw new Error(`IR verifier: output %${g.output} is not the first of outputs`);
+  for (const o of g.outputs) if (!g.nodes[o.node]) throw new Error(`IR verifier: output ${o.name} (%${o.node}) does not exist`);
   for (const id of g.inputs) if (g.nodes[id]?.op !== 'input') throw new Error(`IR verifier: %${id} is not an input`);
 }
 

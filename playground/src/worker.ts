@@ -7,7 +7,7 @@
 
 import { compile, type CompileResult } from '../../compiler/compile.js';
 import { compileBool } from '../../compiler/evaluate.js';
-import { some, type Graph, type NodeOf } from '../../compiler/ir.js';
+import { some, upTo, type Graph, type NodeOf } from '../../compiler/ir.js';
 import { formatAll } from '../../dsl/format.js';
 import { executeReference, runReference } from '../../runtime/reference/index.js';
 import { bind, run } from '../../runtime/run.js';
@@ -213,7 +213,7 @@ function maskOf(req: Extract<Request, { kind: 'mask' }>): MaskReport {
 
 /** Every node's value before `id`, from the reference executor on `inputs`. */
 function prefixValues(graph: Graph, id: number, inputs: Record<string, Tensor>): Tensor[] {
-  return runReference({ ...graph, nodes: graph.nodes.slice(0, id), output: id - 1 }, inputs).values;
+  return runReference(upTo(graph, id), inputs).values;
 }
 
 function webglSource(p: ProgramRef): string {

@@ -33,8 +33,10 @@ export interface ReferenceOptions {
 }
 
 export interface ReferenceResult {
-  /** The returned tensor (float64, or Int32Array for a returned `clusters`). */
+  /** The returned tensor (float64, or Int32Array for a returned `clusters`): the first of `outputs`. */
   output: Tensor;
+  /** Every returned tensor (Graph.outputs, in order), as `output`. */
+  outputs: Tensor[];
   /** Every node's value, by node id. */
   values: Tensor[];
   /** The bound dims. */
@@ -109,12 +111,14 @@ export function runReference(graph: Graph, given: Readonly<Record<string, Tensor
     }
     values.push(out);
   });
-  const res = values[graph.output];
-  if (!res) internal(`graph output %${graph.output} does not exist`);
-  const outNode = graph.nodes[graph.output]!;
-  const float64 = res.data instanceof Float64Array || outNode.elem === 'i32';
-  const output = float64 ? res : { data: Float64Array.from(res.data), shape: [...res.shape] };
-  return { output, values, dims };
+  const outputs = graph.outputs.map(({ node }) => {
+    const res = values[node];
+    if (!res) internal(`graph output %${node} does not exist`);
+    const float64 = res.data instanceof Float64Array || graph.nodes[node]!.elem === 'i32';
+    return float64 ? res : { data: Float64Array.from(res.data), shape: [...res.shape] };
+  });
+  if (graph.outputs[0]?.node !== graph.output) internal(`graph output %${graph.output} is not the first of its outputs`);
+  return { output: outputs[0]!, outputs, values, dims };
 }
 
 /** Run a graph on the given inputs; returns the output tensor (float64). */

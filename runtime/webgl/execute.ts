@@ -209,9 +209,8 @@ function runPlan(
   return values;
 }
 
-/** The output tensor: its flat values, else its packed texture unpacked (Int32 for cluster ids). */
-function readTensor(plan: WebGLPlan, values: Map<string, Value>): Tensor {
-  const id = plan.graph.output;
+/** An output tensor (default the first): its flat values, else its packed texture unpacked (Int32 for cluster ids). */
+function readTensor(plan: WebGLPlan, values: Map<string, Value>, id = plan.graph.output): Tensor {
   const shape = plan.shapes[id]!;
   const n = shape.reduce((a, b) => a * b, 1);
   const flat = values.get(`n${id}`);
@@ -240,14 +239,24 @@ export async function executeWebGL(
   dims: Record<string, number>,
   options: WebGLOptions = {},
 ): Promise<Tensor> {
+  return (await executeWebGLOutputs(graph, inputs, dims, options))[0]!;
+}
+
+/** `executeWebGL` for every output of the program, in order (Graph.outputs). */
+export async function executeWebGLOutputs(
+  graph: Graph,
+  inputs: Record<string, Tensor>,
+  dims: Record<string, number>,
+  options: WebGLOptions = {},
+): Promise<Tensor[]> {
   validateRun(graph, inputs, dims);
   const c = compiled(graph, dims, options);
   // Strided views are gathered into C order on the host: WebGL uploads textures from it anyway.
   const flat = contiguousInputs(inputs);
   const passthrough = returnedInput(graph, flat);
-  if (passthrough) return passthrough;
+  if (passthrough) return [passthrough];
   const values = runPlan(c, inputValues(c.plan, flat));
-  return readTensor(c.plan, values);
+  return graph.outputs.map((o) => readTensor(c.plan, values, o.node));
 }
 
 /** A program bound to inputs on WebGL (`bindWebGL`). */
@@ -256,6 +265,8 @@ export interface BoundWebGLProgram {
   dispatch(): Promise<null>;
   /** Run, and read the output back. */
   read(): Promise<Tensor>;
+  /** Run, and read every output back (Graph.outputs, in order). */
+  readAll(): Promise<Tensor[]>;
   /**
    * Run once, waiting for the device after every kernel: each kernel's wall-clock ms (the
    * kernels of a chunked attend added up over its chunks), in run order.
@@ -306,6 +317,12 @@ export async function bindWebGL(
     async read() {
       if (released) throw new WebGLError('this bound program was released; bind it again');
       return passthrough ?? readTensor(c.plan, runBound());
+    },
+    async readAll() {
+      if (released) throw new WebGLError('this bound program was released; bind it again');
+      if (passthrough) return [passthrough];
+      const values = runBound();
+      return graph.outputs.map((o) => readTensor(c.plan, values, o.node));
     },
     async profile() {
       const times = new Map<string, number>();

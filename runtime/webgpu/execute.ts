@@ -102,6 +102,8 @@ export interface BoundProgram {
   profile(): Promise<KernelTime[] | null>;
   /** Run every kernel and read the output back (calls `ExecuteOptions.timing` when timed). */
   read(): Promise<Tensor>;
+  /** Run every kernel and read every output back (Graph.outputs, in order; one submit). */
+  readAll(): Promise<Tensor[]>;
   /** Give the buffers back to the device's pool; the program cannot run after this. */
   release(): void;
 }
@@ -160,11 +162,12 @@ export async function bindKernels(
       dispatch: async () => null,
       profile: async () => null,
       read: async () => returnedInput(graph, inputs)!,
+      readAll: async () => [returnedInput(graph, inputs)!],
       release: () => undefined,
     };
   }
-  const outShape = graph.nodes[graph.output]!.shape.map((e) => sizeOf(e, dims, `the output of \`${graph.name}\``));
-  const run = new Run(gpu, graph, plan, inputNodes, dims, options, outShape);
+  const outShapes = graph.outputs.map((o) => graph.nodes[o.node]!.shape.map((e) => sizeOf(e, dims, `the output ${o.name} of \`${graph.name}\``)));
+  const run = new Run(gpu, graph, plan, inputNodes, dims, options, outShapes);
   try {
     await run.prepare();
   } catch (e) {
@@ -225,7 +228,8 @@ class Run implements BoundProgram {
     private readonly inputNodes: Map<number, Tensor>,
     private readonly dims: Record<string, number>,
     private readonly options: ExecuteOptions,
-    private readonly outShape: number[],
+    /** The shape of each output (Graph.outputs), under the bound dims. */
+    private readonly outShapes: number[][],
   ) {
     this.device = gpu.device;
     this.pool = poolOf(gpu.device);
@@ -268,27 +272,41 @@ class Run implements BoundProgram {
         device.queue.writeBuffer(ubuf, 0, p.uniforms.buffer as ArrayBuffer, 0, p.uniforms.byteLength);
         return ubuf;
       });
-      if (!this.nodeBuffers.has(this.graph.output)) throw new Error(`internal: no kernel writes the output %${this.graph.output}`);
+      for (const o of this.graph.outputs) {
+        if (!this.nodeBuffers.has(o.node)) throw new Error(`internal: no kernel writes the output ${o.name} (%${o.node})`);
+      }
       this.key = `${this.passes.map((p) => `${pipelineId(p.pipeline)}@${p.grid.join('x')}`).join(',')} ${JSON.stringify(this.dims)}`;
     });
   }
 
   async dispatch(): Promise<number | null> {
-    const { timing } = await this.submit(false, this.gpu.timestamps ? 'run' : 'none');
+    const { timing } = await this.submit([], this.gpu.timestamps ? 'run' : 'none');
     return timing?.ms ?? null;
   }
 
   async profile(): Promise<KernelTime[] | null> {
     if (!this.gpu.timestamps) return null;
-    const { timing } = await this.submit(false, 'passes');
+    const { timing } = await this.submit([], 'passes');
     return timing ? timing.passes.map((ms, i) => ({ kernel: this.passes[i]!.kernel.name, ms })) : null;
   }
 
   async read(): Promise<Tensor> {
-    const { timing, data } = await this.submit(true, this.gpu.timestamps ? 'run' : 'none');
+    return (await this.readOutputs(1))[0]!;
+  }
+
+  async readAll(): Promise<Tensor[]> {
+    return this.readOutputs(this.graph.outputs.length);
+  }
+
+  /** Run, and read back the first `count` outputs (Graph.outputs) in one submit. */
+  private async readOutputs(count: number): Promise<Tensor[]> {
+    const outs = this.graph.outputs.slice(0, count);
+    const { timing, data } = await this.submit(outs.map((o) => o.node), this.gpu.timestamps ? 'run' : 'none');
     if (timing) this.options.timing?.(timing.ms);
-    const outNode = this.graph.nodes[this.graph.output]!;
-    return { data: outNode.elem === 'i32' ? new Int32Array(data!) : new Float32Array(data!), shape: this.outShape };
+    return outs.map((o, k) => {
+      const bytes = data![k]!;
+      return { data: this.graph.nodes[o.node]!.elem === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes), shape: this.outShapes[k]! };
+    });
   }
 
   release(): void {
@@ -299,17 +317,24 @@ class Run implements BoundProgram {
 
   /**
    * One submit: every kernel in order in one command encoder (one compute pass each), the
-   * output copied into a mappable buffer when `read`, the timestamps resolved behind it
-   * when timed (the run's two ends, or both ends of every pass); waits for the device,
-   * and returns the output bytes and GPU times.
+   * buffers of the nodes `reads` (outputs) copied one after another into a mappable buffer,
+   * the timestamps resolved behind them when timed (the run's two ends, or both ends of
+   * every pass); waits for the device, and returns each read node's bytes and the GPU times.
    */
-  private async submit(read: boolean, timed: 'none' | 'run' | 'passes'): Promise<{ data?: ArrayBuffer; timing: ReturnType<PassTimer['read']> }> {
+  private async submit(reads: number[], timed: 'none' | 'run' | 'passes'): Promise<{ data?: ArrayBuffer[]; timing: ReturnType<PassTimer['read']> }> {
     if (this.released) throw new Error('this bound program was released');
     const { device } = this;
     const timer = timed !== 'none' && this.passes.length ? new PassTimer(device, this.passes.length, timed === 'passes') : null;
-    const out = this.nodeBuffers.get(this.graph.output)!;
-    const readBytes = read ? Math.max(roundUp(out.bytes, 4), 4) : 0;
-    // The timestamps (if timed) ride behind the output in the same readback buffer.
+    // Each read at an 8-byte aligned offset, 4 bytes at least (copies are whole words).
+    let readBytes = 0;
+    const copies = reads.map((node) => {
+      const src = this.nodeBuffers.get(node)!;
+      const at = roundUp(readBytes, 8);
+      const bytes = Math.max(roundUp(src.bytes, 4), 4);
+      readBytes = at + bytes;
+      return { src, at, bytes };
+    });
+    // The timestamps (if timed) ride behind the outputs in the same readback buffer.
     const tsOffset = roundUp(readBytes, 8);
     const size = timer ? tsOffset + timer.bytes : readBytes;
     let staging: GPUBuffer | null = null;
@@ -319,12 +344,12 @@ class Run implements BoundProgram {
       const enc = device.createCommandEncoder({ label: `attnc ${this.graph.name}` });
       recordKernels(enc, this.passes, timer ? (idx) => timer.writes(idx) : undefined);
       if (size) staging = device.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
-      if (read) enc.copyBufferToBuffer(out.buffer, 0, staging!, 0, readBytes);
+      for (const c of copies) enc.copyBufferToBuffer(c.src.buffer, 0, staging!, c.at, c.bytes);
       if (timer) timer.resolve(enc, staging!, tsOffset);
       device.queue.submit([enc.finish()]);
       submitted = performance.now();
     }, async () => {
-      const key = `${this.key}|${read ? 'read' : 'dispatch'}|${timed}`;
+      const key = `${this.key}|${reads.length ? 'read' : 'dispatch'}|${timed}`;
       waited = await waitForDevice(key, submitted, () => (staging ? (staging as GPUBuffer).mapAsync(MapMode.READ) : device.queue.onSubmittedWorkDone()));
     });
     if (!staging) {
@@ -333,7 +358,7 @@ class Run implements BoundProgram {
     }
     const buf = staging as GPUBuffer;
     try {
-      const data = read ? buf.getMappedRange(0, readBytes).slice(0, out.bytes) : undefined;
+      const data = copies.length ? copies.map((c) => buf.getMappedRange(c.at, c.bytes).slice(0, c.src.bytes)) : undefined;
       const timing = timer ? timer.read(buf.getMappedRange(tsOffset, timer.bytes).slice(0)) : null;
       buf.unmap();
       remember(waited!, timing?.ms ?? null);

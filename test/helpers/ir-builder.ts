@@ -177,7 +177,7 @@ export class GraphBuilder {
   }
 
   build(output = this.nodes.length - 1, dimDefaults: Record<string, number> = {}, name = 'test'): Graph {
-    return { name, inputs: [...this.inputs], nodes: [...this.nodes], output, dimDefaults, params: {} };
+    return { name, inputs: [...this.inputs], nodes: [...this.nodes], output, outputs: [{ name: 'out', node: output }], dimDefaults, params: {} };
   }
 }
 
