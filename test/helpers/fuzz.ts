@@ -7,9 +7,11 @@
 // included), index expressions over b, h, hk, i, j, dims and params with `/`, `%`,
 // comparisons, `?:`, abs/min/max/clamp and i32 lookups (bounded by their values on
 // WebGPU: block summaries); scores with ALiBi, soft-cap, a
-// bias lookup and masks inside scores; N ≠ M, GQA (H = g·Hk), both normalisations, and an
-// agent stage (pool + two attends). fast-check generates and shrinks them, so a failure is
-// reported as a small program.
+// bias lookup and masks inside scores; N ≠ M, GQA (H = g·Hk), both normalisations, an
+// agent stage (pool + two attends), and what follows an attention: elementwise arithmetic,
+// its lse, several outputs, and two attentions merged through their lse (every output is
+// compared). fast-check generates and shrinks them, so a failure is reported as a small
+// program.
 //
 // What counts (LANGUAGE.md leaves these open, so they are not failures):
 //   - a program the checker refuses for what its random constants do (a zero divisor,
@@ -18,7 +20,8 @@
 //     zero, AT709 sizes) is skipped on the devices too, which need not fail the same way
 //     (spec §2–§3) — but a device may never answer with an internal error;
 //   - elements where the reference output is NaN or ±inf are not compared (devices may
-//     treat NaN as they like, spec §2; the generator keeps scores far from f32 overflow).
+//     treat NaN as they like, spec §2; the generator keeps scores far from f32 overflow;
+//     an lse's −inf rows are compared exactly in test/lse.test.ts).
 
 import fc from 'fast-check';
 import { compile } from '../../compiler/compile.js';
@@ -149,6 +152,9 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     score: score(cx, true),
     agentScore: score({ ...cx, doc: false }, false),
     queries: fc.boolean(),
+    // What the program does with the attention: return it, arithmetic on it, its lse
+    // (normalize: keys), both, or the attention merged through lse with its complement.
+    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge'),
     r: small,
     c: fc.double({ min: -3, max: 3, noNaN: true }),
     seed: fc.integer({ min: 0, max: 1000 }),
@@ -174,10 +180,28 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
           `  let va = attend(a, k, v, mask: ${x.inner})`,
           `  return attend(q, a, va, score: ${x.agentScore}${norm})`,
         ]
-      : [`  return attend(q, k, v, mask: ${x.mask}, score: ${x.score}${norm})`];
+      : epilogue(x.epilogue, `attend(q, k, v, mask: ${x.mask}, score: ${x.score}${norm})`, x.queries,
+        `attend(q, k, v, mask: !(${x.mask}), score: ${x.score})`);
     return { source: [...head, ...body, '}', ''].join('\n'), seed: x.seed };
   });
 });
+
+/** The lines returning what the program does with `attend` (lse only under normalize: keys). */
+function epilogue(kind: string, attend: string, queries: boolean, complement: string): string[] {
+  const lse = !queries;
+  switch (kind) {
+    case 'map': return [`  let o = ${attend}`, '  return (o - c) * o + abs(o) / 2.0'];
+    case 'lse': return lse ? [`  let o = ${attend}`, '  return lse(o)'] : [`  return ${attend}`];
+    case 'both': return lse ? [`  let o = ${attend}`, '  return o, l: lse(o), o * c'] : [`  let o = ${attend}`, '  return o, o * c'];
+    case 'merge':
+      if (!lse) return [`  return ${attend}`];
+      return [
+        `  let o1 = ${attend}`, `  let o2 = ${complement}`, '  let l1 = lse(o1)', '  let l2 = lse(o2)', '  let m = max(l1, l2)',
+        '  return (o1 * exp(l1 - m) + o2 * exp(l2 - m)) / (exp(l1 - m) + exp(l2 - m))',
+      ];
+    default: return [`  return ${attend}`];
+  }
+}
 
 // ---- running one program ----
 
@@ -197,26 +221,29 @@ export async function differ(p: FuzzProgram, backend: Backend): Promise<string |
   }
   const graph = program.graph!;
   const inputs = generateInputs(graph, resolveDims(graph), p.seed);
-  let ref: Tensor;
+  let refs: Record<string, Tensor>;
   try {
-    ref = (await run(program, inputs, { backend: 'reference' })).output;
+    refs = (await run(program, inputs, { backend: 'reference' })).outputs;
   } catch (e) {
     if (!(e instanceof AttncError)) return `the reference threw ${String(e)}`;
     // Undefined on devices; they may fail, but by name.
     const r = await run(program, inputs, { backend }).catch((err: unknown) => err as Error);
     return r instanceof Error && /internal error|compiler bug/.test(r.message) ? `${backend}: ${r.message}` : null;
   }
-  let out: Tensor;
+  let outs: Record<string, Tensor>;
   try {
-    out = (await run(program, inputs, { backend })).output;
+    outs = (await run(program, inputs, { backend })).outputs;
   } catch (e) {
     return `${backend} threw where the reference answered: ${(e as Error).message}`;
   }
-  // Compared only where the reference is finite (see the header).
-  const finite = (t: Tensor, k: number) => Number.isFinite(ref.data[k]!) ? t.data[k]! : 0;
-  const pick = (t: Tensor): Tensor => ({ shape: t.shape, data: Float64Array.from(t.data, (_, k) => finite(t, k)) });
-  const { bad } = compare(pick(out), pick(ref));
-  return bad.length ? `${backend} differs from the reference: ${bad.slice(0, 3).join('; ')}` : null;
+  for (const [name, ref] of Object.entries(refs)) {
+    // Compared only where the reference is finite (see the header).
+    const finite = (t: Tensor, k: number) => Number.isFinite(ref.data[k]!) ? t.data[k]! : 0;
+    const pick = (t: Tensor): Tensor => ({ shape: t.shape, data: Float64Array.from(t.data, (_, k) => finite(t, k)) });
+    const { bad } = compare(pick(outs[name]!), pick(ref));
+    if (bad.length) return `${backend} differs from the reference in output ${name}: ${bad.slice(0, 3).join('; ')}`;
+  }
+  return null;
 }
 
 /** A failure as a reproduction: the program, its inputs' seed, the backend and the command. */
