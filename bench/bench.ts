@@ -42,6 +42,8 @@ interface Program {
 
 const PROGRAMS: Record<string, Program> = {
   dense: { src: att('dense', 'return attend(q, k, v)') },
+  // f16 inputs (stored as f16 where the device grants shader-f16): half the input bytes.
+  'dense-f16': { src: att('dense_f16', 'return attend(q, k, v)').replace('f32[B, H, N, D]', 'f16[B, H, N, D]') },
   causal: { src: att('causal', 'return attend(q, k, v, mask: causal)') },
   sliding: { src: att('sliding', 'return attend(q, k, v, mask: sliding(256))') },
   neighborhood: { src: att('neighborhood', 'return attend(q, k, v, mask: neighborhood(15, dilation: 2))') },

@@ -15,6 +15,11 @@ export interface DeviceCaps {
   maxWorkgroupsPerDimension: number;
   maxStorageBufferBindingSize: number;
   maxStorageBuffersPerShaderStage: number;
+  /**
+   * `shader-f16` granted: inputs declared `f16` are stored as f16 on the device (half the
+   * bytes moved) and widened to f32 as they are loaded. Absent: false.
+   */
+  shaderF16?: boolean;
 }
 
 /** WebGPU's guaranteed defaults: what a schedule may assume when no device is known. */

@@ -76,8 +76,12 @@ export interface Binding {
   name: string;
   role: BindingRole;
   buffer: BufferRef;
-  /** Element type on the device (f16 tensors are stored as f32). */
-  elem: 'f32' | 'i32';
+  /**
+   * Element type on the device: f16 for an `f16` input where the device grants
+   * `shader-f16` (DeviceCaps.shaderF16) and the input is not a strided view (widened to f32
+   * as it is loaded), else f32 (f16 tensors widened on the host), or i32.
+   */
+  elem: 'f32' | 'f16' | 'i32';
   access: 'read' | 'read_write';
   /** Viewed as `array<vec4<f32>>` (rows whose length is a multiple of 4). */
   vec4: boolean;

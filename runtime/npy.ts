@@ -7,6 +7,7 @@
 // Every error names the file and what is wrong. The codec works on bytes and runs anywhere
 // (browsers included); reading and writing files is runtime/node/npy-file.ts (Node only).
 
+import { halfToFloat } from './f16.js';
 import { size, type Tensor, type TensorData } from './tensor.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -154,16 +155,6 @@ export function parseNpyHeader(bytes: Uint8Array, source = '<npy>'): NpyHeader {
 }
 
 const ITEM: Record<NpyReadDtype, number> = { '<f4': 4, '<f8': 8, '<i4': 4, '<f2': 2 };
-
-/** Decode an IEEE 754 binary16 value. */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 function checkDescr(descr: string, source: string): NpyReadDtype {
   if (descr in ITEM) return descr as NpyReadDtype;

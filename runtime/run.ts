@@ -121,15 +121,17 @@ export async function run(
 
   if (backend === 'webgpu') {
     const bound = await bindOnWebGPU(graph, inputs, dims, options);
+    const widened = hasF16Inputs(graph) && !(await (await import('./webgpu/execute.js')).getWebGPU()).caps.shaderF16;
     try {
-      return result(await bound.readAll(), 'webgpu', undefined);
+      return result(await bound.readAll(), 'webgpu', widened ? F16_WIDENED('the device does not grant `shader-f16`') : undefined);
     } finally {
       bound.release();
     }
   }
   if (backend === 'webgl') {
     const webgl = await import('./webgl/index.js');
-    return result(await webgl.executeWebGLOutputs(graph, inputs, dims), 'webgl');
+    const widened = hasF16Inputs(graph) ? F16_WIDENED('WebGL has no f16 textures here') : undefined;
+    return result(await webgl.executeWebGLOutputs(graph, inputs, dims), 'webgl', [note, widened].filter(Boolean).join('; ') || undefined);
   }
   const ref = runReference(graph, inputs);
   return result(ref.outputs.map((t: Tensor) => (t.data instanceof Int32Array ? t : toFloat32(t))), 'reference');
@@ -147,6 +149,11 @@ function asF32Inputs(graph: Graph, inputs: Record<string, Tensor>): Record<strin
   }
   return out;
 }
+
+const hasF16Inputs = (graph: Graph): boolean => graph.inputs.some((id) => graph.nodes[id]!.elem === 'f16');
+
+/** The note of a run whose f16 inputs are stored as f32 on the device (values rounded to f16 all the same). */
+const F16_WIDENED = (why: string) => `f16 inputs stored widened to f32 (${why}); their values are rounded to f16 as everywhere`;
 
 /** The outputs as every backend returns them when none has elements; else null. */
 function emptyOutputs(graph: Graph, dims: Record<string, number>): Tensor[] | null {

@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeNpy, encodeNpy, halfToFloat, parseNpyHeader } from '../runtime/npy.js';
+import { decodeNpy, encodeNpy, parseNpyHeader } from '../runtime/npy.js';
+import { halfToFloat } from '../runtime/f16.js';
 import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
 import { tensor } from '../runtime/tensor.js';
 

@@ -41,17 +41,28 @@ export const fuse: Pass = {
   run: (m, opts) => ({
     ...m,
     kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', {
-      ...opts.views, ...(opts.outputView ? { '@out': opts.outputView } : {}),
+      views: { ...opts.views, ...(opts.outputView ? { '@out': opts.outputView } : {}) },
+      f16: (opts.target ?? 'wgsl') === 'wgsl' && !!opts.caps.shaderF16,
     }, opts.tensorBounds ?? true),
   }),
 };
+
+/**
+ * How graph tensors sit in device memory: inputs given as strided views
+ * (PassOptions.views) and `@out` for the output (PassOptions.outputView); `f16`: f16 inputs
+ * stored as f16 (DeviceCaps.shaderF16), except views.
+ */
+interface Storage {
+  views: Readonly<Record<string, 'vec4' | 'scalar'>>;
+  f16: boolean;
+}
 
 /** What every kernel of one program shares: its specialisation and its target. */
 interface Common {
   specialized: Record<string, number>;
   target: Kernel['target'];
-  /** Inputs given as strided views (PassOptions.views), and `@out` for the output (PassOptions.outputView). */
-  views: Readonly<Record<string, 'vec4' | 'scalar'>>;
+  /** How tensors are stored on the device (views, f16). */
+  store: Storage;
   /** The mask analysis may bound lookups by the tensors' values (PassOptions.tensorBounds; WGSL). */
   tensorBounds: boolean;
   /** Block summaries already computed by an earlier kernel of the program (by summaryKey). */
@@ -64,10 +75,10 @@ interface Common {
  * the tile pass picks) and no routing by permutation.
  */
 function buildKernels(
-  graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target'], views: Common['views'], tensorBounds: boolean,
+  graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target'], store: Storage, tensorBounds: boolean,
 ): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
-  const common: Common = { specialized, target, views, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set() };
+  const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set() };
   const live = liveNodes(g);
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
@@ -201,7 +212,7 @@ function headDim(g: Graph, id: number, what: string): number {
 }
 
 function tensorBinding(
-  g: Graph, id: number, name: string, role: Binding['role'], access: Binding['access'], vec4: boolean, views: Common['views'],
+  g: Graph, id: number, name: string, role: Binding['role'], access: Binding['access'], vec4: boolean, store: Storage,
 ): Binding {
   const n = g.nodes[id]!;
   const b: Binding = {
@@ -209,8 +220,9 @@ function tensorBinding(
     shape: n.shape, label: nodeLabel(g, id),
   };
   const tensor = n.op === 'input' ? n.name : id === g.output && n.op === 'attend' ? 'out' : undefined;
-  const viewed = tensor === undefined ? undefined : n.op === 'input' ? views[tensor] : views['@out'];
-  if (!viewed) return b;
+  const viewed = tensor === undefined ? undefined : n.op === 'input' ? store.views[tensor] : store.views['@out'];
+  // An f16 input the device reads as f16 (a view is read as the caller's f32 buffer).
+  if (!viewed) return n.elem === 'f16' && n.op === 'input' && store.f16 ? { ...b, elem: 'f16' } : b;
   // A strided view of the caller's buffer: offset, strides and length are uniforms.
   const u = (what: string) => dim(`${tensor}__${what}`);
   return {
@@ -220,7 +232,7 @@ function tensorBinding(
 }
 
 /** Bindings for the tensors read by `load`s in the given expressions (scalar views). */
-function lookupBindings(g: Graph, exprs: Expr[], views: Common['views']): Binding[] {
+function lookupBindings(g: Graph, exprs: Expr[], store: Storage): Binding[] {
   const ids = new Set<number>();
   const walk = (e: Expr) =>
     rewrite(e, (x) => {
@@ -231,12 +243,12 @@ function lookupBindings(g: Graph, exprs: Expr[], views: Common['views']): Bindin
   return [...ids].sort((a, b) => a - b).map((id) => {
     const n = g.nodes[id]!;
     const nm = `t${id}${n.name ? `_${n.name.replace(/[^A-Za-z0-9_]/g, '_')}` : ''}`;
-    return { ...tensorBinding(g, id, nm, 'lookup', 'read', false, views), node: id };
+    return { ...tensorBinding(g, id, nm, 'lookup', 'read', false, store), node: id };
   });
 }
 
 function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: Common, lse?: NodeOf<'lse'>): Kernel[] {
-  const { specialized, target, views } = common;
+  const { specialized, target, store } = common;
   const qs = g.nodes[n.q]!.shape;
   const ks = g.nodes[n.k]!.shape;
   const D = headDim(g, n.q, 'the head dim of q');
@@ -244,13 +256,13 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const Dv = headDim(g, n.v, 'the head dim of v');
   if (D !== Dk) throw new Error(`internal: attend %${n.id}: q has head dim ${D} but k has ${Dk}`);
   const geom: AttendGeometry = { B: qs[0]!, H: qs[1]!, Hk: ks[1]!, N: qs[2]!, M: ks[2]!, D, Dv };
-  const lookups = lookupBindings(g, [n.mask, n.score], views);
-  const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0, views);
-  const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, views);
-  const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, views);
-  const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, views);
+  const lookups = lookupBindings(g, [n.mask, n.score], store);
+  const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0, store);
+  const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, store);
+  const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, store);
+  const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, store);
   // (WGSL: written by the fused kernel; WebGL renders its own pass, targets/webgl/lse.ts.)
-  const lseOut = lse ? [tensorBinding(g, lse.id, 'lse', 'lse', 'read_write', false, views)] : [];
+  const lseOut = lse ? [tensorBinding(g, lse.id, 'lse', 'lse', 'read_write', false, store)] : [];
   const analysis = { tensors: common.tensorBounds };
   const { full, empty } = tilePredicates(n.mask, analysis);
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
@@ -265,7 +277,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
       // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within
       // (route.ts); not where the lse is read (the fused kernel writes it).
       const routed = target === 'webgl' || lse ? null : routeKernels(g, n, {
-        geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, views),
+        geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, store),
       });
       if (routed) return routed;
       return withSummaries(g, common, [{
@@ -368,9 +380,9 @@ function summaryBinding(g: Graph, s: SummaryOf): Binding {
   };
 }
 
-function summaryKernel(g: Graph, s: SummaryOf, out: Binding, { specialized, target, views }: Common): SummaryKernel {
+function summaryKernel(g: Graph, s: SummaryOf, out: Binding, { specialized, target, store }: Common): SummaryKernel {
   const t = g.nodes[s.tensor]!;
-  const src = { ...tensorBinding(g, s.tensor, `t${s.tensor}`, 'lookup', 'read', false, views), node: s.tensor };
+  const src = { ...tensorBinding(g, s.tensor, `t${s.tensor}`, 'lookup', 'read', false, store), node: s.tensor };
   return {
     kind: 'summary', name: `${g.name}_summary${s.tensor}_a${s.axis}_b${s.block}`.replace(/[^A-Za-z0-9_]/g, '_'), node: s.tensor,
     label: `block summaries of ${t.name ?? `%${s.tensor}`}: min and max per ${s.block} positions of axis ${s.axis}`,
@@ -378,52 +390,52 @@ function summaryKernel(g: Graph, s: SummaryOf, out: Binding, { specialized, targ
   };
 }
 
-function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target, views }: Common): Kernel {
+function poolKernel(g: Graph, n: NodeOf<'pool'>, { specialized, target, store }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool', name: kernelName(g, n, ''), node: n.id,
     label: `pool %${n.id} (adaptive ${n.weights === undefined ? '' : 'weighted '}average over the sequence)`,
     bindings: [
-      tensorBinding(g, n.x, 'src', 'x', 'read', false, views), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views),
-      ...(n.weights === undefined ? [] : [tensorBinding(g, n.weights, 'weights', 'weights', 'read', false, views)]),
+      tensorBinding(g, n.x, 'src', 'x', 'read', false, store), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, store),
+      ...(n.weights === undefined ? [] : [tensorBinding(g, n.weights, 'weights', 'weights', 'read', false, store)]),
     ],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, tokens: n.tokens, D, schedule: null,
   };
 }
 
-function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, { specialized, target, views }: Common): Kernel {
+function pool2dKernel(g: Graph, n: NodeOf<'pool2d'>, { specialized, target, store }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const D = headDim(g, n.x, 'the last axis of the pooled tensor');
   return {
     kind: 'pool2d', name: kernelName(g, n, ''), node: n.id, label: `pool2d %${n.id} (adaptive average over a grid)`,
-    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false, views), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views)],
+    bindings: [tensorBinding(g, n.x, 'src', 'x', 'read', false, store), tensorBinding(g, n.id, 'out', 'out', 'read_write', false, store)],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, height: n.height, width: n.width, to: n.to, D, schedule: null,
   };
 }
 
-function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target, views }: Common): Kernel {
+function clustersKernel(g: Graph, n: NodeOf<'clusters'>, { specialized, target, store }: Common): Kernel {
   const xs = g.nodes[n.x]!.shape;
   const cs = g.nodes[n.centroids]!.shape;
   const D = headDim(g, n.x, 'the last axis of the clustered tensor');
   return {
     kind: 'clusters', name: kernelName(g, n, ''), node: n.id, label: `clusters %${n.id} (nearest centroid by cosine)`,
     bindings: [
-      tensorBinding(g, n.x, 'src', 'x', 'read', false, views),
-      tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false, views),
-      tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views),
+      tensorBinding(g, n.x, 'src', 'x', 'read', false, store),
+      tensorBinding(g, n.centroids, 'centroids', 'centroids', 'read', false, store),
+      tensorBinding(g, n.id, 'out', 'out', 'read_write', false, store),
     ],
     uniforms: [], workgroups: int(0), features: [], specialized, target,
     B: xs[0]!, H: xs[1]!, N: xs[2]!, C: cs[1]!, D, schedule: null,
   };
 }
 
-function mapKernel(g: Graph, n: NodeOf<'map'>, { specialized, target, views }: Common): Kernel {
+function mapKernel(g: Graph, n: NodeOf<'map'>, { specialized, target, store }: Common): Kernel {
   return {
     kind: 'map', name: kernelName(g, n, ''), node: n.id, label: `map %${n.id} (elementwise arithmetic)`,
-    bindings: [tensorBinding(g, n.id, 'out', 'out', 'read_write', false, views), ...lookupBindings(g, [n.expr], views)],
+    bindings: [tensorBinding(g, n.id, 'out', 'out', 'read_write', false, store), ...lookupBindings(g, [n.expr], store)],
     uniforms: [], workgroups: int(0), features: [], specialized, target, shape: n.shape, expr: n.expr, schedule: null,
   };
 }

@@ -15,6 +15,7 @@
 
 import { contiguousInputs } from '../views.js';
 import { checkWeights } from '../validate.js';
+import { roundF16Inputs } from '../f16.js';
 import type { Expr, Graph, Node, NodeOf } from '../../compiler/ir.js';
 import type { Span } from '../../dsl/ast.js';
 import { AttncError, diag } from '../../dsl/diagnostics.js';
@@ -63,7 +64,8 @@ function needRank(graph: Graph, id: number, t: Tensor, rank: number, span?: Span
 export function runReference(graph: Graph, given: Readonly<Record<string, Tensor>>, options: ReferenceOptions = {}): ReferenceResult {
   const dims = bindDims(graph, given, options.dimDefaults ?? graph.dimDefaults);
   // Strided views (runtime/views.ts) are gathered into C order: the executor reads flat arrays.
-  const inputs = contiguousInputs(given);
+  // An f16 input holds f16 values: rounded here as every device rounds them (runtime/f16.ts).
+  const inputs = roundF16Inputs(graph, contiguousInputs(given));
   const values: Tensor[] = [];
   // The log-sum-exp of each attention normalized over keys, by node id (for `lse` nodes).
   const lses = new Map<number, Tensor>();

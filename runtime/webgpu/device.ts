@@ -81,6 +81,7 @@ export async function createWebGPU(entry?: GPU): Promise<WebGPU> {
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
@@ -121,5 +122,6 @@ export function capsOfDevice(device: GPUDevice, info: GPUAdapterInfo | undefined
     maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
     maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
     maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    shaderF16: features.has('shader-f16'),
   };
 }

@@ -28,6 +28,7 @@ import { pipelineId } from './pipelines.js';
 import {
   compileKernels, kernelPasses, planKernels, recordKernels, roundUp, SIZE_ALIGN, sizeOf, type KernelPass,
 } from './record.js';
+import { roundToF16, toF16Bits } from '../f16.js';
 import { PassTimer } from './timing.js';
 import { remember, waitForDevice, type Waited } from './wait.js';
 
@@ -247,11 +248,17 @@ class Run implements BoundProgram {
       maxWorkgroupsPerDimension: Math.min(this.gpu.caps.maxWorkgroupsPerDimension, this.options.maxWorkgroupsPerDimension ?? Infinity),
     });
     const pipelines = await compileKernels(device, plans, this.options.onKernel);
+    // Inputs the kernels read as f16 (DeviceCaps.shaderF16), uploaded as f16 bits.
+    const halves = new Set(this.kernels.flatMap((k) => k.bindings).flatMap((b) => (b.elem === 'f16' && b.buffer.kind === 'node' ? [b.buffer.node] : [])));
     const uploads = [...this.inputNodes].map(([id, t]) => {
       const n = this.graph.nodes[id]!;
-      const data = n.elem === 'i32' ? deviceView(t.data, Int32Array) : deviceView(t.data, Float32Array);
+      // An f16 input holds f16 values (runtime/f16.ts): rounded on the host, stored as f16
+      // where the kernels read it so, else as f32.
+      const data = n.elem === 'i32' ? deviceView(t.data, Int32Array)
+        : n.elem !== 'f16' ? deviceView(t.data, Float32Array)
+        : halves.has(id) ? toF16Bits(t.data) : Float32Array.from(t.data, roundToF16);
       if (data.byteLength > limit) throw new BufferLimitError(`input ${n.name}`, data.byteLength, limit);
-      return { id, data, from: t.data };
+      return { id, data, from: n.elem === 'f16' ? data : t.data };
     });
 
     await this.scoped('uploading the inputs of', () => {

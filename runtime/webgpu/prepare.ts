@@ -110,7 +110,8 @@ export async function prepare(program: CompileResult, options: PrepareOptions): 
     const views = layoutViews(graph, options.layouts ?? {}, dims);
     const out = outputView(graph, options.outputLayout, dims);
     kernels = lowerToKernels(graph, {
-      fusion: options.fusion ?? true, caps: capsOfDevice(device), dims, tensorBounds: options.tensorBounds ?? true,
+      // (The caller's buffers hold f32: an f16 input is read as f32 here.)
+      fusion: options.fusion ?? true, caps: { ...capsOfDevice(device), shaderF16: false }, dims, tensorBounds: options.tensorBounds ?? true,
       ...(Object.keys(views).length ? { views } : {}),
       ...(out ? { outputView: out } : {}),
     });

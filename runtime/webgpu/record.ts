@@ -50,14 +50,14 @@ export function sizeOf(e: Expr, dims: Record<string, number>, what: string): num
   }
 }
 
-/** Bytes of a binding's buffer under `dims` (f32 and i32 elements: 4 bytes each). */
+/** Bytes of a binding's buffer under `dims` (f32 and i32 elements: 4 bytes each; f16: 2). */
 export function bindingBytes(b: Binding, dims: Record<string, number>): number {
   const elems = b.buffer.kind === 'scratch'
     ? sizeOf(b.buffer.elems, dims, b.label)
     : b.view
       ? sizeOf(b.view.elems, dims, b.label) // a strided view: the whole buffer it reads
       : b.shape.reduce((acc, e) => acc * sizeOf(e, dims, b.label), 1);
-  return elems * 4;
+  return elems * (b.elem === 'f16' ? 2 : 4);
 }
 
 /**

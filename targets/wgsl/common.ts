@@ -71,7 +71,7 @@ export class KernelSource {
         const b = self.kernel.bindings.find((x) => x.role === 'lookup' && x.node === tensor);
         if (!b) throw new Error(`internal: kernel ${self.kernel.name} reads %${tensor} without a binding`);
         const extents = b.shape.map((s) => renderExpr(s, self.env({}, score)));
-        if (!b.view) return `${b.name}[${clampedLinearIndex(idx, extents)}]`;
+        if (!b.view) return widen(b, `${b.name}[${clampedLinearIndex(idx, extents)}]`);
         // A strided view: offset + Σ clamped index · stride (the last axis contiguous).
         const r = (e: Expr) => renderExpr(e, self.env({}, score));
         const terms = idx.map((x, a) => {
@@ -142,7 +142,8 @@ export class KernelSource {
     this.mod.decls.push(`struct Dims {\n${fields.map((f) => `  ${f},`).join('\n')}\n}`);
     this.mod.decls.push('@group(0) @binding(0) var<uniform> u: Dims;');
     k.bindings.forEach((b, i) => {
-      const ty = b.vec4 ? 'vec4<f32>' : b.elem;
+      const ty = b.vec4 ? `vec4<${b.elem === 'f16' ? 'f16' : 'f32'}>` : b.elem;
+      if (b.elem === 'f16') this.mod.enables.add('f16');
       this.mod.decls.push(`@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${ty}>;`);
     });
   }
@@ -179,7 +180,7 @@ export class KernelSource {
 
   /** Element `col` of row `row` (a WGSL row index, rows of `rowLen` elements) of a binding. */
   elem(b: Binding, row: string, rowLen: string, col: string): string {
-    return b.view ? `${b.name}[${this.rowOffset(b)}(${row}) + ${col}]` : `${b.name}[(${row}) * ${rowLen} + ${col}]`;
+    return b.view ? `${b.name}[${this.rowOffset(b)}(${row}) + ${col}]` : widen(b, `${b.name}[(${row}) * ${rowLen} + ${col}]`);
   }
 
   /** `ld4_<name>(row, c)`: the c-th vec4 of a row (zero-padded past the row's end). */
@@ -204,11 +205,11 @@ export class KernelSource {
       this.rowFns.add(fn);
       const n = this.rowLength(b);
       const body = b.vec4
-        ? `  return ${b.name}[row * ${n / 4} + c];`
+        ? `  return ${widen(b, `${b.name}[row * ${n / 4} + c]`, true)};`
         : [
           `  let o = row * ${n} + 4 * c;`,
           '  var r4 = vec4<f32>(0.0f);',
-          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { r4[t] = ${b.name}[o + t]; } }`,
+          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { r4[t] = ${widen(b, `${b.name}[o + t]`)}; } }`,
           '  return r4;',
         ].join('\n');
       this.mod.functions.push(`fn ${fn}(row: i32, c: i32) -> vec4<f32> {\n${body}\n}`);
@@ -289,6 +290,11 @@ export class KernelSource {
   toString(): string {
     return this.mod.toString();
   }
+}
+
+/** A value read from binding `b` as f32 (f16 storage is widened as it is loaded). */
+function widen(b: Binding, read: string, vec4 = false): string {
+  return b.elem !== 'f16' ? read : vec4 ? `vec4<f32>(${read})` : `f32(${read})`;
 }
 
 /**

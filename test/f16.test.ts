@@ -1,0 +1,92 @@
+// f16 inputs (docs/language-extensions.md): an f16 input holds f16 values — every backend
+// rounds what it is given to the nearest f16 — and WGSL stores them as f16 where the device
+// grants `shader-f16` (half the bytes), widening as it loads. The rounding itself
+// (exhaustively), the reference, the devices against it (vec4 and scalar rows, lookups,
+// pool, elementwise), f16 and f32 storage giving the same answer, and the run's note.
+
+import test from 'ava';
+import { compile } from '../compiler/compile.js';
+import { floatToHalf, halfOfDouble, halfToFloat, roundToF16 } from '../runtime/f16.js';
+import { run } from '../runtime/run.js';
+import { executeReference } from '../runtime/reference/index.js';
+import { generateInputs, resolveDims } from '../runtime/shapes.js';
+import { tensor } from '../runtime/tensor.js';
+import { getWebGPU } from '../runtime/webgpu/device.js';
+import { executeWebGPU } from '../runtime/webgpu/execute.js';
+import { compare } from './helpers/webgpu-check.js';
+
+test('floatToHalf: every f16 value round-trips; ties go to even; beyond 65504 to ±inf; subnormals; NaN; −0', (t) => {
+  for (let h = 0; h < 0x10000; h++) {
+    const x = halfToFloat(h);
+    if (Number.isNaN(x)) t.true(Number.isNaN(halfToFloat(floatToHalf(x))));
+    else if (floatToHalf(x) !== h) t.fail(`0x${h.toString(16)} (${x}) → 0x${floatToHalf(x).toString(16)}`);
+  }
+  t.is(roundToF16(1 + 2 ** -11), 1, 'halfway between 1 and 1 + 2^-10: to even (1)');
+  t.is(roundToF16(1 + 3 * 2 ** -11), 1 + 2 * 2 ** -10, 'halfway between 1 + 2^-10 and 1 + 2^-9: to even');
+  t.is(roundToF16(1 + 2 ** -11 + 2 ** -30), 1 + 2 ** -10, 'just above halfway: up (no double rounding through f32)');
+  t.is(roundToF16(65504), 65504);
+  t.is(roundToF16(65519.99), 65504);
+  t.is(roundToF16(65520), Infinity);
+  t.is(roundToF16(-1e6), -Infinity);
+  t.is(roundToF16(2 ** -25), 0, 'half the smallest subnormal: to even (0)');
+  t.is(roundToF16(3 * 2 ** -25), 2 * 2 ** -24);
+  t.is(roundToF16(0.1), 0.0999755859375);
+  t.true(Object.is(roundToF16(-0), -0));
+  // the f32 bit path and the double path are two codes for one rule: they agree on every f32
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  let checked = 0;
+  for (let k = 0; k < 300000; k++) {
+    u[0] = Math.imul(k, 2654435761) >>> 0;
+    const x = f[0]!;
+    if (Number.isNaN(x)) continue;
+    checked++;
+    if (floatToHalf(x) !== halfOfDouble(x)) t.fail(`${x}: f32 path 0x${floatToHalf(x).toString(16)}, double path 0x${halfOfDouble(x).toString(16)}`);
+  }
+  t.true(checked > 290000);
+});
+
+test('reference: an f16 input is computed on its values rounded to f16', (t) => {
+  const p = compile('attention h {\n  input x: f16[N]\n  return x * 1.0\n}');
+  const out = executeReference(p.graph!, { x: tensor([4], [0.1, 1 + 2 ** -11, 70000, -3]) });
+  t.deepEqual(Array.from(out.data), [0.0999755859375, 1, Infinity, -3]);
+});
+
+const PROGRAM = (D: number) => `attention half {
+  input q: f16[B, H, N, D]
+  input k, v: f16[B, Hk, N, D]
+  input bias: f16[H, N, N]
+  input w: f16[B, H, N]
+  dims  B = 1, H = 4, Hk = 2, N = 37, D = ${D}
+  let o = attend(q, k, v, mask: causal, score: s + bias[h, i, j])
+  let p = pool(v, tokens: 5)
+  return o * w + 0.5, pooled: p
+}`;
+
+for (const D of [8, 6]) {
+  test(`webgpu stores f16 inputs as f16 where granted (D = ${D}: ${D % 4 ? 'scalar' : 'vec4'} rows), f32 storage gives the same; webgl agrees`, async (t) => {
+    const p = compile(PROGRAM(D));
+    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
+    const g = p.graph!;
+    const dims = resolveDims(g);
+    const inputs = generateInputs(g, dims, 8);
+    const ref = await run(p, inputs, { backend: 'reference' });
+    const { caps } = await getWebGPU();
+    const sources: string[] = [];
+    const half = await executeWebGPU(g, inputs, dims, { onKernel: (_k, src) => sources.push(src) });
+    const wide = await executeWebGPU(g, inputs, dims, { caps: { ...caps, shaderF16: false } });
+    if (caps.shaderF16) {
+      t.true(sources.some((s) => s.startsWith('enable f16;') || s.includes('\nenable f16;')), 'the kernels enable f16');
+      t.true(sources.some((s) => s.includes(D % 4 ? 'array<f16>' : 'array<vec4<f16>>')));
+    }
+    t.deepEqual(compare(half, ref.output).bad, [], 'f16 storage');
+    t.deepEqual(Array.from(wide.data), Array.from(half.data), 'f32 storage: the same values, the same answer');
+    const gpu = await run(p, inputs, { backend: 'webgpu' });
+    t.deepEqual(compare(gpu.outputs.pooled!, ref.outputs.pooled!).bad, [], 'pool of an f16 input');
+    const gl = await run(p, inputs, { backend: 'webgl' });
+    t.deepEqual(compare(gl.output, ref.output).bad, [], 'webgl');
+    t.regex(gl.note ?? '', /f16 inputs stored widened to f32 \(WebGL has no f16 textures here\)/);
+    if (caps.shaderF16) t.is(gpu.note, undefined);
+    else t.regex(gpu.note ?? '', /f16 inputs stored widened to f32 \(the device does not grant `shader-f16`\)/);
+  });
+}
