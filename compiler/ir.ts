@@ -128,7 +128,11 @@ export type Node =
    * (coordinates `var` x0, x1, …) is the float `expr`, whose `load`s read the operands
    * `args` at those coordinates (an operand of one rank less at all but the last).
    */
-  | (NodeBase & { op: 'map'; args: number[]; expr: Expr })
+  | (NodeBase & {
+      op: 'map'; args: number[]; expr: Expr;
+      /** A `concat(x, y)` (its operands' sizes are checked as a concatenation's, not as elementwise). */
+      concat?: { x: number; y: number };
+    })
   /**
    * The log-sum-exp of attend `attend`'s allowed scores per query (docs/language-extensions.md):
    * `[B, H, N]`, written by the attention's kernel beside its output.

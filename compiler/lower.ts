@@ -175,6 +175,21 @@ class Lowering {
         const xs = this.nodes[x]!.shape;
         return this.add({ op: 'clusters', x, centroids, elem: 'i32', shape: [xs[0]!, xs[1]!, xs[2]!], span: e.span });
       }
+      case 'concat': {
+        // x then y along the sequence axis: an elementwise map that reads x below x's
+        // length and y (shifted) from there; loads are only evaluated on their side.
+        const x = this.tensor(args.get('x')!);
+        const y = this.tensor(args.get('y')!);
+        const [xs, ys] = [this.nodes[x]!.shape, this.nodes[y]!.shape];
+        const at = [0, 1, 2, 3].map((a) => mapCoord(a));
+        const shifted = [at[0]!, at[1]!, bin('sub', at[2]!, xs[2]!), at[3]!];
+        const expr: Expr = {
+          op: 'select', ty: 'float', c: bin('lt', at[2]!, xs[2]!),
+          a: { op: 'load', ty: 'float', tensor: x, idx: at }, b: { op: 'load', ty: 'float', tensor: y, idx: shifted },
+        };
+        const shape = [xs[0]!, xs[1]!, bin('add', xs[2]!, ys[2]!), xs[3]!];
+        return this.add({ op: 'map', args: [x, y], expr, elem: 'f32', shape, concat: { x, y }, span: e.span });
+      }
       case 'lse': {
         const attend = this.tensor(args.get('x')!);
         const as = this.nodes[attend]!;

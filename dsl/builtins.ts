@@ -173,6 +173,12 @@ export const BUILTINS: readonly BuiltinSpec[] = [
     summary: 'routing cluster of each token (cosine similarity, ties to the lowest): → i32[B, Hx, N]',
   },
   {
+    name: 'concat',
+    kind: 'tensor',
+    params: [{ name: 'x', kind: 'tensor' }, { name: 'y', kind: 'tensor' }],
+    summary: 'x then y along the sequence axis: [B, H, N1, D] and [B, H, N2, D] → [B, H, N1 + N2, D]',
+  },
+  {
     name: 'lse',
     kind: 'tensor',
     params: [{ name: 'x', kind: 'tensor' }],

@@ -104,6 +104,25 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
       const elem: ElemType = 'i32';
       return { kind: 'tensor', elem, shape: [x.shape[0]!, x.shape[1]!, x.shape[2]!] };
     }
+    case 'concat': {
+      const x = tensor('x', 4);
+      const y = tensor('y', 4);
+      if (!x || !y) return ERROR;
+      for (const t of [x, y]) {
+        if (t.elem === 'i32') {
+          const p = t === x ? 'x' : 'y';
+          cx.error('AT508', ['concat', p, 'a float tensor', showType(t)], args.get(p)!.value.span);
+          return ERROR;
+        }
+      }
+      same('AT405', 'batch', 'x', 0, 'y', 0, x, y);
+      same('AT405', 'heads', 'x', 1, 'y', 1, x, y);
+      same('AT402', '', 'x', 3, 'y', 3, x, y);
+      if (!ok) return ERROR;
+      const [n1, n2] = [x.shape[2]!.text, y.shape[2]!.text];
+      const text = /^\d+$/.test(n1) && /^\d+$/.test(n2) ? String(Number(n1) + Number(n2)) : `${n1} + ${n2}`;
+      return { kind: 'tensor', elem: 'f32', shape: [x.shape[0]!, x.shape[1]!, { text }, x.shape[3]!] };
+    }
     case 'lse': {
       const x = tensor('x', 4);
       if (!x) return ERROR;

@@ -14,7 +14,7 @@
 // Every node's computed shape is checked against the shape the IR declares for it.
 
 import { contiguousInputs } from '../views.js';
-import { checkWeights } from '../validate.js';
+import { checkConcat, checkWeights } from '../validate.js';
 import { roundF16Inputs } from '../f16.js';
 import type { Expr, Graph, Node, NodeOf } from '../../compiler/ir.js';
 import type { Span } from '../../dsl/ast.js';
@@ -137,7 +137,8 @@ export function executeReference(graph: Graph, inputs: Readonly<Record<string, T
  */
 function map(graph: Graph, node: NodeOf<'map'>, args: Tensor[], dims: Dims, values: Tensor[]): Tensor {
   const shape = shapeOf(node, dims);
-  args.forEach((t, n) => {
+  if (node.concat) checkConcat(graph, node, args[node.args.indexOf(node.concat.x)]!.shape, args[node.args.indexOf(node.concat.y)]!.shape);
+  else args.forEach((t, n) => {
     const axes = t.shape.length === shape.length || t.shape.length === shape.length - 1 ? t.shape.length : -1;
     if (axes >= 0 && t.shape.every((d, k) => d === shape[k])) return;
     const widest = node.args[args.findIndex((x) => x.shape.length === shape.length)]!;

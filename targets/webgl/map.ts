@@ -33,12 +33,14 @@ export function emitMap(b: PlanBuilder, node: NodeOf<'map'>): void {
       if (/^x\d+$/.test(name) && Number(name.slice(1)) < r) return name;
       throw new Error(`internal: variable \`${name}\` in an elementwise expression`);
     },
-    // The coordinates are in range (an operand has the result's shape, or it without the
-    // last axis): no clamping.
+    // Indices clamped into the operand, as every kernel clamps lookups: a `concat`'s
+    // select reads both sides, one of them out of range.
     load: (id, rendered) => {
       const s = b.shapes[id]!;
       const name = args.use(b.flatValues(id));
-      const flat = rendered.reduce((acc, x, a) => (a === 0 ? x : `(${acc}) * ${s[a]} + ${x}`), '0');
+      helpers.add('attnc_index');
+      const at = rendered.map((x, a) => `attnc_index(${x}, ${s[a]})`);
+      const flat = at.reduce((acc, x, a) => (a === 0 ? x : `(${acc}) * ${s[a]} + ${x}`), '0');
       return `${name}[${flat}]`;
     },
   };

@@ -1,0 +1,99 @@
+// concat(x, y) (docs/language-extensions.md): x then y along the sequence axis — one
+// softmax over local keys together with summary tokens (Combiner, CCA). The checker's
+// rules, the reference by hand, an attention over concatenated keys on every backend
+// against the reference (and against the same attention merged through lse), empty parts,
+// and sizes that disagree at run time.
+
+import test from 'ava';
+import { compile } from '../compiler/compile.js';
+import { run } from '../runtime/run.js';
+import { executeReference } from '../runtime/reference/index.js';
+import { generateInputs, resolveDims } from '../runtime/shapes.js';
+import { tensor } from '../runtime/tensor.js';
+import { compare } from './helpers/webgpu-check.js';
+
+const codes = (src: string) => compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);
+
+test('checker: float tensors of rank 4 with one batch, heads and head dim; the result\'s length is the sum', (t) => {
+  const def = (x: string, y: string) => `attention c {\n  input x: ${x}\n  input y: ${y}\n  return concat(x, y)\n}`;
+  t.deepEqual(codes(def('f32[B, H, N, D]', 'f32[B, H, M, D]')), []);
+  t.deepEqual(codes(def('f32[B, H, N, 8]', 'f32[B, H, M, 4]')), ['AT402 head dims disagree: `x` has 8 but `y` has 4']);
+  t.deepEqual(codes(def('f32[B, 2, N, D]', 'f32[B, 3, M, D]')), ['AT405 shapes disagree on the heads of `x` and `y`: 2 vs 3']);
+  t.deepEqual(codes(def('f32[B, H, N, D]', 'i32[B, H, M, D]')), ['AT508 argument `y` of `concat` must be a float tensor, found i32[B, H, M, D]']);
+  t.deepEqual(codes(def('f32[B, H, N]', 'f32[B, H, N]')).map((c) => c.slice(0, 5)), ['AT404', 'AT404']);
+  const g = compile(def('f32[1, 2, 3, 4]', 'f32[1, 2, 5, 4]')).graph!;
+  t.deepEqual(g.nodes[g.output]!.shape.map((e) => (e.op === 'const' ? e.value : '?')), [1, 2, 8, 4]);
+});
+
+test('reference: x\'s rows, then y\'s', (t) => {
+  const p = compile('attention c {\n  input x: f32[B, H, N, D]\n  input y: f32[B, H, M, D]\n  return concat(x, y)\n}');
+  const x = tensor([1, 2, 2, 1], [1, 2, 3, 4]);
+  const y = tensor([1, 2, 1, 1], [10, 20]);
+  const out = executeReference(p.graph!, { x, y });
+  t.deepEqual(out.shape, [1, 2, 3, 1]);
+  t.deepEqual(Array.from(out.data), [1, 2, 10, 3, 4, 20]);
+});
+
+const SUMMARY = (mask: string, dims: string) => `attention combined {
+  input q, k, v: f32[B, H, N, D]
+  dims  ${dims}
+  param size = 8
+  let ks = pool(k, tokens: N / size)
+  let vs = pool(v, tokens: N / size)
+  return attend(q, concat(k, ks), concat(v, vs), mask: ${mask})
+}`;
+
+const CASES = [
+  // local causal keys of the query's block, and the summaries of earlier blocks (j − N: summary index)
+  { mask: 'j < N ? (j / size == i / size && j <= i) : (j - N < i / size)', dims: 'B = 2, H = 2, N = 40, D = 6' },
+  // only summaries (an empty local part for every query), rows of the first block see nothing
+  { mask: 'j >= N && j - N < i / size', dims: 'B = 1, H = 3, N = 33, D = 4' },
+];
+
+for (const c of CASES) {
+  test(`attention over concat(k, summaries) on every backend equals the reference: ${c.mask}`, async (t) => {
+    const p = compile(SUMMARY(c.mask, c.dims));
+    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
+    const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 6);
+    const ref = await run(p, inputs, { backend: 'reference' });
+    for (const backend of ['webgpu', 'webgl'] as const) {
+      const got = await run(p, inputs, { backend });
+      t.deepEqual(compare(got.output, ref.output).bad, [], backend);
+    }
+  });
+}
+
+test('one softmax over concatenated keys equals the two parts merged through lse', async (t) => {
+  const dims = 'B = 1, H = 2, N = 40, D = 8';
+  const whole = compile(SUMMARY('j < N ? (j / size == i / size && j <= i) : (j - N < i / size)', dims));
+  const merged = compile(`attention merged {
+  input q, k, v: f32[B, H, N, D]
+  dims  ${dims}
+  param size = 8
+  let ks = pool(k, tokens: N / size)
+  let vs = pool(v, tokens: N / size)
+  let o1 = attend(q, k, v, mask: j / size == i / size && j <= i)
+  let o2 = attend(q, ks, vs, mask: j < i / size)
+  let l1 = lse(o1)
+  let l2 = lse(o2)
+  let m = max(l1, l2)
+  return (o1 * exp(l1 - m) + o2 * exp(l2 - m)) / (exp(l1 - m) + exp(l2 - m))
+}`);
+  const inputs = generateInputs(whole.graph!, resolveDims(whole.graph!), 2);
+  const a = await run(whole, inputs, { backend: 'reference' });
+  const b = await run(merged, inputs, { backend: 'reference' });
+  t.deepEqual(compare(b.output, a.output).bad, []);
+});
+
+test('parts whose batch disagrees at run time: AT405 on every backend; an empty part is allowed', async (t) => {
+  const p = compile('attention c {\n  input x: f32[B, H, N, D]\n  input y: f32[C, H, M, D]\n  dims B = 1, C = 2, H = 2, N = 3, M = 4, D = 4\n  return concat(x, y)\n}');
+  const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 1);
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    await t.throwsAsync(run(p, inputs, { backend }), { message: /AT405: shapes disagree on the batch of `x` and `y`: 1 vs 2/ }, backend);
+  }
+  const empty = generateInputs(p.graph!, resolveDims(p.graph!, { C: 1, M: 0 }), 1);
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    const r = await run(p, empty, { backend });
+    t.deepEqual(Array.from(r.output.data), Array.from(empty.x!.data), backend);
+  }
+});
