@@ -6,7 +6,7 @@
 
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
-import { floatToHalf, halfOfDouble, halfToFloat, roundToF16 } from '../runtime/f16.js';
+import { floatToHalf, halfOfDouble, halfToFloat, roundToF16, toF16Bits } from '../runtime/f16.js';
 import { run } from '../runtime/run.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
@@ -44,6 +44,15 @@ test('floatToHalf: every f16 value round-trips; ties go to even; beyond 65504 to
     if (floatToHalf(x) !== halfOfDouble(x)) t.fail(`${x}: f32 path 0x${floatToHalf(x).toString(16)}, double path 0x${halfOfDouble(x).toString(16)}`);
   }
   t.true(checked > 290000);
+  // and the upload's branch-free path (toF16Bits over a Float32Array) is that rule too
+  const xs = new Float32Array(300000);
+  new Uint32Array(xs.buffer).forEach((_, k, a) => (a[k] = Math.imul(k + 7, 2246822519) >>> 0));
+  const bits = toF16Bits(xs);
+  let wrong = 0;
+  xs.forEach((x, k) => {
+    if (!Number.isNaN(x) && bits[k] !== floatToHalf(x)) wrong++;
+  });
+  t.is(wrong, 0);
 });
 
 test('reference: an f16 input is computed on its values rounded to f16', (t) => {
