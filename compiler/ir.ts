@@ -147,6 +147,8 @@ export type Node =
       score: Expr;
       scale: Expr;
       normalize: 'keys' | 'queries';
+      /** Each query keeps only its `topk` allowed keys of largest score (ties to the lower key). */
+      topk?: number;
     });
 
 export type NodeOp = Node['op'];

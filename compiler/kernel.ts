@@ -268,6 +268,8 @@ export interface AttendKernel extends KernelBase {
   keyRanges: StreamRange[] | null;
   /** Queries a block of key columns [k_lo, k_hi] may see (colstats); null: all. */
   queryRanges: StreamRange[] | null;
+  /** WebGL: each query keeps its `topk` largest allowed scores (WGSL selects in its softmax kernel). */
+  topk?: number;
   /**
    * Tile predicates over `q_lo, q_hi, k_lo, k_hi` (inclusive): `full` ⇒ the mask allows
    * every entry of the tile (it is not evaluated), `empty` ⇒ none (the tile is skipped).
@@ -323,6 +325,8 @@ export interface SoftmaxKernel extends KernelBase {
   kind: 'softmax';
   /** keys: each query row sums to 1; queries: each key column does. */
   axis: 'keys' | 'queries';
+  /** keys only: first mask all but the row's `topk` largest scores (ties to the lower key). */
+  topk?: number;
   geom: AttendGeometry;
   schedule: SimpleSchedule | null;
 }

@@ -8,6 +8,7 @@ import type * as ast from '../dsl/ast.js';
 import { bindArgs, builtin, closest, type BuiltinSpec } from '../dsl/builtins.js';
 import { outputName } from '../dsl/checker.js';
 import { diag, type Diagnostic } from '../dsl/diagnostics.js';
+import { evalSizeExpr } from './evaluate.js';
 import { F32_MAX, INT_MAX, INT_MIN, isFiniteF32, isInt32 } from '../dsl/semantics.js';
 import {
   bin, bool, call, dim, float, int, mapCoord, rewrite, type CallFn, type Expr, type Graph, type Node, type NodeInit, type Pattern,
@@ -248,7 +249,12 @@ class Lowering {
     const scoreAst = args.get('score');
     const scaleAst = args.get('scale');
     const normalize = args.get('normalize');
+    const topkAst = args.get('topk');
+    // (A constant: the checker saw to it; its static errors were reported with the others.)
+    const topk = topkAst ? evalSizeExpr(this.expr(topkAst), {}, topkAst.span) : undefined;
+    if (topk !== undefined && topk < 1) throw new LowerError([diag('AT709', ['attend', `topk must be at least 1, found ${topk}`], topkAst!.span)]);
     return this.add({
+      ...(topk !== undefined ? { topk } : {}),
       op: 'attend', q, k, v,
       mask: maskAst ? this.expr(maskAst, ctx) : bool(true),
       score: scoreAst ? this.expr(scoreAst, ctx) : { op: 'score', ty: 'float' },

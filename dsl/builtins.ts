@@ -146,6 +146,7 @@ export const BUILTINS: readonly BuiltinSpec[] = [
       { name: 'score', kind: 'score', default: 's' },
       { name: 'scale', kind: 'scale', default: '1 / sqrt(float(D))' },
       { name: 'normalize', kind: 'normalize', default: 'keys' },
+      { name: 'topk', kind: 'size', default: 'none' },
     ],
     summary: 'attention of q over k, v: [B, H, N, D] × [B, Hk, M, D] × [B, Hk, M, Dv] → [B, H, N, Dv]',
   },

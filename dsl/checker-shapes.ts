@@ -65,6 +65,18 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
         cx.error('AT405', [`the heads of \`${argLabel(args.get('q'), 'q')}\` and \`${argLabel(args.get('k'), 'k')}\``,
           String(h), String(hk)], args.get('k')!.value.span, 'the query heads must be a multiple of the key/value heads');
       }
+      const topk = args.get('topk')?.value;
+      if (topk && cx.fold(topk, true) === undefined) {
+        ok = false;
+        cx.error('AT508', ['attend', 'topk', 'a constant int (a literal or an int param)', `\`${cx.text(topk.span)}\``], topk.span,
+          'the kernels specialise on how many keys a query keeps');
+      }
+      const norm = args.get('normalize')?.value;
+      if (topk && norm?.kind === 'name' && norm.name === 'queries') {
+        ok = false;
+        cx.error('AT508', ['attend', 'topk', 'used with `normalize: keys`', '`normalize: queries`'], topk.span,
+          'top-k keeps each query\'s largest scores; under `normalize: queries` each key is normalized instead');
+      }
       if (!ok) return ERROR;
       return { kind: 'tensor', elem: 'f32', shape: [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!] };
     }
@@ -128,6 +140,11 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
       if (!x) return ERROR;
       const a = args.get('x')!.value;
       const att = attendOf(cx, a);
+      if (att?.topk) {
+        cx.error('AT508', ['lse', 'x', 'an attention without `topk:`', `\`${cx.text(a.span)}\``], a.span,
+          'not yet: the lse of a top-k attention (its kernels materialise the scores and write no lse)');
+        return ERROR;
+      }
       if (!att || att.normalize === 'queries') {
         cx.error('AT508', ['lse', 'x', 'an attention normalized over keys (`attend(…)` or a `let` bound to one)',
           att ? '`normalize: queries`' : `\`${cx.text(a.span)}\``], a.span,
@@ -145,12 +162,12 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
  * The `attend(…)` call an expression stands for — itself, or the value of the `let` it
  * names (following `let` chains) — with its normalization; undefined for anything else.
  */
-function attendOf(cx: CheckContext, e: Expr): { normalize: string } | undefined {
+function attendOf(cx: CheckContext, e: Expr): { normalize: string; topk: boolean } | undefined {
   for (let seen = 0; seen <= cx.def.statements.length; seen++) {
     if (e.kind === 'call' && e.callee.name === 'attend') {
       const bound = bindArgs(e, builtin('attend')!);
       const n = bound.args.get('normalize')?.value;
-      return { normalize: n?.kind === 'name' ? n.name : 'keys' };
+      return { normalize: n?.kind === 'name' ? n.name : 'keys', topk: bound.args.has('topk') };
     }
     if (e.kind !== 'name') return undefined;
     const name = e.name;

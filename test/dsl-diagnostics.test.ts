@@ -89,7 +89,7 @@ golden('missing tensor argument', def(`
     't.attn:4:10: error[AT504]: missing argument `v` of `attend`',
     '4 |   return attend(q, k)',
     '  |          ^~~~~~~~~~~~',
-    '  = hint: signature: attend(q, k, v, mask: true, score: s, scale: 1 / sqrt(float(D)), normalize: keys)',
+    '  = hint: signature: attend(q, k, v, mask: true, score: s, scale: 1 / sqrt(float(D)), normalize: keys, topk: none)',
 ]);
 
 golden('`s` in a mask', def(`

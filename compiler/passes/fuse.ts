@@ -87,9 +87,12 @@ function buildKernels(
       case 'input':
         break;
       case 'attend': {
-        // An attention whose lse is read writes it beside its output: the fused kernel.
+        // An attention whose lse is read writes it beside its output: the fused kernel. A
+        // top-k attention selects over materialised scores: the unfused kernels (WGSL; the
+        // WebGL schedule takes its `scores` strategy).
         const lse = g.nodes.find((x): x is NodeOf<'lse'> => x.op === 'lse' && x.attend === n.id && live.has(x.id));
-        kernels.push(...attendKernels(g, n, target === 'webgl' || fusion || !!lse, common, lse));
+        const fused = target === 'webgl' || ((fusion || !!lse) && n.topk === undefined);
+        kernels.push(...attendKernels(g, n, fused, common, lse));
         break;
       }
       case 'pool':
@@ -267,7 +270,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const { full, empty } = tilePredicates(n.mask, analysis);
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
     node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
-    tileFull: full, tileEmpty: empty,
+    tileFull: full, tileEmpty: empty, ...(n.topk !== undefined && target === 'webgl' ? { topk: n.topk } : {}),
     schedule: null, webgl: null, uniforms: [], workgroups: int(0), features: [], specialized, target,
   };
   const what = `attend %${n.id} (normalize: ${n.normalize})`;
@@ -306,7 +309,8 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   };
   const softmax: SoftmaxKernel = {
     kind: 'softmax', axis: n.normalize, name: kernelName(g, n, 'softmax'), node: n.id,
-    label: `${what}, unfused 2/3: softmax over ${n.normalize}`, bindings: [scores], geom,
+    label: `${what}, unfused 2/3: ${n.topk === undefined ? '' : `top-${n.topk} selection, `}softmax over ${n.normalize}`, bindings: [scores], geom,
+    ...(n.topk === undefined ? {} : { topk: n.topk }),
     uniforms: [], workgroups: int(0), features: [], specialized, target, schedule: null,
   };
   return withSummaries(g, common, [

@@ -44,7 +44,8 @@ function attendStrategy(k: AttendKernel, dims: Record<string, number>, caps: Web
   const slots = 4 * texels;
   const cost = strategyCosts(k.kind, { BH: B * H, N, M, D4: Math.ceil(k.geom.D / 4), Dv4: Math.ceil(k.geom.Dv / 4) }, ranges, texels);
   const chunk = chunking(B * H, N * slots, caps);
-  const forced = caps.strategy ?? 'auto';
+  // A top-k attention selects over its materialised scores: the `scores` strategy.
+  const forced = k.topk !== undefined ? 'scores' : caps.strategy ?? 'auto';
   const strategy = forced === 'auto' ? (chunk && cost.scores <= cost.fused ? 'scores' : 'fused') : forced;
   if (strategy === 'scores' && !chunk) {
     throw new WebGLScheduleError(

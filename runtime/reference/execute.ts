@@ -160,6 +160,20 @@ function map(graph: Graph, node: NodeOf<'map'>, args: Tensor[], dims: Dims, valu
   return { data: out, shape };
 }
 
+/**
+ * Keep the `k` entries of the largest score among the first `cnt` of `xs` (positions in
+ * `idx`, ascending), ties to the lower position; compacted in position order. Returns k.
+ */
+function keepTopK(xs: Float64Array, idx: Int32Array, cnt: number, k: number): number {
+  const order = Array.from({ length: cnt }, (_, c) => c).sort((a, b) => xs[b]! - xs[a]! || idx[a]! - idx[b]!);
+  const kept = order.slice(0, k).sort((a, b) => a - b);
+  kept.forEach((c, n) => {
+    xs[n] = xs[c]!;
+    idx[n] = idx[c]!;
+  });
+  return k;
+}
+
 // ---- pool, pool2d ----
 
 /** The adaptive-pooling bin of output t of n over length L: [floor(t·L/n), ceil((t+1)·L/n)). */
@@ -377,6 +391,8 @@ function attend(
             mx = Math.max(mx, x);
           }
           if (cnt === 0) continue; // no allowed key: the row stays exactly +0 (and its lse −inf)
+          // topk: keep the `topk` largest scores, ties to the lower key (a NaN makes the row NaN as it is).
+          if (node.topk !== undefined && cnt > node.topk && !Number.isNaN(mx)) cnt = keepTopK(xs, idx, cnt, node.topk);
           let sum = 0;
           for (let c = 0; c < cnt; c++) sum += xs[c] = Math.exp(xs[c]! - mx);
           lse![qBase + i] = mx + Math.log(sum);

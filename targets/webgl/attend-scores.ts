@@ -294,3 +294,116 @@ export function emitPV(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: 
 }
 
 export const pair = (x: { buffer: WebGLBuffer; layout: PackedLayout }): [WebGLBuffer, PackedLayout] => [x.buffer, x.layout];
+
+/**
+ * Top-k (an attend's `topk`), between the scores and their statistics: pass a finds per
+ * query the k-th largest score `thr` by rounds of "the largest score below the last one"
+ * (counting the scores equal to each), then among the scores equal to `thr` the `need`
+ * lowest keys (`jt`, the need-th of them); pass b masks every other score of the row into
+ * a copy of the scores that the later passes read (returned). Fewer than k allowed scores:
+ * the row is kept as it is.
+ */
+export function emitTopK(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch, K: number): ScoresScratch {
+  const { ranges } = sc.schedule;
+  const thresholds = scratchBuffer(`attend${node.id}_topk`);
+  const kept = scratchBuffer(`attend${node.id}_kept`);
+  for (const [buf, l] of [[thresholds, sc.statsLayout], [kept, sc.rows]] as const) {
+    b.setLayout(buf, l);
+    b.scratch[buf.id] = l.rows * l.width * 4;
+  }
+  const lanes = [0, 1, 2, 3];
+  const lane = (v: string, t: number) => `attnc_lane(${v}, ${t}.0)`;
+  const a = attendEnv(b, node, g);
+  const s = a.args.operand(sc.scores, sc.rows);
+  const scan = (tag: string, use: (x: string, t: number, ind: string) => string[]) =>
+    texelLoops(ranges, g.M, tag, (ind, step) => [
+      `${ind}const v = ${ld(s.name, s.layout, 'row', 'g')};`,
+      ...lanes.flatMap((t) => use(lane('v', t), t * step, ind)),
+    ]);
+  b.add(node, 'topk', {
+    kind: 'topk',
+    label: attendLabel(b, node, `top-${K} a: each query's k-th largest score and the last key kept at it`),
+    source: [
+      `function (${a.args.names.join(', ')}) {`,
+      ...packedThread(sc.statsLayout, 'row', 'c'),
+      ...rowSplit('row', g.N, 'ii'),
+      ...texelBounds(ranges, a.env),
+      `  let thr = ${MASKED};`,
+      '  let need = 0.0;',
+      '  let above = 0.0;',
+      '  let done = 0.0;',
+      '  let last = 0.0;',
+      `  for (let r = 0; r < ${K}; r++) {`,
+      '    if (done < 0.5) {',
+      `      let best = ${MASKED};`,
+      ...scan('ta', (x, _t, ind) => [`${ind}  if ((r < 0.5 || ${x} < last) && ${x} > best) { best = ${x}; }`]).map((l) => `    ${l}`),
+      '      if (best <= -1.0e30) {',
+      '        done = 1.0;',
+      '      } else {',
+      '        let equal = 0.0;',
+      ...scan('tb', (x, _t, ind) => [`${ind}  if (${x} === best) { equal += 1.0; }`]).map((l) => `      ${l}`),
+      `        if (above + equal >= ${K}) {`,
+      '          thr = best;',
+      `          need = ${K} - above;`,
+      '          done = 1.0;',
+      '        }',
+      '        above += equal;',
+      '        last = best;',
+      '      }',
+      '    }',
+      '  }',
+      '  let jt = -1.0;',
+      `  for (let r = 0; r < ${K}; r++) {`,
+      '    if (r < need) {',
+      '      let pj = this.constants.M;',
+      ...scan('tc', (x, dt, ind) => [`${ind}  if (${x} === thr && j0 + ${dt} > jt && j0 + ${dt} < pj) { pj = j0 + ${dt}; }`]).map((l) => `    ${l}`),
+      '      jt = pj;',
+      '    }',
+      '  }',
+      '  return [thr, jt, need, 0.0];',
+      '}',
+    ],
+    args: a.args.buffers,
+    argNames: a.args.names,
+    result: thresholds,
+    output: packedOutput(sc.statsLayout),
+    returns: 'vec4',
+    constants: a.constants,
+    loopMaxIterations: Math.max(K, texelLoopBound(ranges, g.M)),
+    loopBoundLabel: 'texel loop over the key ranges',
+    helpers: [...a.helpers, 'attnc_lane'],
+    cost: sc.Hc * g.N * sc.rows.width * 4 * K,
+    chunk: sc.chunk,
+  });
+  const m = attendEnv(b, node, g);
+  const s2 = m.args.operand(sc.scores, sc.rows);
+  const th = m.args.operand(thresholds, sc.statsLayout);
+  b.add(node, 'topk_mask', {
+    kind: 'topk',
+    label: attendLabel(b, node, `top-${K} b: the scores a query keeps (the others masked)`),
+    source: [
+      `function (${m.args.names.join(', ')}) {`,
+      ...packedThread(sc.rows, 'row', 'g'),
+      ...rowSplit('row', g.N, 'ii'),
+      ...texelKeys(ranges, m.env, 'g', false),
+      `  const v = ${ld(s2.name, s2.layout, 'row', 'g')};`,
+      `  const th = ${ld(th.name, th.layout, 'row', 0)};`,
+      `  const thr = ${lane('th', 0)};`,
+      `  const jt = ${lane('th', 1)};`,
+      `  const all = ${lane('th', 2)} < 0.5;`,
+      ...lanes.map((t) => `  const x${t} = ${lane('v', t)};`),
+      `  return [${lanes.map((t) => `all || x${t} > thr || (x${t} === thr && ij${t} <= jt) ? x${t} : ${MASKED}`).join(', ')}];`,
+      '}',
+    ],
+    args: m.args.buffers,
+    argNames: m.args.names,
+    result: kept,
+    output: packedOutput(sc.rows),
+    returns: 'vec4',
+    constants: m.constants,
+    helpers: [...m.helpers, 'attnc_lane'],
+    cost: sc.Hc * g.N * sc.rows.width,
+    chunk: sc.chunk,
+  });
+  return { ...sc, scores: kept };
+}

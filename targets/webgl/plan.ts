@@ -19,7 +19,7 @@ import type { Graph, NodeOf } from '../../compiler/ir.js';
 import type { AttendKernel, Kernel, WebGLAttendSchedule } from '../../compiler/kernel.js';
 import { attendGeometry, attendView, type AttendGeometry, type AttendView } from './attend-common.js';
 import { emitColapplyFused, emitColstatsFused, emitKeysFused, emitLse } from './attend-fused.js';
-import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, scoresScratch } from './attend-scores.js';
+import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, emitTopK, scoresScratch } from './attend-scores.js';
 import { PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
 import { helperSource, loadsOf, type NativeHelper } from './expr.js';
@@ -100,9 +100,10 @@ function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
 }
 
 function renderScores(b: PlanBuilder, k: AttendKernel, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): void {
-  const sc = scoresScratch(b, node, g, s);
+  let sc = scoresScratch(b, node, g, s);
   if (k.kind === 'attend') {
     emitScores(b, node, g, sc, 'pass 1/4');
+    if (k.topk !== undefined) sc = emitTopK(b, node, g, sc, k.topk);
     emitRowStats(b, node, g, sc);
     emitProbs(b, node, g, sc);
     emitPV(b, node, g, sc);

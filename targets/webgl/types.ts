@@ -12,7 +12,7 @@ import type { Helper } from './expr.js';
 export type WebGLBuffer = { kind: 'node'; node: number } | { kind: 'packed'; node: number } | { kind: 'scratch'; id: string };
 
 export type WebGLKernelKind =
-  | 'attend' | 'scores' | 'rowstats' | 'probs' | 'pv' | 'colstats' | 'colapply' | 'pool' | 'pool2d' | 'clusters' | 'pack' | 'unpack' | 'map' | 'lse';
+  | 'attend' | 'scores' | 'rowstats' | 'probs' | 'pv' | 'colstats' | 'colapply' | 'pool' | 'pool2d' | 'clusters' | 'pack' | 'unpack' | 'map' | 'lse' | 'topk';
 
 /**
  * A packed texture: `rows` rows of `width` RGBA texels (values 4t … 4t + 3 of a row in

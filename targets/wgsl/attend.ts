@@ -391,6 +391,58 @@ function maxOf(xs: string[]): string {
 }
 
 /** Unfused softmax of the materialised scores, in place (scores → probabilities). */
+/**
+ * Top-k over the row `scores[base .. base + M)` (one workgroup; `reduce` folds `part` of
+ * every invocation into `red[0]`): the k-th largest score `thr` by rounds of "the largest
+ * score below the last one" (each round also counts the scores equal to it), then among
+ * the scores equal to `thr` the `need` lowest keys, by rounds of "the smallest key above
+ * the last"; every other score of the row becomes masked. Fewer than k allowed scores:
+ * the row is left as it is. Every branch is on workgroup-uniform values (loaded with
+ * workgroupUniformLoad), so the barriers in the reductions stay in uniform control flow.
+ */
+function topkLines(c: Code, K: number, WG: number, reduce: (op: string) => void): void {
+  c.line(`var thr = ${NEG};`);
+  c.line('var need = 0;');
+  c.line('var above = 0; // scores above the current level');
+  c.line('var done = false;');
+  c.block(`for (var r = 0; r < ${K} && !done; r = r + 1)`, () => {
+    c.line('let last = workgroupUniformLoad(&lvl);');
+    c.line(`var part = ${NEG};`);
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; if (r == 0 || x < last) { part = max(part, x); } }`);
+    reduce('max(red[lid], red[lid + w])');
+    c.line('if (lid == 0) { lvl = red[0]; }');
+    c.line('let best = workgroupUniformLoad(&lvl);');
+    c.block(`if (best <= ${MASKED_BELOW})`, () => c.line('done = true; // fewer than k allowed scores: keep them all'));
+    c.block('else', () => {
+      c.line('var part = 0.0f;');
+      c.line(`for (var j = lid; j < M; j = j + ${WG}) { if (scores[base + j] == best) { part = part + 1.0f; } }`);
+      reduce('red[lid] + red[lid + w]');
+      c.line('if (lid == 0) { cnt = red[0]; }');
+      c.line('let equal = i32(workgroupUniformLoad(&cnt));');
+      c.block(`if (above + equal >= ${K})`, () => {
+        c.line('thr = best;');
+        c.line(`need = ${K} - above;`);
+        c.line('done = true;');
+      });
+      c.line('above = above + equal;');
+    });
+  });
+  // Among the scores equal to thr, the `need` lowest keys: `jt`, the need-th of them.
+  c.line('var jt = -1;');
+  c.block(`for (var r = 0; r < need; r = r + 1)`, () => {
+    c.line('var pj = M;');
+    c.line('for (var j = lid; j < M; j = j + ' + WG + ') { if (scores[base + j] == thr && j > jt) { pj = min(pj, j); } }');
+    c.line('var part = f32(pj);');
+    reduce('min(red[lid], red[lid + w])');
+    c.line('if (lid == 0) { lvl = red[0]; }');
+    c.line('jt = i32(workgroupUniformLoad(&lvl));');
+  });
+  c.block('if (need > 0)', () => {
+    c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; if (!(x > thr || (x == thr && j <= jt))) { scores[base + j] = ${NEG}; } }`);
+  });
+  c.line('workgroupBarrier();');
+}
+
 export function renderSoftmaxKernel(k: SoftmaxKernel): string {
   const s = k.schedule;
   if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
@@ -398,7 +450,7 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
   const WG = s.workgroupSize;
   src.declare([
     k.axis === 'keys'
-      ? `schedule: one workgroup of ${WG} invocations per query row; tree reductions in workgroup memory`
+      ? `schedule: one workgroup of ${WG} invocations per query row; tree reductions in workgroup memory${k.topk === undefined ? '' : `; top-${k.topk}: rounds of "the largest score below the last"`}`
       : `schedule: one invocation per key column, ${WG} per workgroup`,
   ]);
   const c = new Code();
@@ -409,6 +461,7 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
   c.line(`let M = ${src.expr(g.M)};`);
   if (k.axis === 'keys') {
     src.mod.decls.push(`var<workgroup> red: array<f32, ${WG}>;`);
+    if (k.topk !== undefined) src.mod.decls.push('var<workgroup> lvl: f32;', 'var<workgroup> cnt: f32;');
     c.line('let base = wg * M; // row wg = (b·H + h)·N + i');
     const reduce = (op: string) => {
       c.line('red[lid] = part;');
@@ -418,6 +471,7 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
         c.line('workgroupBarrier();');
       });
     };
+    if (k.topk !== undefined) topkLines(c, k.topk, WG, reduce);
     c.line(`var part = ${NEG};`);
     c.line(`for (var j = lid; j < M; j = j + ${WG}) { part = max(part, scores[base + j]); }`);
     reduce('max(red[lid], red[lid + w])');
