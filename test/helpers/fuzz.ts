@@ -9,8 +9,8 @@
 // WebGPU: block summaries); scores with ALiBi, soft-cap, a
 // bias lookup and masks inside scores; N ≠ M, GQA (H = g·Hk), both normalisations, an
 // agent stage (pool + two attends), and what follows an attention: elementwise arithmetic,
-// its lse, several outputs, and two attentions merged through their lse (every output is
-// compared). fast-check generates and shrinks them, so a failure is reported as a small
+// its lse, several outputs, two attentions merged through their lse (every output is
+// compared), top-k, and keys concatenated with pooled summaries. fast-check generates and shrinks them, so a failure is reported as a small
 // program.
 //
 // What counts (LANGUAGE.md leaves these open, so they are not failures):
@@ -154,7 +154,8 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     queries: fc.boolean(),
     // What the program does with the attention: return it, arithmetic on it, its lse
     // (normalize: keys), both, or the attention merged through lse with its complement.
-    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge'),
+    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'concat'),
+    k: fc.integer({ min: 1, max: 6 }),
     r: small,
     c: fc.double({ min: -3, max: 3, noNaN: true }),
     seed: fc.integer({ min: 0, max: 1000 }),
@@ -181,15 +182,22 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
           `  return attend(q, a, va, score: ${x.agentScore}${norm})`,
         ]
       : epilogue(x.epilogue, `attend(q, k, v, mask: ${x.mask}, score: ${x.score}${norm})`, x.queries,
-        `attend(q, k, v, mask: !(${x.mask}), score: ${x.score})`);
+        `attend(q, k, v, mask: !(${x.mask}), score: ${x.score})`, x.k);
     return { source: [...head, ...body, '}', ''].join('\n'), seed: x.seed };
   });
 });
 
 /** The lines returning what the program does with `attend` (lse only under normalize: keys). */
-function epilogue(kind: string, attend: string, queries: boolean, complement: string): string[] {
+function epilogue(kind: string, attend: string, queries: boolean, complement: string, k: number): string[] {
   const lse = !queries;
   switch (kind) {
+    // top-k of the attention's allowed keys (normalize: keys; its mask and score); keys and
+    // values concatenated with themselves pooled, attended unmasked (no lookup can pass M)
+    case 'topk': return [`  return ${lse ? attend.replace(/\)$/, `, topk: ${k})`) : attend}`];
+    case 'concat': return [
+      `  let kk = concat(k, pool(k, tokens: ${k}))`, `  let vv = concat(v, pool(v, tokens: ${k}))`,
+      '  return attend(q, kk, vv)',
+    ];
     case 'map': return [`  let o = ${attend}`, '  return (o - c) * o + abs(o) / 2.0'];
     case 'lse': return lse ? [`  let o = ${attend}`, '  return lse(o)'] : [`  return ${attend}`];
     case 'both': return lse ? [`  let o = ${attend}`, '  return o, l: lse(o), o * c'] : [`  let o = ${attend}`, '  return o, o * c'];
