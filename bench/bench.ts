@@ -1,6 +1,7 @@
 // Benchmark: WebGPU fused vs. fusion-off vs. dense, per program and sequence length, plus
 // compile() time per sample. Run: scripts/with-display.sh npm run bench -- [--n 1024,2048]
-// [--programs dense,causal] [--repeat 3] [--webgl] [--kernels]. Writes bench/results/latest.json.
+// [--programs dense,causal] [--repeat 3] [--webgl] [--kernels] [--decode M]. Writes bench/results/latest.json.
+// Then decoding (N = 1, 16 queries) over M = 32768 cached keys beside the memory floor (bench/decode.ts).
 // `--plot DIR` draws a results file as SVG (bench/plot.ts; `--results FILE`, default
 // latest.json): alone it only draws; with run options it runs first, then draws.
 // The dense rows also time tfjs-webgpu (matMul·softmax·matMul) on the same device, checked
@@ -22,6 +23,7 @@ import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { Progress } from './progress.js';
 import { blockTable, packedDocuments } from './tables.js';
+import { decodeRows } from './decode.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HEAD = 'input q, k, v: f32[B, H, N, D]\n  dims B = 1, H = 8, N = 1024, D = 64';
@@ -90,11 +92,13 @@ const repeat = Math.max(1, Number(arg('--repeat') ?? 3));
 const withWebGL = argv.includes('--webgl');
 /** Also profile the fused program: each kernel's median GPU ms (BoundProgram.profile). */
 const withKernels = argv.includes('--kernels');
+/** Decode (N = 1 and 16 queries) over this many cached keys beside the floor; `--decode 0` skips it. */
+const decodeM = Number(arg('--decode') ?? 32768);
 for (const p of programs) if (!PROGRAMS[p]) throw new Error(`unknown program ${p}; known: ${Object.keys(PROGRAMS).join(', ')}`);
 const plotDir = arg('--plot');
 const resultsFile = arg('--results') ?? join(root, 'bench', 'results', 'latest.json');
 /** `--plot DIR` alone draws the results without benchmarking; any run option runs first. */
-const plotOnly = plotDir !== undefined && !['--n', '--programs', '--repeat', '--webgl', '--kernels'].some((o) => argv.includes(o));
+const plotOnly = plotDir !== undefined && !['--n', '--programs', '--repeat', '--webgl', '--kernels', '--decode'].some((o) => argv.includes(o));
 
 const SCORES_LIMIT = 128 * 1024 * 1024;
 const median = (xs: number[]) => {
@@ -497,6 +501,9 @@ async function main() {
     }
   }
 
+  // ---- decoding against a long cache, beside the memory floor ----
+  const decode = decodeM > 0 ? await decodeRows(gpu.device, [1, 16], decodeM, time) : [];
+
   // ---- compile() time per sample ----
   const compileTimes: { sample: string; ms: number }[] = [];
   const sampleDir = join(root, 'samples');
@@ -549,6 +556,10 @@ async function main() {
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of body) console.log(r.length > 3 ? line(r) : `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]}`);
+  if (decode.length) {
+    console.log(`\ndecode: N new queries, causal_end, over M = ${decodeM} cached keys (H = 8, D = 64), beside a kernel that only reads K and V once (the floor), wall-clock ms on resident buffers:`);
+    for (const d of decode) console.log(`  N = ${String(d.N).padStart(2)}  ${fmt(d.ms).padStart(9)} ms   floor ${fmt(d.floorMs).padStart(9)} ms   ${pct(d.ofFloor)} of the floor's speed`);
+  }
   console.log('\ncompile() per sample (median of 20, no pipeline creation):');
   for (const c of compileTimes) console.log(`  ${c.sample.padEnd(22)} ${c.ms.toFixed(3).padStart(9)} ms`);
 
@@ -561,7 +572,7 @@ async function main() {
       gpu: gpu.timestamps ? 'timestamp queries: beginning of the first compute pass to the end of the last' : null },
     tfjs: withTfjs ? (tfjs ? { available: true, backend: 'tfjs-webgpu 4.22.0 on the attnc device', tolerance: TFJS_TOL,
       maxStorageBufferBindingSize: tfjs.maxBinding } : { available: false, reason: tfjsReason }) : null,
-    rows, compileTimes,
+    rows, decode, compileTimes,
   }, null, 2) + '\n');
   log(`wrote ${join(outDir, 'latest.json')}`);
   if (plotDir !== undefined) await plot(plotDir, join(outDir, 'latest.json'));
