@@ -10,7 +10,7 @@
 // bias lookup and masks inside scores; N ≠ M, GQA (H = g·Hk), both normalisations, an
 // agent stage (pool + two attends), and what follows an attention: elementwise arithmetic,
 // its lse, several outputs, two attentions merged through their lse (every output is
-// compared), top-k, and keys concatenated with pooled summaries. fast-check generates and shrinks them, so a failure is reported as a small
+// compared), top-k, and keys concatenated with pooled summaries; q, k, v f32 or f16. fast-check generates and shrinks them, so a failure is reported as a small
 // program.
 //
 // What counts (LANGUAGE.md leaves these open, so they are not failures):
@@ -156,6 +156,8 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     // (normalize: keys), both, or the attention merged through lse with its complement.
     epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'concat'),
     k: fc.integer({ min: 1, max: 6 }),
+    // q, k and v as f16 inputs (stored as f16 where the device grants shader-f16)
+    half: fc.boolean(),
     r: small,
     c: fc.double({ min: -3, max: 3, noNaN: true }),
     seed: fc.integer({ min: 0, max: 1000 }),
@@ -165,9 +167,9 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     const norm = x.queries ? ', normalize: queries' : '';
     const head = [
       'attention fuzz {',
-      '  input q: f32[B, H, N, D]',
-      '  input k: f32[B, Hk, M, D]',
-      '  input v: f32[B, Hk, M, Dv]',
+      `  input q: ${x.half ? 'f16' : 'f32'}[B, H, N, D]`,
+      `  input k: ${x.half ? 'f16' : 'f32'}[B, Hk, M, D]`,
+      `  input v: ${x.half ? 'f16' : 'f32'}[B, Hk, M, Dv]`,
       '  input bias: f32[H, N, M]',
       '  input doc: i32[B, L]',
       `  dims B = ${d.B}, H = ${d.G * d.Hk}, Hk = ${d.Hk}, N = ${d.N}, M = ${M}, D = ${d.D}, Dv = ${d.Dv}, L = ${L}`,
