@@ -45,6 +45,20 @@ export function subgroupRows(vecs: number, long: boolean): number {
  */
 export const LARGE_ROWS = 1024;
 
+/**
+ * The decode schedule (`dims` staging: lanes split the head dims) serves a fused attend of
+ * at most DECODE_ROWS bound query rows over at least DECODE_KEYS bound keys, all rows in
+ * one workgroup, DECODE_BLOCK keys per step. Measured on lavapipe (causal_end, M = 32768,
+ * H = 8, D = 64, alternating, ms; against the subgroup path's best rows per invocation):
+ * N = 1: 29 vs 45; N = 2: 37 vs 44; N = 4: 38 vs 41; N = 8: 53 vs 36; N = 16: 83–96 vs
+ * 42–55. Every lane repeats each row's mask and softmax step, so past a few rows that
+ * uniform work outweighs the saved broadcasts and idle rows. Lane groups of 2 or 4 per row
+ * (the dims split over fewer lanes, a shuffle butterfly for the sums) lost at N = 1 and 16.
+ */
+export const DECODE_ROWS = 4;
+export const DECODE_KEYS = 1024;
+export const DECODE_BLOCK = 4;
+
 /** Keys per block in the subgroup path (4 rows × 4-key blocks measured best on lavapipe). */
 export const SUBGROUP_BLOCK = 4;
 

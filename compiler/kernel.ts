@@ -131,7 +131,13 @@ export type Staging =
    * no workgroup memory: the lanes of a subgroup load different vec4s of a block of
    * streamed rows and share them with subgroupBroadcast; several rows per invocation.
    */
-  | 'subgroup';
+  | 'subgroup'
+  /**
+   * decode (few query rows, many keys; fused attend): the workgroup is one subgroup whose
+   * lanes split the head dims — each holds chunks `c·S + lane` of all the workgroup's rows —
+   * so a key row is one contiguous subgroup-wide read and a score a subgroupAdd.
+   */
+  | 'dims';
 
 /**
  * Row-slot guards of a schedule with several rows per invocation: slot r holds the rows
@@ -176,7 +182,10 @@ export interface AttendSchedule {
   slotGuards: SlotGuards | null;
   staging: Staging;
   workgroupSize: number;
-  /** Rows owned by one invocation (register blocking). Rows are queries, or keys for colstats. */
+  /**
+   * Rows owned by one invocation (register blocking). Rows are queries, or keys for colstats.
+   * With `dims` staging every lane holds its head-dim chunks of all the workgroup's rows.
+   */
   rowsPerThread: number;
   /** Rows per workgroup (= workgroupSize · rowsPerThread for the row-per-invocation layout). */
   rowsPerWorkgroup: number;
@@ -184,7 +193,7 @@ export interface AttendSchedule {
   tile: number;
   /** Streamed entries per online-softmax step (unrolled in the source). */
   block: number;
-  /** Subgroup size the kernel is written for (subgroup staging only; else 0). */
+  /** Subgroup size the kernel is written for (subgroup and dims staging; else 0). */
   subgroupSize: number;
   /** Bytes of `var<workgroup>` memory the kernel declares. */
   workgroupBytes: number;

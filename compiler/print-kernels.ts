@@ -90,9 +90,13 @@ function printRanges(rs: readonly StreamRange[], x: (e: Parameters<typeof printE
 function attendScheduleLines(s: AttendSchedule, x: (e: Parameters<typeof printExpr>[0]) => string): string[] {
   const streamed = s.rows === 'queries' ? 'keys' : 'queries';
   const lines = [
-    `  schedule:    ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${s.rows === 'queries' ? 'query' : 'key'} row(s) = ${s.rowsPerWorkgroup} ${s.rows} per workgroup`,
+    s.staging === 'dims'
+      ? `  schedule:    dims staging; ${s.workgroupSize} invocations (one subgroup) share ${s.rowsPerWorkgroup} query row(s) per workgroup, each lane its head-dim chunks`
+      : `  schedule:    ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${s.rows === 'queries' ? 'query' : 'key'} row(s) = ${s.rowsPerWorkgroup} ${s.rows} per workgroup`,
     `  streamed:    ${streamed} in tiles of ${s.tile}, ${s.block} per step` +
-      (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast` : s.staging === 'workgroup' ? `, ${s.workgroupBytes} B of workgroup memory` : ', read from storage'),
+      (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast`
+        : s.staging === 'dims' ? `, each read once by the ${s.subgroupSize} lanes (they split the head dims; scores by subgroupAdd)`
+        : s.staging === 'workgroup' ? `, ${s.workgroupBytes} B of workgroup memory` : ', read from storage'),
     `  visits:      ${s.ranges ? printRanges(s.ranges, x) : `every ${s.rows === 'queries' ? 'key' : 'query'}`}${s.skipEmptyTiles ? '; empty tiles skipped' : ''}`,
   ];
   lines.push(`  grid:        ${s.grid.map((a) => `${a.name}: ${x(a.extent)}`).join(' × ')}  (the workgroup index, last axis fastest)`);
@@ -124,10 +128,10 @@ function attendLoops(k: AttendKernel, s: AttendSchedule): string[] {
   };
   return [
     '  loops:',
-    `    workgroup (${s.grid.map((a) => a.name).join(', ')}): ${s.rowsPerWorkgroup} ${row} rows; ${s.rowsPerThread} per invocation`,
+    `    workgroup (${s.grid.map((a) => a.name).join(', ')}): ${s.rowsPerWorkgroup} ${row} rows; ${s.staging === 'dims' ? 'every lane holds its head-dim chunks of each' : `${s.rowsPerThread} per invocation`}`,
     `      for each visited ${streamed} range (clipped, union once, ascending)`,
     `        for each tile of ${s.tile} ${streamed === 'key' ? 'keys' : 'queries'}${s.skipEmptyTiles ? ': skip if empty' : ''}${k.kind !== 'pv' ? '; mask dropped if full' : ''}`,
-    `          for each block of ${s.block}${s.staging === 'subgroup' ? ' (broadcast)' : s.staging === 'workgroup' ? ' (from workgroup memory)' : ''}${s.slotGuards ? ', per row slot if its guard holds' : ''}`,
+    `          for each block of ${s.block}${s.staging === 'subgroup' ? ' (broadcast)' : s.staging === 'dims' ? ' (one subgroup-wide read per key)' : s.staging === 'workgroup' ? ' (from workgroup memory)' : ''}${s.slotGuards ? ', per row slot if its guard holds' : ''}`,
     `            ${work[k.kind]}`,
     `    ${results[k.kind]}`,
   ];

@@ -19,11 +19,14 @@
 //   constant dilation d > 1 is regrouped (`schedule.regroup`, compiler/analysis/regroup.ts):
 //   each row block holds queries of one dilation group g (i = g + d·i′) and streams only
 //   keys j = g + d·j′, so the other d − 1 groups' positions are never visited.
+// - `dims` staging (decode: a fused attend of a few bound query rows over many bound keys,
+//   where `subgroups` is granted): one subgroup per (b, h) holds every row, its lanes split
+//   the head dims; a key is one contiguous subgroup-wide read, a score a subgroupAdd.
 // Routing kernels are scheduled in tile-route.ts, kernels for the WebGL target in tile-webgl.ts.
 
 import { dilationRegroup, regroupedKeyRange } from '../analysis/regroup.js';
 import {
-  LARGE_ROWS, SUBGROUP_BLOCK, simpleWorkgroupSize, subgroupLanes, subgroupRows, subgroupWorkgroupSize, workgroupTile,
+  DECODE_BLOCK, DECODE_KEYS, DECODE_ROWS, LARGE_ROWS, SUBGROUP_BLOCK, simpleWorkgroupSize, subgroupLanes, subgroupRows, subgroupWorkgroupSize, workgroupTile,
 } from '../heuristics.js';
 import { int } from '../ir.js';
 import {
@@ -57,7 +60,7 @@ function scheduleKernel(k: Kernel, opts: PassOptions): Kernel {
   switch (k.kind) {
     case 'attend': case 'colstats': case 'colapply': case 'scores': case 'pv': {
       const schedule = attendSchedule(k, opts);
-      out = { ...k, schedule, features: schedule.staging === 'subgroup' ? ['subgroups'] : [], workgroups: gridSize(schedule.grid) };
+      out = { ...k, schedule, features: schedule.subgroupSize ? ['subgroups'] : [], workgroups: gridSize(schedule.grid) };
       break;
     }
     case 'softmax': {
@@ -106,11 +109,35 @@ const CLUSTER_TOKENS = 2;
 
 /** The runtime query count of `k` is bound in `dims` and at least LARGE_ROWS. */
 function isLong(k: { geom: AttendKernel['geom'] }, dims: Record<string, number>): boolean {
+  return (bound(k.geom.N, dims) ?? 0) >= LARGE_ROWS;
+}
+
+/** The value of a size in the runtime shape class `dims`; undefined where a dim is not bound. */
+function bound(e: AttendKernel['geom']['N'], dims: Record<string, number>): number | undefined {
   try {
-    return evalSize(k.geom.N, dims) >= LARGE_ROWS;
+    return evalSize(e, dims);
   } catch {
-    return false; // not bound (compile time, or dims not given)
+    return undefined; // not bound (compile time, or dims not given)
   }
+}
+
+/**
+ * The decode schedule (`dims` staging, targets/wgsl/attend-dims.ts): a fused attend whose
+ * bound query count is at most DECODE_ROWS and key count at least DECODE_KEYS, where
+ * `subgroups` is granted. One workgroup (one subgroup of S lanes) per (b, h) holds all N
+ * rows; its lanes split the head dims. Measured on lavapipe (bench decode table, M = 32768,
+ * H = 8, D = 64): see heuristics.ts.
+ */
+function decodeSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<AttendSchedule, 'grid'> | null {
+  const S = subgroupLanes(opts.caps);
+  if (k.kind !== 'attend' || S < SUBGROUP_BLOCK || opts.rowsPerThread !== undefined || dilationRegroup(k.mask)) return null;
+  const N = bound(k.geom.N, opts.dims);
+  const M = bound(k.geom.M, opts.dims);
+  if (N === undefined || M === undefined || N < 1 || N > DECODE_ROWS || M < DECODE_KEYS) return null;
+  return {
+    ...base, slotGuards: null, staging: 'dims', workgroupSize: S, rowsPerThread: N, rowsPerWorkgroup: N,
+    tile: 32, block: DECODE_BLOCK, subgroupSize: S, workgroupBytes: 0,
+  };
 }
 
 /**
@@ -182,7 +209,7 @@ function bytesPerRow(k: AttendKernel): number {
 function attendSchedule(k: AttendKernel, opts: PassOptions): AttendSchedule {
   const rows: AttendSchedule['rows'] = k.kind === 'colstats' || k.kind === 'scores' ? 'keys' : 'queries';
   const base = { rows, ranges: rows === 'keys' ? k.queryRanges : k.keyRanges, skipEmptyTiles: k.kind !== 'scores' };
-  const s = subgroupSchedule(k, opts, base) ?? workgroupSchedule(k, opts, base);
+  const s = decodeSchedule(k, opts, base) ?? subgroupSchedule(k, opts, base) ?? workgroupSchedule(k, opts, base);
   return { ...s, grid: attendGrid(k, s) };
 }
 

@@ -19,6 +19,7 @@
 import type { Expr } from '../../compiler/ir.js';
 import type { AttendGeometry, AttendKernel, SoftmaxKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
+import { renderDimsAttend } from './attend-dims.js';
 import { renderSubgroupAttend } from './attend-subgroup.js';
 import { KernelSource, MASKED_BELOW, NEG, lseName, softmaxExp } from './common.js';
 import { storeLse } from './subgroup-steps.js';
@@ -65,9 +66,12 @@ export function scheduleLines(k: AttendKernel): string[] {
   const rowsAre = s.rows;
   const streamAre = rowsAre === 'keys' ? 'queries' : 'keys';
   return [
-    `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${rowsAre === 'keys' ? 'key' : 'query'} row${s.rowsPerThread > 1 ? 's' : ''} = ${s.rowsPerWorkgroup} ${rowsAre}/workgroup;`,
+    s.staging === 'dims'
+      ? `schedule: dims staging; ${s.workgroupSize} invocations (one subgroup) share ${s.rowsPerWorkgroup} query row${s.rowsPerWorkgroup > 1 ? 's' : ''}/workgroup, each lane its head-dim chunks;`
+      : `schedule: ${s.staging} staging; ${s.workgroupSize} invocations × ${s.rowsPerThread} ${rowsAre === 'keys' ? 'key' : 'query'} row${s.rowsPerThread > 1 ? 's' : ''} = ${s.rowsPerWorkgroup} ${rowsAre}/workgroup;`,
     `  ${streamAre} streamed in tiles of ${s.tile}, ${s.block} per step` +
-      (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast` : `; ${s.workgroupBytes} B workgroup memory`),
+      (s.staging === 'subgroup' ? `, shared across ${s.subgroupSize} subgroup lanes by broadcast`
+        : s.staging === 'dims' ? `; the ${s.subgroupSize} lanes split the head dims (subgroupAdd)` : `; ${s.workgroupBytes} B workgroup memory`),
     `geometry: D = ${k.geom.D}, Dv = ${k.geom.Dv}`,
   ];
 }
@@ -76,6 +80,7 @@ export function renderAttendKernel(k: AttendKernel): string {
   const s = k.schedule;
   if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
   if (s.staging === 'subgroup') return renderSubgroupAttend(k);
+  if (s.staging === 'dims') return renderDimsAttend(k);
   if (s.rowsPerThread !== 1) throw new Error(`internal: kernel ${k.name}: ${s.rowsPerThread} rows per invocation is not supported by the workgroup path`);
   const src = new KernelSource(k);
   src.declare(scheduleLines(k));
