@@ -63,6 +63,9 @@ const PROGRAMS: Record<string, Program> = {
       `  dims B = 1, H = 8, N = 1024, D = 64, C = 8\n  let cq = clusters(q, centroids)\n` +
       `  let ck = clusters(k, centroids)\n  return attend(q, k, v, mask: cq[b, h, i] == ck[b, hk, j] && causal)\n}\n`,
   },
+  // Top-k (k = 64 of N = 4096): each query keeps its 64 best keys; the ideal counts the
+  // selection's scores over every key (its density: (N + 64) / 2N).
+  topk: { src: att('topk', 'return attend(q, k, v, topk: 64)'), only: [4096] },
   // One key per query: what any attention costs per query beyond its keys (read the
   // query row, write the output row) — the floor under every sparse program's time.
   diagonal: { src: att('diagonal', 'return attend(q, k, v, mask: i == j)') },
@@ -129,8 +132,14 @@ function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
     // Exact: every query's allowed keys are counted within its key ranges (the mask
     // analysis, one query at a time), so banded masks cost O(N · band), not O(N²).
     // Masks without ranges at large N fall back to a strided sample of queries.
+    // Top-k: the selection sees every allowed score (Q·K, half of a key's work), then the
+    // softmax and P·V run over at most k keys: work ∝ (M·density + min(k, M·density)) / 2M.
+    const push = (density: number) => out.push({
+      L, M, density: n.topk === undefined ? density : (M * density + Math.min(n.topk, M * density)) / (2 * M),
+      flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4,
+    });
     if (n.mask.op === 'const' && n.mask.value === true) {
-      out.push({ L, M, density: 1, flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4 });
+      push(1);
       continue;
     }
     const ranges = keyRanges(n.mask);
@@ -156,8 +165,7 @@ function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
         }
       }
     }
-    const density = hit / (heads * rows * M);
-    out.push({ L, M, density, flops: 4 * B * H * L * M * D, scoresBytes: B * H * L * M * 4 });
+    push(hit / (heads * rows * M));
   }
   return out;
 }

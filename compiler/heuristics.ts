@@ -17,6 +17,27 @@ export function subgroupLanes(caps: DeviceCaps): number {
 }
 
 /**
+ * The device can run the subgroup-broadcast schedules: `subgroups` granted, subgroups of at
+ * least SUBGROUP_BLOCK lanes, and workgroups of `subgroupLanes` invocations allowed.
+ */
+export function subgroupStaging(caps: DeviceCaps): boolean {
+  const S = subgroupLanes(caps);
+  return S >= SUBGROUP_BLOCK && caps.subgroupSize >= SUBGROUP_BLOCK && Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) >= S;
+}
+
+/**
+ * Most keys a query keeps in the fused top-k selection: each row holds its kept scores
+ * and keys in private arrays while the keys stream by. Beyond this, or without the
+ * subgroup schedules, top-k selects over materialised scores (the unfused kernels).
+ */
+export const FUSED_TOPK_MAX = 256;
+
+/** A top-k attention keeping `k` keys per query selects in the fused kernel on this device. */
+export function fusedTopk(k: number, caps: DeviceCaps): boolean {
+  return k <= FUSED_TOPK_MAX && subgroupStaging(caps);
+}
+
+/**
  * Invocations of a workgroup that is one subgroup, for the subgroup schedules: the
  * device's largest subgroup size (32 when it does not say), at least `subgroupLanes` and
  * within the workgroup limits. A smaller workgroup would leave lanes of a wide SIMD unit

@@ -277,7 +277,11 @@ export interface AttendKernel extends KernelBase {
   keyRanges: StreamRange[] | null;
   /** Queries a block of key columns [k_lo, k_hi] may see (colstats); null: all. */
   queryRanges: StreamRange[] | null;
-  /** WebGL: each query keeps its `topk` largest allowed scores (WGSL selects in its softmax kernel). */
+  /**
+   * A fused top-k attention: each query keeps its `topk` largest allowed scores (ties to the
+   * lower key). WGSL selects while streaming the keys (subgroup schedule; unfused, its
+   * softmax kernel selects instead); WebGL in its `scores` strategy's passes.
+   */
   topk?: number;
   /**
    * Tile predicates over `q_lo, q_hi, k_lo, k_hi` (inclusive): `full` ⇒ the mask allows

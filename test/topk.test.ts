@@ -1,7 +1,8 @@
 // attend(…, topk: n) (docs/language-extensions.md): each query keeps only the n allowed keys
 // of largest score, ties to the lower key. The checker's rules, the reference by hand
 // (ties), and the devices against the reference: many ties (integer scores), rows with
-// fewer than n keys and with none, N ≠ M, GQA, WebGL's chunked heads.
+// fewer than n keys and with none, N ≠ M, GQA, WebGL's chunked heads; on WebGPU the fused
+// selection (subgroup schedule) and the unfused one (materialised scores; no subgroups).
 
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
@@ -10,6 +11,8 @@ import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
 import { executeWebGL } from '../runtime/webgl/index.js';
+import { getWebGPU } from '../runtime/webgpu/device.js';
+import { executeWebGPU } from '../runtime/webgpu/execute.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const codes = (src: string) => compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);
@@ -71,6 +74,8 @@ const CASES = [
   { mask: 'j <= i + 20', score: 'floor(s * 2.0)', topk: 5, dims: 'B = 2, H = 2, Hk = 1, N = 30, M = 41, D = 5' },
   // rows with fewer than k allowed keys (the first queries) and with none (query 0 sees j < 0)
   { mask: 'j < i && j > i - 9', score: 's', topk: 6, dims: 'B = 1, H = 3, Hk = 3, N = 40, M = 40, D = 4' },
+  // many keys replaced while streaming; integer scores tie at the boundary; fully masked rows
+  { mask: 'i % 7 != 3', score: 'floor(s * 4.0)', topk: 64, dims: 'B = 1, H = 2, Hk = 1, N = 21, M = 301, D = 16' },
 ];
 
 for (const c of CASES) {
@@ -84,6 +89,15 @@ for (const c of CASES) {
     for (const backend of ['webgpu', 'webgl'] as const) {
       const out = await run(p, inputs, { backend });
       t.deepEqual(compare(out.output, ref.output).bad, [], backend);
+    }
+    // WebGPU: the fused selection (checked in the source), unfused, and without subgroups
+    const gpu = await getWebGPU();
+    const sources: string[] = [];
+    const fused = await executeWebGPU(g, inputs, dims, { onKernel: (_k, src) => sources.push(src) });
+    t.true(sources.some((src) => src.includes('topk_last(')), 'the fused kernel selects');
+    t.deepEqual(compare(fused, ref.output).bad, [], 'webgpu fused');
+    for (const [name, o] of [['unfused', { fusion: false }], ['no subgroups', { caps: { ...gpu.caps, subgroups: false } }]] as const) {
+      t.deepEqual(compare(await executeWebGPU(g, inputs, dims, o), ref.output).bad, [], `webgpu ${name}`);
     }
     // WebGL with the heads in chunks (the scores a few heads at a time)
     const chunked = await executeWebGL(g, inputs, dims, { maxScratch: 2 * dims.N! * Math.ceil(dims.M! / 4) * 4 });

@@ -29,6 +29,8 @@ import {
   product, summaryLayout, type AttendGeometry, type AttendKernel, type Binding, type Kernel, type SoftmaxKernel, type StreamRange,
   type SummaryKernel, type SummaryOf,
 } from '../kernel.js';
+import type { DeviceCaps } from '../caps.js';
+import { fusedTopk } from '../heuristics.js';
 import type { Pass } from '../pass.js';
 import { expandPattern } from '../patterns.js';
 import { routeKernels } from './fuse-route.js';
@@ -43,7 +45,7 @@ export const fuse: Pass = {
     kernels: buildKernels(m.graph, opts.fusion, opts.dims, opts.target ?? 'wgsl', {
       views: { ...opts.views, ...(opts.outputView ? { '@out': opts.outputView } : {}) },
       f16: (opts.target ?? 'wgsl') === 'wgsl' && !!opts.caps.shaderF16,
-    }, opts.tensorBounds ?? true),
+    }, opts.tensorBounds ?? true, opts.caps),
   }),
 };
 
@@ -76,6 +78,7 @@ interface Common {
  */
 function buildKernels(
   graph: Graph, fusion: boolean, dims: Record<string, number>, target: Kernel['target'], store: Storage, tensorBounds: boolean,
+  caps: DeviceCaps,
 ): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
   const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set() };
@@ -88,10 +91,11 @@ function buildKernels(
         break;
       case 'attend': {
         // An attention whose lse is read writes it beside its output: the fused kernel. A
-        // top-k attention selects over materialised scores: the unfused kernels (WGSL; the
-        // WebGL schedule takes its `scores` strategy).
+        // top-k attention selects while it streams the keys where the fused selection fits
+        // (fusedTopk); else over materialised scores: the unfused kernels (the WebGL
+        // schedule takes its `scores` strategy).
         const lse = g.nodes.find((x): x is NodeOf<'lse'> => x.op === 'lse' && x.attend === n.id && live.has(x.id));
-        const fused = target === 'webgl' || ((fusion || !!lse) && n.topk === undefined);
+        const fused = target === 'webgl' || (n.topk === undefined ? fusion || !!lse : fusion && fusedTopk(n.topk, caps));
         kernels.push(...attendKernels(g, n, fused, common, lse));
         break;
       }
@@ -270,7 +274,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const { full, empty } = tilePredicates(n.mask, analysis);
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
     node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
-    tileFull: full, tileEmpty: empty, ...(n.topk !== undefined && target === 'webgl' ? { topk: n.topk } : {}),
+    tileFull: full, tileEmpty: empty, ...(n.topk !== undefined && (target === 'webgl' || fusion) ? { topk: n.topk } : {}),
     schedule: null, webgl: null, uniforms: [], workgroups: int(0), features: [], specialized, target,
   };
   const what = `attend %${n.id} (normalize: ${n.normalize})`;
@@ -278,8 +282,8 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   if (fusion) {
     if (n.normalize === 'keys') {
       // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within
-      // (route.ts); not where the lse is read (the fused kernel writes it).
-      const routed = target === 'webgl' || lse ? null : routeKernels(g, n, {
+      // (route.ts); not where the lse is read (the fused kernel writes it), nor for top-k.
+      const routed = target === 'webgl' || lse || n.topk !== undefined ? null : routeKernels(g, n, {
         geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, store),
       });
       if (routed) return routed;

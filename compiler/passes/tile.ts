@@ -26,7 +26,8 @@
 
 import { dilationRegroup, regroupedKeyRange } from '../analysis/regroup.js';
 import {
-  DECODE_BLOCK, DECODE_KEYS, DECODE_ROWS, LARGE_ROWS, SUBGROUP_BLOCK, simpleWorkgroupSize, subgroupLanes, subgroupRows, subgroupWorkgroupSize, workgroupTile,
+  DECODE_BLOCK, DECODE_KEYS, DECODE_ROWS, LARGE_ROWS, SUBGROUP_BLOCK, simpleWorkgroupSize, subgroupLanes, subgroupRows,
+  subgroupStaging, subgroupWorkgroupSize, workgroupTile,
 } from '../heuristics.js';
 import { int } from '../ir.js';
 import {
@@ -130,7 +131,7 @@ function bound(e: AttendKernel['geom']['N'], dims: Record<string, number>): numb
  */
 function decodeSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<AttendSchedule, 'grid'> | null {
   const S = subgroupLanes(opts.caps);
-  if (k.kind !== 'attend' || S < SUBGROUP_BLOCK || opts.rowsPerThread !== undefined || dilationRegroup(k.mask)) return null;
+  if (k.kind !== 'attend' || k.topk !== undefined || !subgroupStaging(opts.caps) || opts.rowsPerThread !== undefined || dilationRegroup(k.mask)) return null;
   const N = bound(k.geom.N, opts.dims);
   const M = bound(k.geom.M, opts.dims);
   if (N === undefined || M === undefined || N < 1 || N > DECODE_ROWS || M < DECODE_KEYS) return null;
@@ -154,12 +155,11 @@ function decodeSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<At
  */
 function subgroupSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<AttendSchedule, 'grid'> | null {
   const { caps } = opts;
-  if (k.kind === 'scores' || k.kind === 'pv' || !caps.subgroups || caps.subgroupSize < SUBGROUP_BLOCK) return null;
+  if (k.kind === 'scores' || k.kind === 'pv' || !subgroupStaging(caps)) return null;
   const S = subgroupLanes(caps);
   const vecs = Math.ceil(k.geom.D / 4) + (k.kind === 'colstats' ? 0 : Math.ceil(k.geom.Dv / 4));
   const long = k.kind === 'attend' && isLong(k, opts.dims); // measured for the fused attend only
   const rows = opts.rowsPerThread ?? subgroupRows(vecs, long);
-  if (Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX) < S) return null;
   // One subgroup per workgroup (subgroupWorkgroupSize: 8 invocations on lavapipe) × R rows.
   // A workgroup's streamed range is the union of its rows' ranges, and every subgroup in
   // it loads and broadcasts all of it; with one subgroup, a band is loaded once per
@@ -170,7 +170,7 @@ function subgroupSchedule(k: AttendKernel, opts: PassOptions, base: Base): Omit<
   // group (`regroup`): at N = 8192, k = 15, d = 2, 2 rows 76 → 58 ms with the guards, 4
   // rows 50 ms, 8 rows 55 ms (and a 40 s compile).
   const wg = subgroupWorkgroupSize(caps);
-  const regroup = k.kind === 'attend' ? dilationRegroup(k.mask) : null;
+  const regroup = k.kind === 'attend' && k.topk === undefined ? dilationRegroup(k.mask) : null;
   const ranges = regroup ? [regroupedKeyRange(regroup)] : base.ranges;
   return {
     ...base, ranges, slotGuards: slotGuards(rows, base.rows, ranges, k),

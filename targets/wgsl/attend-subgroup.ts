@@ -44,6 +44,8 @@ class SubgroupAttend {
   readonly byKeys: boolean;
   readonly withV: boolean;
   readonly rg: AttendSchedule['regroup'];
+  /** Fused top-k (attend only): keys are selected while streamed, attended after. */
+  readonly topk: number | undefined;
 
   constructor(readonly k: AttendKernel) {
     const s = (this.s = k.schedule!);
@@ -60,6 +62,8 @@ class SubgroupAttend {
     this.src = new KernelSource(k);
     this.side = this.byKeys ? { row: 'j', streamed: 'i', rows: 'M', len: 'N' } : { row: 'i', streamed: 'j', rows: 'N', len: 'M' };
     this.rg = s.regroup;
+    this.topk = k.kind === 'attend' ? k.topk : undefined;
+    if (this.topk !== undefined && this.rg) throw new Error('internal: a top-k attention is not regrouped');
     if (this.rg && k.kind !== 'attend') throw new Error(`internal: dilation regrouping is not implemented for ${k.kind} kernels`);
     if (this.rg) {
       this.side.rows = 'GL';
@@ -102,6 +106,10 @@ class SubgroupAttend {
       `const G = ${gs.length}; // vec4 chunks of one row loaded per lane step (S / KB)`,
     );
     maskAndScoreFunctions(src, k);
+    if (this.topk !== undefined) {
+      src.mod.decls.push(`const TOPK = ${this.topk}; // keys kept per query`);
+      src.mod.functions.push(TOPK_WORST_FN);
+    }
     if (k.kind === 'colapply') {
       src.mod.functions.push('fn ld_stats(col: i32) -> vec2<f32> {\n  return vec2<f32>(stats[2 * col], stats[2 * col + 1]);\n}');
     }
@@ -143,6 +151,13 @@ class SubgroupAttend {
         c.line(`var m${r} = ${NEG};`);
         c.line(`var l${r} = 0.0f;`);
       }
+      if (this.topk !== undefined) {
+        c.line(`var ts${r} = array<f32, TOPK>(); // the kept keys' scores and keys`);
+        c.line(`var tj${r} = array<i32, TOPK>();`);
+        c.line(`var tn${r} = 0; // keys kept so far`);
+        c.line(`var tw${r} = 0; // once TOPK are kept: the slot of the last in the order (lowest score, then highest key)`);
+        c.line(`var tv${r} = ${NEG}; // and its score`);
+      }
     }
   }
 
@@ -181,6 +196,10 @@ class SubgroupAttend {
     for (const r of unroll.rs) {
       forSlot(c, unroll, r, () => {
         blockScores(c, unroll, r, (u) => `e + ${u} < nt && ok${r} && (full || attn_mask(${this.args(r, u)}))`, (u) => this.args(r, u));
+        if (this.topk !== undefined) {
+          for (const u of unroll.us) this.select(r, u);
+          return;
+        }
         if (k.kind === 'colapply') {
           for (const u of unroll.us) {
             c.line(`${weightDecl(unroll)}p${r}_${u} = select(0.0f, ${softmaxExp(`x${r}_${u} - st${u}.x`)} / st${u}.y, x${r}_${u} > ${MASKED_BELOW} && st${u}.y > 0.0f);`);
@@ -190,9 +209,46 @@ class SubgroupAttend {
         onlineSoftmaxStep(c, unroll, r, this.withV);
       });
     }
-    if (!this.withV) return;
+    if (!this.withV || this.topk !== undefined) return;
     const ldv = src.load4(src.binding('v'));
     blockAccumulateV(c, unroll, (chunk) => `${ldv}(jl, ${chunk})`);
+  }
+
+  /**
+   * Top-k selection of entry u for row r, in key order: the first TOPK allowed keys are
+   * kept; later a key replaces the last kept one in the order (lowest score, then highest
+   * key) only with a strictly larger score — an equal score comes later in the order.
+   */
+  private select(r: number, u: number): void {
+    const { c } = this;
+    const x = `x${r}_${u}`;
+    c.block(`if (${x} > ${MASKED_BELOW})`, () => {
+      c.block(`if (tn${r} < TOPK)`, () => {
+        c.line(`ts${r}[tn${r}] = ${x};`);
+        c.line(`tj${r}[tn${r}] = t0 + e + ${u};`);
+        c.line(`tn${r} = tn${r} + 1;`);
+        c.line(`if (tn${r} == TOPK) { tw${r} = topk_last(&ts${r}, &tj${r}); tv${r} = ts${r}[tw${r}]; }`);
+      });
+      c.block(`else if (${x} > tv${r})`, () => {
+        c.line(`ts${r}[tw${r}] = ${x};`);
+        c.line(`tj${r}[tw${r}] = t0 + e + ${u};`);
+        c.line(`tw${r} = topk_last(&ts${r}, &tj${r});`);
+        c.line(`tv${r} = ts${r}[tw${r}];`);
+      });
+    });
+  }
+
+  /** After the selection: row r's softmax over its kept keys and their V rows (each lane its own). */
+  private attendKept(r: number): void {
+    const { c, src } = this;
+    const ldv = src.load4(src.binding('v'));
+    c.line(`for (var t = 0; t < tn${r}; t = t + 1) { m${r} = max(m${r}, ts${r}[t]); }`);
+    c.block(`for (var t = 0; t < tn${r}; t = t + 1)`, () => {
+      c.line(`let p = ${softmaxExp(`ts${r}[t] - m${r}`)};`);
+      c.line(`l${r} = l${r} + p;`);
+      c.line(`let jr = kv_row0 + tj${r}[t];`);
+      c.line(`for (var c = 0; c < DV4; c = c + 1) { a${r}[c] = a${r}[c] + p * ${ldv}(jr, c); }`);
+    });
   }
 
   /** `act<r>`: the block meets slot r's range and, in a mixed tile, is not empty for its rows. */
@@ -224,6 +280,7 @@ class SubgroupAttend {
     for (const r of this.unroll.rs) {
       c.block(`if (ok${r})`, () => {
         if (k.kind === 'attend') {
+          if (this.topk !== undefined) this.attendKept(r);
           storeNormalizedRow(c, r, st, `q_row0 + ${this.rg ? `iq${r}` : `i${r}`}`, lseName(src));
         } else if (k.kind === 'colapply') {
           c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(q_row0 + i${r}, c, a${r}[c]); }`);
@@ -235,3 +292,21 @@ class SubgroupAttend {
     }
   }
 }
+
+/**
+ * The slot of the last kept key in the top-k order (lowest score; of equal scores, the
+ * highest key): the one a better key replaces.
+ */
+const TOPK_WORST_FN = `fn topk_last(s: ptr<function, array<f32, TOPK>>, j: ptr<function, array<i32, TOPK>>) -> i32 {
+  // The running worst in registers: every array read has a uniform index (a vector load
+  // on a SIMD CPU, not a gather).
+  var w = 0;
+  var ws = (*s)[0];
+  var wj = (*j)[0];
+  for (var t = 1; t < TOPK; t = t + 1) {
+    let st = (*s)[t];
+    let jt = (*j)[t];
+    if (st < ws || (st == ws && jt > wj)) { w = t; ws = st; wj = jt; }
+  }
+  return w;
+}`;

@@ -81,6 +81,7 @@ export function renderAttendKernel(k: AttendKernel): string {
   if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
   if (s.staging === 'subgroup') return renderSubgroupAttend(k);
   if (s.staging === 'dims') return renderDimsAttend(k);
+  if (k.kind === 'attend' && k.topk !== undefined) throw new Error(`internal: kernel ${k.name}: fused top-k needs the subgroup schedule`);
   if (s.rowsPerThread !== 1) throw new Error(`internal: kernel ${k.name}: ${s.rowsPerThread} rows per invocation is not supported by the workgroup path`);
   const src = new KernelSource(k);
   src.declare(scheduleLines(k));
