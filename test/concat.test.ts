@@ -97,3 +97,23 @@ test('parts whose batch disagrees at run time: AT405 on every backend; an empty 
     t.deepEqual(Array.from(r.output.data), Array.from(empty.x!.data), backend);
   }
 });
+
+test('concat of arithmetic, and arithmetic on a concat: every backend equals the reference; sizes still checked', async (t) => {
+  // (Elementwise fusion leaves a concat's operands alone: it read a dropped node before.)
+  const def = (ret: string, y = 'f32[B, H, M, D]') =>
+    `attention c {\n  input x: f32[B, H, N, D]\n  input y: ${y}\n  dims B = 1, C = 2, H = 2, N = 3, M = 5, D = 4\n  return ${ret}\n}`;
+  for (const ret of ['concat(x * 2.0, y)', 'concat(x, y - 1.0) * 2.0', 'exp(concat(x * 0.5, y + 1.0) - 2.0)']) {
+    const p = compile(def(ret));
+    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
+    const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 4);
+    const ref = await run(p, inputs, { backend: 'reference' });
+    for (const backend of ['webgpu', 'webgl'] as const) {
+      t.deepEqual(compare((await run(p, inputs, { backend })).output, ref.output).bad, [], `${ret} on ${backend}`);
+    }
+  }
+  const p = compile(def('concat(x, y) * 2.0', 'f32[C, H, M, D]'));
+  const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 1);
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    await t.throwsAsync(run(p, inputs, { backend }), { message: /AT405: shapes disagree on the batch of `x` and `y`: 1 vs 2/ }, backend);
+  }
+});

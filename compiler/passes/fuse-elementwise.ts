@@ -3,7 +3,8 @@
 // one pass over memory: the consumer loads the inner map's operands instead of its result.
 // Inlining substitutes the load's indices for the inner map's coordinates (`x0`, `x1`, …),
 // which also covers an inner map of one rank less (broadcast). The inlined nodes leave the
-// graph (ids renumbered).
+// graph (ids renumbered). A `concat` map is neither inlined nor inlined into: it keeps its
+// operands (x, y), whose sizes the runtime checks as a concatenation's.
 
 import { rewrite, type Expr, type Graph, type NodeOf } from '../ir.js';
 import type { Pass } from '../pass.js';
@@ -28,10 +29,10 @@ export function fuseMaps(g: Graph): Graph {
     if (n.op === 'attend') for (const e of [n.mask, n.score]) rewrite(e, (x) => (x.op === 'load' && count(x.tensor), x));
   }
   // (The output is counted as read once more: it is never inlined.)
-  const inlinable = (id: number) => nodes[id]!.op === 'map' && readers.get(id) === 1;
+  const inlinable = (id: number) => { const n = nodes[id]!; return n.op === 'map' && !n.concat && readers.get(id) === 1; };
   const inlined = new Set<number>();
   nodes.forEach((n, id) => {
-    if (n.op !== 'map' || !n.args.some(inlinable)) return;
+    if (n.op !== 'map' || n.concat || !n.args.some(inlinable)) return;
     n.args.filter(inlinable).forEach((a) => inlined.add(a));
     // Nodes are in dependency order: an inner map has already absorbed its own inner maps.
     const expr = rewrite(n.expr, (x) => (x.op === 'load' && inlinable(x.tensor) ? inline(nodes[x.tensor] as NodeOf<'map'>, x.idx) : x));
