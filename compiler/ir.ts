@@ -130,8 +130,11 @@ export type Node =
    */
   | (NodeBase & {
       op: 'map'; args: number[]; expr: Expr;
-      /** A `concat(x, y)` (its operands' sizes are checked as a concatenation's, not as elementwise). */
-      concat?: { x: number; y: number };
+      /**
+       * A `concat(x, y)`: `args` is exactly `[x, y]`, whose sizes are checked as a
+       * concatenation's, not as elementwise (never fused: fuse-elementwise).
+       */
+      concat?: true;
     })
   /**
    * The log-sum-exp of attend `attend`'s allowed scores per query (docs/language-extensions.md):

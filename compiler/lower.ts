@@ -189,7 +189,7 @@ class Lowering {
           a: { op: 'load', ty: 'float', tensor: x, idx: at }, b: { op: 'load', ty: 'float', tensor: y, idx: shifted },
         };
         const shape = [xs[0]!, xs[1]!, bin('add', xs[2]!, ys[2]!), xs[3]!];
-        return this.add({ op: 'map', args: [x, y], expr, elem: 'f32', shape, concat: { x, y }, span: e.span });
+        return this.add({ op: 'map', args: [x, y], expr, elem: 'f32', shape, concat: true, span: e.span });
       }
       case 'lse': {
         const attend = this.tensor(args.get('x')!);

@@ -71,7 +71,7 @@ export function checkWeights(graph: Graph, node: NodeOf<'pool'>, x: readonly num
 
 /** concat(x, y): the same batch, heads and head dim (AT405, AT402). */
 export function checkConcat(graph: Graph, node: NodeOf<'map'>, x: readonly number[], y: readonly number[]): void {
-  const [xn, yn] = [nameOf(graph, node.concat!.x), nameOf(graph, node.concat!.y)];
+  const [xn, yn] = [nameOf(graph, node.args[0]!), nameOf(graph, node.args[1]!)];
   for (const [a, what] of [[0, 'batch'], [1, 'heads']] as const) {
     if (x[a] !== y[a]) throw new AttncError([diag('AT405', [`the ${what} of \`${xn}\` and \`${yn}\``, x[a]!, y[a]!], node.span)]);
   }
@@ -136,7 +136,7 @@ function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shape
     case 'lse':
       return;
     case 'map': {
-      if (node.concat) return checkConcat(graph, node, shapes[node.concat.x]!, shapes[node.concat.y]!);
+      if (node.concat) return checkConcat(graph, node, shapes[node.args[0]!]!, shapes[node.args[1]!]!);
       // Operands have the result's shape, or it without its last axis (checked statically
       // where sizes are literals; symbolic dims may disagree only at run time).
       const want = shapes[node.id]!;

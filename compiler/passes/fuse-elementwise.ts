@@ -9,7 +9,7 @@
 import { rewrite, type Expr, type Graph, type NodeOf } from '../ir.js';
 import type { Pass } from '../pass.js';
 import { dropNodes } from './util.js';
-import { operands } from './verify.js';
+import { reads } from './verify.js';
 
 export const fuseElementwise: Pass = {
   name: 'fuse-elementwise',
@@ -23,11 +23,7 @@ export function fuseMaps(g: Graph): Graph {
   const readers = new Map<number, number>();
   const count = (id: number) => readers.set(id, (readers.get(id) ?? 0) + 1);
   for (const o of g.outputs) count(o.node);
-  for (const n of nodes) {
-    for (const id of operands(n)) count(id);
-    // Lookups in masks and scores read a tensor too.
-    if (n.op === 'attend') for (const e of [n.mask, n.score]) rewrite(e, (x) => (x.op === 'load' && count(x.tensor), x));
-  }
+  for (const n of nodes) for (const id of reads(n)) count(id);
   // (The output is counted as read once more: it is never inlined.)
   const inlinable = (id: number) => { const n = nodes[id]!; return n.op === 'map' && !n.concat && readers.get(id) === 1; };
   const inlined = new Set<number>();

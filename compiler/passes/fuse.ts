@@ -34,6 +34,7 @@ import { fusedTopk } from '../heuristics.js';
 import type { Pass } from '../pass.js';
 import { expandPattern } from '../patterns.js';
 import { routeKernels } from './fuse-route.js';
+import { reads } from './verify.js';
 import { mapExprs } from './util.js';
 
 export const fuse: Pass = {
@@ -126,19 +127,7 @@ export function liveNodes(g: Graph): Set<number> {
     const id = stack.pop()!;
     if (live.has(id)) continue;
     live.add(id);
-    const n = g.nodes[id]!;
-    switch (n.op) {
-      case 'input': break;
-      case 'pool': stack.push(n.x, ...(n.weights === undefined ? [] : [n.weights])); break;
-      case 'pool2d': stack.push(n.x); break;
-      case 'clusters': stack.push(n.x, n.centroids); break;
-      case 'map': stack.push(...n.args); break;
-      case 'lse': stack.push(n.attend); break;
-      case 'attend':
-        stack.push(n.q, n.k, n.v);
-        for (const e of [n.mask, n.score]) rewrite(e, (x) => (x.op === 'load' && stack.push(x.tensor), x));
-        break;
-    }
+    stack.push(...reads(g.nodes[id]!));
   }
   return live;
 }

@@ -47,7 +47,7 @@ export function dropNodes(g: Graph, drop: ReadonlySet<number>): Graph {
       case 'pool2d': return { ...base, x: id(base.x) };
       case 'clusters': return { ...base, x: id(base.x), centroids: id(base.centroids) };
       case 'attend': return { ...base, q: id(base.q), k: id(base.k), v: id(base.v) };
-      case 'map': return { ...base, args: base.args.map(id), ...(base.concat ? { concat: { x: id(base.concat.x), y: id(base.concat.y) } } : {}) };
+      case 'map': return { ...base, args: base.args.map(id) };
       case 'lse': return { ...base, attend: id(base.attend) };
     }
   });

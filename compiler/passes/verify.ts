@@ -1,7 +1,7 @@
 // verify: the IR's invariants, checked between passes. A failure here is a compiler bug,
 // never a user error, so it throws with the offending node printed.
 
-import { children, type Expr, type Graph, type Node } from '../ir.js';
+import { children, rewrite, type Expr, type Graph, type Node } from '../ir.js';
 import type { Pass } from '../pass.js';
 import { printExpr } from '../print.js';
 
@@ -41,6 +41,7 @@ export function verifyGraph(g: Graph): void {
         break;
       case 'map':
         if (n.expr.ty !== 'float') fail(n, 'elementwise expression is not float');
+        if (n.concat && n.args.length !== 2) fail(n, `a concat reads 2 operands, not ${n.args.length}`);
         checkExpr(g, n, n.expr, 'map', fail);
         break;
       default:
@@ -63,6 +64,13 @@ export function operands(n: Node): number[] {
     case 'map': return n.args;
     case 'lse': return [n.attend];
   }
+}
+
+/** Every node `n` reads: its operands, and the tensors its mask and score look up. */
+export function reads(n: Node): number[] {
+  const ids = operands(n);
+  if (n.op === 'attend') for (const e of [n.mask, n.score]) rewrite(e, (x) => (x.op === 'load' && ids.push(x.tensor), x));
+  return ids;
 }
 
 /** `map`: an elementwise expression, over the coordinate variables and its operands' loads. */

@@ -137,7 +137,7 @@ export function executeReference(graph: Graph, inputs: Readonly<Record<string, T
  */
 function map(graph: Graph, node: NodeOf<'map'>, args: Tensor[], dims: Dims, values: Tensor[]): Tensor {
   const shape = shapeOf(node, dims);
-  if (node.concat) checkConcat(graph, node, args[node.args.indexOf(node.concat.x)]!.shape, args[node.args.indexOf(node.concat.y)]!.shape);
+  if (node.concat) checkConcat(graph, node, args[0]!.shape, args[1]!.shape);
   else args.forEach((t, n) => {
     const axes = t.shape.length === shape.length || t.shape.length === shape.length - 1 ? t.shape.length : -1;
     if (axes >= 0 && t.shape.every((d, k) => d === shape[k])) return;
