@@ -338,16 +338,19 @@ export function keyLoops(ranges: KeyRange[] | null, env: ExprEnv, body: (ind: st
   return lines;
 }
 
-/** Folds an allowed score `x` into the running max `mx` and Σexp(x − mx) `l`. */
+/** Folds a score `x`, if allowed, into the running max `mx` and Σexp(x − mx) `l`. */
 export function onlineStatLines(ind: string): string[] {
+  return [`${ind}if (${allowed('x')}) {`, ...onlineStatFold(`${ind}  `), `${ind}}`];
+}
+
+/** Folds an allowed score `x` into the running max `mx` and Σexp(x − mx) `l`. */
+export function onlineStatFold(ind: string): string[] {
   return [
-    `${ind}if (${allowed('x')}) {`,
-    `${ind}  if (x > mx) {`,
-    `${ind}    l = l * Math.exp(mx - x) + 1.0;`,
-    `${ind}    mx = x;`,
-    `${ind}  } else {`,
-    `${ind}    l += Math.exp(x - mx);`,
-    `${ind}  }`,
+    `${ind}if (x > mx) {`,
+    `${ind}  l = l * Math.exp(mx - x) + 1.0;`,
+    `${ind}  mx = x;`,
+    `${ind}} else {`,
+    `${ind}  l += Math.exp(x - mx);`,
     `${ind}}`,
   ];
 }

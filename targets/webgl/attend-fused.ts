@@ -16,6 +16,7 @@ import {
   keyLoops,
   loadRow,
   MASKED,
+  onlineStatFold,
   onlineStatLines,
   rowSplit,
   type AttendEnv,
@@ -208,14 +209,7 @@ export function emitLse(b: PlanBuilder, node: AttendView, g: AttendGeometry, ran
   const q = e.args.operand(...pair(b.packed(node.q)));
   const k = e.args.operand(...pair(b.packed(node.k)));
   const loops = keyLoops(ranges, e.env, (ind) =>
-    scoreKey(e, k, ind, (i) => [
-      `${i}if (x > mx) {`,
-      `${i}  l = l * Math.exp(mx - x) + 1.0;`,
-      `${i}  mx = x;`,
-      `${i}} else {`,
-      `${i}  l += Math.exp(x - mx);`,
-      `${i}}`,
-    ]),
+    scoreKey(e, k, ind, onlineStatFold),
   );
   b.add(node, 'lse', {
     kind: 'lse',
