@@ -10,6 +10,7 @@ import { run } from '../runtime/run.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
+import { devicesAgree } from './helpers/devices.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const codes = (src: string) => compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);
@@ -52,14 +53,7 @@ const CASES = [
 
 for (const c of CASES) {
   test(`attention over concat(k, summaries) on every backend equals the reference: ${c.mask}`, async (t) => {
-    const p = compile(SUMMARY(c.mask, c.dims));
-    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
-    const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 6);
-    const ref = await run(p, inputs, { backend: 'reference' });
-    for (const backend of ['webgpu', 'webgl'] as const) {
-      const got = await run(p, inputs, { backend });
-      t.deepEqual(compare(got.output, ref.output).bad, [], backend);
-    }
+    await devicesAgree(t, SUMMARY(c.mask, c.dims), { seed: 6 });
   });
 }
 
@@ -103,13 +97,7 @@ test('concat of arithmetic, and arithmetic on a concat: every backend equals the
   const def = (ret: string, y = 'f32[B, H, M, D]') =>
     `attention c {\n  input x: f32[B, H, N, D]\n  input y: ${y}\n  dims B = 1, C = 2, H = 2, N = 3, M = 5, D = 4\n  return ${ret}\n}`;
   for (const ret of ['concat(x * 2.0, y)', 'concat(x, y - 1.0) * 2.0', 'exp(concat(x * 0.5, y + 1.0) - 2.0)']) {
-    const p = compile(def(ret));
-    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
-    const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 4);
-    const ref = await run(p, inputs, { backend: 'reference' });
-    for (const backend of ['webgpu', 'webgl'] as const) {
-      t.deepEqual(compare((await run(p, inputs, { backend })).output, ref.output).bad, [], `${ret} on ${backend}`);
-    }
+    await devicesAgree(t, def(ret), { seed: 4 });
   }
   const p = compile(def('concat(x, y) * 2.0', 'f32[C, H, M, D]'));
   const inputs = generateInputs(p.graph!, resolveDims(p.graph!), 1);

@@ -13,7 +13,7 @@ import { run } from '../runtime/run.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
-import { compare } from './helpers/webgpu-check.js';
+import { devicesAgree } from './helpers/devices.js';
 
 const codes = (src: string) => compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);
 
@@ -126,15 +126,7 @@ const CASES = [
 
 for (const c of CASES) {
   test(`differential attention (mask: ${c.mask}; ${c.dims}) on webgpu and webgl equals the reference`, async (t) => {
-    const p = compile(DIFF(c.mask, c.dims));
-    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
-    const g = p.graph!;
-    const inputs = generateInputs(g, resolveDims(g), 11);
-    const ref = await run(p, inputs, { backend: 'reference' });
-    for (const backend of ['webgpu', 'webgl'] as const) {
-      const out = await run(p, inputs, { backend });
-      t.deepEqual(compare(out.output, ref.output).bad, [], backend);
-    }
+    const { graph: g, inputs, ref } = await devicesAgree(t, DIFF(c.mask, c.dims), { seed: 11 });
     if (c.mask.startsWith('j < i')) {
       // rows with no key: both attends are 0, so the result is exactly 0
       const Dv = 7;

@@ -6,13 +6,13 @@
 
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
-import { run } from '../runtime/run.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
 import { executeWebGL } from '../runtime/webgl/index.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
 import { executeWebGPU } from '../runtime/webgpu/execute.js';
+import { devicesAgree } from './helpers/devices.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const codes = (src: string) => compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);
@@ -80,16 +80,8 @@ const CASES = [
 
 for (const c of CASES) {
   test(`top-${c.topk} on webgpu and webgl equals the reference: mask ${c.mask}, score ${c.score}`, async (t) => {
-    const p = compile(PROGRAM(c.mask, c.score, c.topk, c.dims));
-    t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
-    const g = p.graph!;
+    const { graph: g, inputs, ref } = await devicesAgree(t, PROGRAM(c.mask, c.score, c.topk, c.dims), { seed: 12 });
     const dims = resolveDims(g);
-    const inputs = generateInputs(g, dims, 12);
-    const ref = await run(p, inputs, { backend: 'reference' });
-    for (const backend of ['webgpu', 'webgl'] as const) {
-      const out = await run(p, inputs, { backend });
-      t.deepEqual(compare(out.output, ref.output).bad, [], backend);
-    }
     // WebGPU: the fused selection (checked in the source), unfused, and without subgroups
     const gpu = await getWebGPU();
     const sources: string[] = [];

@@ -1,0 +1,31 @@
+// Shared by the suites of the language's constructs: a program on every device backend
+// (webgpu, webgl) against the float64 reference executor, on the same inputs, compared
+// within the GPU suites' tolerance (compare: exact zeros stay exact, equal infinities too).
+
+import type { ExecutionContext } from 'ava';
+import { compile, type CompileResult } from '../../compiler/compile.js';
+import type { Graph } from '../../compiler/ir.js';
+import { run, type RunResult } from '../../runtime/run.js';
+import { generateInputs, resolveDims } from '../../runtime/shapes.js';
+import type { Tensor } from '../../runtime/tensor.js';
+import { compare } from './webgpu-check.js';
+
+/**
+ * Compile `program` (asserting it compiles), run it on the reference and on each device
+ * backend with generated inputs (`seed`, at the program's dims) or the given `inputs`, and
+ * assert each device's output equals the reference's. Returns what a test checks next.
+ */
+export async function devicesAgree(
+  t: ExecutionContext, program: string | CompileResult, opts: { seed?: number; inputs?: Record<string, Tensor> } = {},
+): Promise<{ graph: Graph; inputs: Record<string, Tensor>; ref: RunResult }> {
+  const p = typeof program === 'string' ? compile(program) : program;
+  t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
+  const graph = p.graph!;
+  const inputs = opts.inputs ?? generateInputs(graph, resolveDims(graph), opts.seed ?? 1);
+  const ref = await run(p, inputs, { backend: 'reference' });
+  for (const backend of ['webgpu', 'webgl'] as const) {
+    const out = await run(p, inputs, { backend });
+    t.deepEqual(compare(out.output, ref.output).bad, [], backend);
+  }
+  return { graph, inputs, ref };
+}
