@@ -142,7 +142,7 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
       const att = attendOf(cx, a);
       if (att?.topk) {
         cx.error('AT508', ['lse', 'x', 'an attention without `topk:`', `\`${cx.text(a.span)}\``], a.span,
-          'not yet: the lse of a top-k attention (its kernels materialise the scores and write no lse)');
+          'not yet: the lse of a top-k attention (not every top-k kernel writes one)');
         return ERROR;
       }
       if (!att || att.normalize === 'queries') {

@@ -69,8 +69,23 @@ export function checkWeights(graph: Graph, node: NodeOf<'pool'>, x: readonly num
   }
 }
 
+/**
+ * A map's operands (shapes `args`, in `node.args` order) against its result's shape `want`:
+ * a concat's as a concatenation's (checkConcat); else each has the result's shape, or it
+ * without its last axis (AT408; checked statically where sizes are literals, symbolic
+ * dims may disagree only at run time).
+ */
+export function checkMap(graph: Graph, node: NodeOf<'map'>, want: readonly number[], args: readonly (readonly number[])[]): void {
+  if (node.concat) return checkConcat(graph, node, args[0]!, args[1]!);
+  args.forEach((got, n) => {
+    if ((got.length === want.length || got.length === want.length - 1) && got.every((d, k) => d === want[k])) return;
+    const widest = node.args[args.findIndex((x) => x.length === want.length)]!;
+    throw new AttncError([diag('AT408', [nameOf(graph, widest), `[${want.join(', ')}]`, nameOf(graph, node.args[n]!), `[${got.join(', ')}]`], node.span)]);
+  });
+}
+
 /** concat(x, y): the same batch, heads and head dim (AT405, AT402). */
-export function checkConcat(graph: Graph, node: NodeOf<'map'>, x: readonly number[], y: readonly number[]): void {
+function checkConcat(graph: Graph, node: NodeOf<'map'>, x: readonly number[], y: readonly number[]): void {
   const [xn, yn] = [nameOf(graph, node.args[0]!), nameOf(graph, node.args[1]!)];
   for (const [a, what] of [[0, 'batch'], [1, 'heads']] as const) {
     if (x[a] !== y[a]) throw new AttncError([diag('AT405', [`the ${what} of \`${xn}\` and \`${yn}\``, x[a]!, y[a]!], node.span)]);
@@ -135,18 +150,7 @@ function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shape
     }
     case 'lse':
       return;
-    case 'map': {
-      if (node.concat) return checkConcat(graph, node, shapes[node.args[0]!]!, shapes[node.args[1]!]!);
-      // Operands have the result's shape, or it without its last axis (checked statically
-      // where sizes are literals; symbolic dims may disagree only at run time).
-      const want = shapes[node.id]!;
-      for (const a of node.args) {
-        const got = shapes[a]!;
-        if (got.length === want.length - 1 ? got.every((d, k) => d === want[k]) : got.length === want.length && got.every((d, k) => d === want[k])) continue;
-        const widest = node.args.find((x) => shapes[x]!.length === want.length)!;
-        throw new AttncError([diag('AT408', [nameOf(graph, widest), `[${want.join(', ')}]`, nameOf(graph, a), `[${got.join(', ')}]`], node.span)]);
-      }
-      return;
-    }
+    case 'map':
+      return checkMap(graph, node, shapes[node.id]!, node.args.map((a) => shapes[a]!));
   }
 }

@@ -14,7 +14,7 @@
 // Every node's computed shape is checked against the shape the IR declares for it.
 
 import { contiguousInputs } from '../views.js';
-import { checkConcat, checkWeights } from '../validate.js';
+import { checkMap, checkWeights } from '../validate.js';
 import { roundF16Inputs } from '../f16.js';
 import type { Expr, Graph, Node, NodeOf } from '../../compiler/ir.js';
 import type { Span } from '../../dsl/ast.js';
@@ -137,13 +137,7 @@ export function executeReference(graph: Graph, inputs: Readonly<Record<string, T
  */
 function map(graph: Graph, node: NodeOf<'map'>, args: Tensor[], dims: Dims, values: Tensor[]): Tensor {
   const shape = shapeOf(node, dims);
-  if (node.concat) checkConcat(graph, node, args[0]!.shape, args[1]!.shape);
-  else args.forEach((t, n) => {
-    const axes = t.shape.length === shape.length || t.shape.length === shape.length - 1 ? t.shape.length : -1;
-    if (axes >= 0 && t.shape.every((d, k) => d === shape[k])) return;
-    const widest = node.args[args.findIndex((x) => x.shape.length === shape.length)]!;
-    throw new AttncError([diag('AT408', [nameOf(graph, widest), `[${shape.join(', ')}]`, nameOf(graph, node.args[n]!), `[${t.shape.join(', ')}]`], node.span)]);
-  });
+  checkMap(graph, node, shape, args.map((t) => t.shape));
   const vars: Record<string, number> = {};
   shape.forEach((_, k) => (vars[`x${k}`] = 0));
   const f = compileNumber(node.expr, { dims, tensors: values, tensorName: (id) => nameOf(graph, id), scope: 'mask', span: node.span, vars });
