@@ -88,7 +88,12 @@ for (const c of CASES) {
     const fused = await executeWebGPU(g, inputs, dims, { onKernel: (_k, src) => sources.push(src) });
     t.true(sources.some((src) => src.includes('topk_last(')), 'the fused kernel selects');
     t.deepEqual(compare(fused, ref.output).bad, [], 'webgpu fused');
-    for (const [name, o] of [['unfused', { fusion: false }], ['no subgroups', { caps: { ...gpu.caps, subgroups: false } }]] as const) {
+    const variants = [
+      // the fused selection with 1 and 4 rows per invocation (4: long sequences), unfused, without subgroups
+      ['fused, 1 row per invocation', { rowsPerThread: 1 }], ['fused, 4 rows per invocation', { rowsPerThread: 4 }],
+      ['unfused', { fusion: false }], ['no subgroups', { caps: { ...gpu.caps, subgroups: false } }],
+    ] as const;
+    for (const [name, o] of variants) {
       t.deepEqual(compare(await executeWebGPU(g, inputs, dims, o), ref.output).bad, [], `webgpu ${name}`);
     }
     // WebGL with the heads in chunks (the scores a few heads at a time)
