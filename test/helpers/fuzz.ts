@@ -194,10 +194,11 @@ function epilogue(kind: string, attend: string, queries: boolean, complement: st
   const lse = !queries;
   switch (kind) {
     // top-k of the attention's allowed keys (normalize: keys; its mask and score); keys and
-    // values concatenated with themselves pooled, attended unmasked (no lookup can pass M)
+    // values concatenated with themselves pooled (arithmetic inside and on a concat), attended
+    // unmasked (no lookup can pass M)
     case 'topk': return [`  return ${lse ? attend.replace(/\)$/, `, topk: ${k})`) : attend}`];
     case 'concat': return [
-      `  let kk = concat(k, pool(k, tokens: ${k}))`, `  let vv = concat(v, pool(v, tokens: ${k}))`,
+      `  let kk = concat(k * c, pool(k, tokens: ${k}))`, `  let vv = concat(v, pool(v, tokens: ${k})) * c`,
       '  return attend(q, kk, vv)',
     ];
     case 'map': return [`  let o = ${attend}`, '  return (o - c) * o + abs(o) / 2.0'];
