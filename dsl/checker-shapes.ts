@@ -140,11 +140,6 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
       if (!x) return ERROR;
       const a = args.get('x')!.value;
       const att = attendOf(cx, a);
-      if (att?.topk) {
-        cx.error('AT508', ['lse', 'x', 'an attention without `topk:`', `\`${cx.text(a.span)}\``], a.span,
-          'not yet: the lse of a top-k attention (not every top-k kernel writes one)');
-        return ERROR;
-      }
       if (!att || att.normalize === 'queries') {
         cx.error('AT508', ['lse', 'x', 'an attention normalized over keys (`attend(…)` or a `let` bound to one)',
           att ? '`normalize: queries`' : `\`${cx.text(a.span)}\``], a.span,
@@ -162,12 +157,12 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
  * The `attend(…)` call an expression stands for — itself, or the value of the `let` it
  * names (following `let` chains) — with its normalization; undefined for anything else.
  */
-function attendOf(cx: CheckContext, e: Expr): { normalize: string; topk: boolean } | undefined {
+function attendOf(cx: CheckContext, e: Expr): { normalize: string } | undefined {
   for (let seen = 0; seen <= cx.def.statements.length; seen++) {
     if (e.kind === 'call' && e.callee.name === 'attend') {
       const bound = bindArgs(e, builtin('attend')!);
       const n = bound.args.get('normalize')?.value;
-      return { normalize: n?.kind === 'name' ? n.name : 'keys', topk: bound.args.has('topk') };
+      return { normalize: n?.kind === 'name' ? n.name : 'keys' };
     }
     if (e.kind !== 'name') return undefined;
     const name = e.name;

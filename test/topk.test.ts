@@ -2,30 +2,30 @@
 // of largest score, ties to the lower key. The checker's rules, the reference by hand
 // (ties), and the devices against the reference: many ties (integer scores), rows with
 // fewer than n keys and with none, N ≠ M, GQA, WebGL's chunked heads; on WebGPU the fused
-// selection (subgroup schedule) and the unfused one (materialised scores; no subgroups).
+// selection (subgroup schedule) and the unfused one (materialised scores; no subgroups);
+// the lse of a top-k attention (over the kept keys) from each of those kernels.
 
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
-import { tensor } from '../runtime/tensor.js';
-import { executeWebGL } from '../runtime/webgl/index.js';
+import { tensor, type Tensor } from '../runtime/tensor.js';
+import { executeWebGLOutputs } from '../runtime/webgl/index.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
-import { executeWebGPU } from '../runtime/webgpu/execute.js';
+import { bindWebGPU, executeWebGPU } from '../runtime/webgpu/execute.js';
 import { devicesAgree } from './helpers/devices.js';
 import { compare } from './helpers/webgpu-check.js';
 
 const codes = (src: string) => compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);
 const HEAD = 'input q, k, v: f32[B, H, N, D]\n  param n = 3';
 
-test('checker: topk is a constant int of at least 1, with normalize: keys, and no lse of it yet', (t) => {
+test('checker: topk is a constant int of at least 1, with normalize: keys', (t) => {
   t.deepEqual(codes(`attention a {\n  ${HEAD}\n  return attend(q, k, v, topk: 2 * n)\n}`), []);
   t.deepEqual(codes(`attention a {\n  ${HEAD}\n  return attend(q, k, v, topk: N / 2)\n}`),
     ['AT508 argument `topk` of `attend` must be a constant int (a literal or an int param), found `N / 2`']);
   t.deepEqual(codes(`attention a {\n  ${HEAD}\n  return attend(q, k, v, normalize: queries, topk: n)\n}`),
     ['AT508 argument `topk` of `attend` must be used with `normalize: keys`, found `normalize: queries`']);
-  t.deepEqual(codes(`attention a {\n  ${HEAD}\n  let o = attend(q, k, v, topk: n)\n  return lse(o)\n}`),
-    ['AT508 argument `x` of `lse` must be an attention without `topk:`, found `o`']);
+  t.deepEqual(codes(`attention a {\n  ${HEAD}\n  let o = attend(q, k, v, topk: n)\n  return o, lse(o)\n}`), []);
   t.deepEqual(codes(`attention a {\n  ${HEAD}\n  return attend(q, k, v, topk: n - 3)\n}`), ['AT709 `attend`: topk must be at least 1, found 0']);
   t.deepEqual(compile(`attention a {\n  ${HEAD}\n  return attend(q, k, v, topk: n)\n}`, { params: { n: -1 } }).diagnostics.map((d) => d.code), ['AT709']);
 });
@@ -61,27 +61,32 @@ test('reference: the n largest scores, ties to the lower key; fewer allowed keys
   t.deepEqual(Array.from(executeReference(few.graph!, inputs).data), Array.from(executeReference(all.graph!, inputs).data));
 });
 
-const PROGRAM = (mask: string, score: string, topk: number, dims: string) => `attention t {
+// With `lse`, the program also returns the attention's log-sum-exp (over its kept keys).
+const PROGRAM = (mask: string, score: string, topk: number, dims: string, lse = false) => `attention t {
   input q: f32[B, H, N, D]
   input k, v: f32[B, Hk, M, D]
   dims  ${dims}
-  return attend(q, k, v, mask: ${mask}, score: ${score}, topk: ${topk})
+  let o = attend(q, k, v, mask: ${mask}, score: ${score}, topk: ${topk})
+  return o${lse ? ', lse: lse(o)' : ''}
 }`;
 
 const CASES = [
   { mask: 'true', score: 's', topk: 8, dims: 'B = 1, H = 4, Hk = 2, N = 33, M = 70, D = 8' },
   // integer scores: many ties at the threshold (the lower keys win)
-  { mask: 'j <= i + 20', score: 'floor(s * 2.0)', topk: 5, dims: 'B = 2, H = 2, Hk = 1, N = 30, M = 41, D = 5' },
+  { mask: 'j <= i + 20', score: 'floor(s * 2.0)', topk: 5, dims: 'B = 2, H = 2, Hk = 1, N = 30, M = 41, D = 5', lse: true },
   // rows with fewer than k allowed keys (the first queries) and with none (query 0 sees j < 0)
-  { mask: 'j < i && j > i - 9', score: 's', topk: 6, dims: 'B = 1, H = 3, Hk = 3, N = 40, M = 40, D = 4' },
+  { mask: 'j < i && j > i - 9', score: 's', topk: 6, dims: 'B = 1, H = 3, Hk = 3, N = 40, M = 40, D = 4', lse: true },
   // many keys replaced while streaming; integer scores tie at the boundary; fully masked rows
-  { mask: 'i % 7 != 3', score: 'floor(s * 4.0)', topk: 64, dims: 'B = 1, H = 2, Hk = 1, N = 21, M = 301, D = 16' },
+  { mask: 'i % 7 != 3', score: 'floor(s * 4.0)', topk: 64, dims: 'B = 1, H = 2, Hk = 1, N = 21, M = 301, D = 16', lse: true },
 ];
 
 for (const c of CASES) {
-  test(`top-${c.topk} on webgpu and webgl equals the reference: mask ${c.mask}, score ${c.score}`, async (t) => {
-    const { graph: g, inputs, ref } = await devicesAgree(t, PROGRAM(c.mask, c.score, c.topk, c.dims), { seed: 12 });
+  test(`top-${c.topk} on webgpu and webgl equals the reference: mask ${c.mask}, score ${c.score}${c.lse ? ', and its lse' : ''}`, async (t) => {
+    const { graph: g, inputs, ref } = await devicesAgree(t, PROGRAM(c.mask, c.score, c.topk, c.dims, c.lse), { seed: 12 });
     const dims = resolveDims(g);
+    const want = Object.values(ref.outputs);
+    const agree = (outs: readonly Tensor[], what: string) =>
+      outs.forEach((o, n) => t.deepEqual(compare(o, want[n]!).bad, [], `${what}: output ${n}`));
     // WebGPU: the fused selection (checked in the source), unfused, and without subgroups
     const gpu = await getWebGPU();
     const sources: string[] = [];
@@ -94,10 +99,11 @@ for (const c of CASES) {
       ['unfused', { fusion: false }], ['no subgroups', { caps: { ...gpu.caps, subgroups: false } }],
     ] as const;
     for (const [name, o] of variants) {
-      t.deepEqual(compare(await executeWebGPU(g, inputs, dims, o), ref.output).bad, [], `webgpu ${name}`);
+      const bound = await bindWebGPU(g, inputs, dims, o);
+      agree(await bound.readAll(), `webgpu ${name}`);
+      bound.release();
     }
     // WebGL with the heads in chunks (the scores a few heads at a time)
-    const chunked = await executeWebGL(g, inputs, dims, { maxScratch: 2 * dims.N! * Math.ceil(dims.M! / 4) * 4 });
-    t.deepEqual(compare(chunked, ref.output).bad, [], 'webgl chunked');
+    agree(await executeWebGLOutputs(g, inputs, dims, { maxScratch: 2 * dims.N! * Math.ceil(dims.M! / 4) * 4 }), 'webgl chunked');
   });
 }

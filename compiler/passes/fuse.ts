@@ -93,8 +93,8 @@ function buildKernels(
       case 'attend': {
         // An attention whose lse is read writes it beside its output: the fused kernel. A
         // top-k attention selects while it streams the keys where the fused selection fits
-        // (fusedTopk); else over materialised scores: the unfused kernels (the WebGL
-        // schedule takes its `scores` strategy).
+        // (fusedTopk); else over materialised scores: the unfused kernels, whose softmax
+        // kernel then writes the lse (the WebGL schedule takes its `scores` strategy).
         const lse = g.nodes.find((x): x is NodeOf<'lse'> => x.op === 'lse' && x.attend === n.id && live.has(x.id));
         const fused = target === 'webgl' || (n.topk === undefined ? fusion || !!lse : fusion && fusedTopk(n.topk, caps));
         kernels.push(...attendKernels(g, n, fused, common, lse));
@@ -257,7 +257,8 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, store);
   const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, store);
   const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, store);
-  // (WGSL: written by the fused kernel; WebGL renders its own pass, targets/webgl/lse.ts.)
+  // (WGSL: written by the fused kernel, or by the softmax kernel of a top-k attention's
+  // unfused ones; WebGL renders it from the attention's passes, targets/webgl/plan.ts.)
   const lseOut = lse ? [tensorBinding(g, lse.id, 'lse', 'lse', 'read_write', false, store)] : [];
   const analysis = { tensors: common.tensorBounds };
   const { full, empty } = tilePredicates(n.mask, analysis);
@@ -302,7 +303,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   };
   const softmax: SoftmaxKernel = {
     kind: 'softmax', axis: n.normalize, name: kernelName(g, n, 'softmax'), node: n.id,
-    label: `${what}, unfused 2/3: ${n.topk === undefined ? '' : `top-${n.topk} selection, `}softmax over ${n.normalize}`, bindings: [scores], geom,
+    label: `${what}, unfused 2/3: ${n.topk === undefined ? '' : `top-${n.topk} selection, `}softmax over ${n.normalize}`, bindings: [scores, ...lseOut], geom,
     ...(n.topk === undefined ? {} : { topk: n.topk }),
     uniforms: [], workgroups: int(0), features: [], specialized, target, schedule: null,
   };

@@ -199,14 +199,24 @@ function runPlan(
     const layout = plan.layouts[bufferKey(last.result)]!;
     const rowsPerHead = layout.rows / chunk.heads;
     const host = new Float32Array(chunk.total * rowsPerHead * layout.values);
+    // A top-k attention's lse: the third lane of each query's row statistics.
+    const stats = chunk.lse === undefined ? undefined : group.find((k) => k.kind === 'rowstats');
+    const statsLayout = stats && plan.layouts[bufferKey(stats.result)]!;
+    const statsRows = statsLayout ? statsLayout.rows / chunk.heads : 0;
+    const lse = stats ? new Float32Array(chunk.total * statsRows) : undefined;
     for (let n = 0; n < chunk.count; n++) {
       const bh0 = n * chunk.heads;
       for (const k of group) run(k, k.scalars.map(() => bh0));
       const raw = (values.get(bufferKey(last.result)) as GpuTexture).renderRawOutput();
       const heads = Math.min(chunk.heads, chunk.total - bh0);
       host.set(unpackRows(raw, layout, heads * rowsPerHead), bh0 * rowsPerHead * layout.values);
+      if (stats && statsLayout && lse) {
+        const rows = unpackRows((values.get(bufferKey(stats.result)) as GpuTexture).renderRawOutput(), statsLayout, heads * statsRows);
+        for (let r = 0; r < heads * statsRows; r++) lse[bh0 * statsRows + r] = rows[4 * r + 2]!;
+      }
     }
     values.set(`n${chunk.into}`, host);
+    if (lse) values.set(`n${chunk.lse}`, lse);
     at = end;
   }
   return values;

@@ -11,7 +11,7 @@
 // head) and the runtime assembles the outputs (types.ts, WebGLChunk).
 
 import type { WebGLAttendSchedule } from '../../compiler/kernel.js';
-import { scratchBuffer, type PlanBuilder } from './builder.js';
+import { nodeBuffer, scratchBuffer, type PlanBuilder } from './builder.js';
 import {
   allowed,
   attendEnv,
@@ -52,9 +52,10 @@ export interface ScoresScratch {
   scalars: string[];
 }
 
-export function scoresScratch(b: PlanBuilder, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): ScoresScratch {
+/** `lse`: the node of the attention's log-sum-exp, where its row statistics give it (top-k). */
+export function scoresScratch(b: PlanBuilder, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule, lse?: number): ScoresScratch {
   const Hc = s.chunk ? s.chunk.heads : g.B * g.H;
-  const chunk = s.chunk ? { ...s.chunk, into: node.id } : null;
+  const chunk = s.chunk ? { ...s.chunk, into: node.id, ...(lse === undefined ? {} : { lse }) } : null;
   const G = rowTexels(s.ranges, g.M);
   const what = `the scores of ${b.nodeLabel(node.id)}`;
   b.checkElements(what, Hc * g.N * G * 4);
@@ -125,8 +126,12 @@ export function emitScores(b: PlanBuilder, node: AttendView, g: AttendGeometry, 
   });
 }
 
-/** Pass 2 (normalize: keys): each query's max and 1 / Σexp over the texels it reaches. */
-export function emitRowStats(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch): void {
+/**
+ * Pass 2 (normalize: keys): each query's max and 1 / Σexp over the texels it reaches, and
+ * with `lse` its log-sum-exp (third lane; read out by emitStatsLse, or by the runtime from
+ * each chunk).
+ */
+export function emitRowStats(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch, lse = false): void {
   const e = attendEnv(b, node, g);
   const s = e.args.operand(sc.scores, sc.rows);
   const { ranges } = sc.schedule;
@@ -142,7 +147,7 @@ export function emitRowStats(b: PlanBuilder, node: AttendView, g: AttendGeometry
       ...texelLoops(ranges, g.M, 'ga', (ind) => [`${ind}mx = Math.max(mx, attnc_max4(${ld(s.name, s.layout, 'row', 'g')}));`]),
       '  let l = 0.0;',
       ...texelLoops(ranges, g.M, 'gb', (ind) => [`${ind}l += attnc_sumexp4(${ld(s.name, s.layout, 'row', 'g')}, mx);`]),
-      '  return [mx, l > 0.0 ? 1.0 / l : 0.0, 0.0, 0.0];',
+      `  return [mx, l > 0.0 ? 1.0 / l : 0.0, ${lse ? 'attnc_lse(mx, l)' : '0.0'}, 0.0];`,
       '}',
     ],
     args: e.args.buffers,
@@ -153,7 +158,7 @@ export function emitRowStats(b: PlanBuilder, node: AttendView, g: AttendGeometry
     constants: e.constants,
     loopMaxIterations: texelLoopBound(ranges, g.M),
     loopBoundLabel: 'texel loop over the key ranges',
-    helpers: [...e.helpers],
+    helpers: [...e.helpers, ...(lse ? ['attnc_lse' as const] : [])],
     cost: sc.Hc * g.N * sc.rows.width * 3,
     chunk: sc.chunk,
   });
@@ -290,6 +295,32 @@ export function emitPV(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: 
     cost: sc.Hc * g.N * out.width * sc.rows.width * 5,
     scalars: sc.scalars,
     chunk: sc.chunk,
+  });
+}
+
+/**
+ * The log-sum-exp of a top-k attention (not chunked): the third lane of each query's row
+ * statistics (emitRowStats with `lse`), over its kept scores, written flat as [B·H, N].
+ */
+export function emitStatsLse(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch, lse: number): void {
+  const e = attendEnv(b, node, g, new KernelArgs());
+  const st = e.args.operand(sc.stats, sc.statsLayout);
+  b.add(node, 'lse', {
+    kind: 'lse',
+    label: attendLabel(b, node, 'log-sum-exp per query (of its kept scores, from their row statistics)'),
+    source: [
+      `function (${e.args.names.join(', ')}) {`,
+      `  const st = ${ld(st.name, st.layout, 'this.thread.y * this.constants.N + this.thread.x', 0)};`,
+      '  return attnc_lane(st, 2.0);',
+      '}',
+    ],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result: nodeBuffer(lse),
+    output: [g.N, g.B * g.H, 1],
+    constants: e.constants,
+    helpers: [...e.helpers, 'attnc_lane'],
+    cost: g.B * g.H * g.N,
   });
 }
 

@@ -108,6 +108,7 @@ export class PlanBuilder {
     const name = `${this.graph.name}_${node.op}${node.id}_${suffix}`.replace(/[^A-Za-z0-9_]/g, '_');
     if (k.result.kind === 'node') this.flat.add(k.result.node);
     if (k.chunk) this.flat.add(k.chunk.into);
+    if (k.chunk?.lse !== undefined) this.flat.add(k.chunk.lse);
     const loopMaxIterations = k.loopMaxIterations ?? 1;
     const loopBoundLabel = k.loopBoundLabel ?? 'loops';
     if (loopMaxIterations > MAX_LOOP) {

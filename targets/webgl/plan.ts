@@ -19,7 +19,7 @@ import type { Graph, NodeOf } from '../../compiler/ir.js';
 import type { AttendKernel, Kernel, WebGLAttendSchedule } from '../../compiler/kernel.js';
 import { attendGeometry, attendView, type AttendGeometry, type AttendView } from './attend-common.js';
 import { emitColapplyFused, emitColstatsFused, emitKeysFused, emitLse } from './attend-fused.js';
-import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, emitTopK, scoresScratch } from './attend-scores.js';
+import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, emitStatsLse, emitTopK, scoresScratch } from './attend-scores.js';
 import { PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
 import { helperSource, loadsOf, type NativeHelper } from './expr.js';
@@ -87,26 +87,29 @@ function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
   // kernels must follow each other in the plan (the runtime runs them as a group).
   for (const id of [node.q, node.k, node.v]) b.packed(id);
   for (const id of [...loadsOf(node.mask), ...loadsOf(node.score)]) b.flatValues(id);
+  const lseBinding = k.bindings.find((x) => x.role === 'lse');
+  const lse = lseBinding?.buffer.kind === 'node' ? lseBinding.buffer.node : undefined;
   if (s.strategy === 'fused') {
     if (k.kind === 'attend') emitKeysFused(b, node, g, s.ranges, s.cost.fused);
     else if (k.kind === 'colstats') emitColstatsFused(b, node, g);
     else emitColapplyFused(b, node, g, s.ranges, s.cost.fused);
   } else {
-    renderScores(b, k, node, g, s);
+    renderScores(b, k, node, g, s, k.topk === undefined ? undefined : lse);
   }
-  // The log-sum-exp, where an `lse` reads it: its own pass after the attention's.
-  const lse = k.bindings.find((x) => x.role === 'lse');
-  if (lse?.buffer.kind === 'node') emitLse(b, node, g, s.ranges, lse.buffer.node);
+  // The log-sum-exp, where an `lse` reads it: its own pass after the attention's (a
+  // top-k attention's comes from the row statistics of its kept scores, renderScores).
+  if (lse !== undefined && k.topk === undefined) emitLse(b, node, g, s.ranges, lse);
 }
 
-function renderScores(b: PlanBuilder, k: AttendKernel, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule): void {
-  let sc = scoresScratch(b, node, g, s);
+function renderScores(b: PlanBuilder, k: AttendKernel, node: AttendView, g: AttendGeometry, s: WebGLAttendSchedule, lse?: number): void {
+  let sc = scoresScratch(b, node, g, s, lse);
   if (k.kind === 'attend') {
     emitScores(b, node, g, sc, 'pass 1/4');
     if (k.topk !== undefined) sc = emitTopK(b, node, g, sc, k.topk);
-    emitRowStats(b, node, g, sc);
+    emitRowStats(b, node, g, sc, lse !== undefined);
     emitProbs(b, node, g, sc);
     emitPV(b, node, g, sc);
+    if (lse !== undefined && !sc.chunk) emitStatsLse(b, node, g, sc, lse);
   } else if (k.kind === 'colstats') {
     emitScores(b, node, g, sc, 'pass 1/4');
     emitColStats(b, node, g, sc);

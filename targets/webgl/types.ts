@@ -77,6 +77,11 @@ export interface WebGLChunk {
   total: number;
   /** The node the chunks' last outputs (packed, `heads` heads each) are assembled into, as flat values. */
   into: number;
+  /**
+   * A top-k attention's log-sum-exp node: assembled the same way from the third lane of
+   * the chunks' row statistics (the group's `rowstats` kernel).
+   */
+  lse?: number;
 }
 
 export type AttendStrategy = 'fused' | 'scores';

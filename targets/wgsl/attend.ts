@@ -487,6 +487,8 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
     c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; if (x > ${MASKED_BELOW}) { part = part + ${softmaxExp(`x - mx`)}; } }`);
     reduce('red[lid] + red[lid + w]');
     c.line('let l = red[0];');
+    const lse = lseName(src);
+    if (lse) c.block('if (lid == 0)', () => storeLse(c, lse, 'wg', 'mx', 'l'));
     c.line('let inv = select(0.0f, 1.0f / l, l > 0.0f);');
     c.line(`for (var j = lid; j < M; j = j + ${WG}) { let x = scores[base + j]; scores[base + j] = select(0.0f, ${softmaxExp(`x - mx`)} * inv, x > ${MASKED_BELOW}); }`);
   } else {

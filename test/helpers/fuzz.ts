@@ -154,7 +154,7 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     queries: fc.boolean(),
     // What the program does with the attention: return it, arithmetic on it, its lse
     // (normalize: keys), both, or the attention merged through lse with its complement.
-    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'concat'),
+    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'topk-lse', 'concat'),
     k: fc.integer({ min: 1, max: 6 }),
     // q, k and v as f16 inputs (stored as f16 where the device grants shader-f16)
     half: fc.boolean(),
@@ -193,10 +193,12 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
 function epilogue(kind: string, attend: string, queries: boolean, complement: string, k: number): string[] {
   const lse = !queries;
   switch (kind) {
-    // top-k of the attention's allowed keys (normalize: keys; its mask and score); keys and
+    // top-k of the attention's allowed keys (normalize: keys; its mask and score), alone or
+    // with its lse; keys and
     // values concatenated with themselves pooled (arithmetic inside and on a concat), attended
     // unmasked (no lookup can pass M)
     case 'topk': return [`  return ${lse ? attend.replace(/\)$/, `, topk: ${k})`) : attend}`];
+    case 'topk-lse': return lse ? [`  let o = ${attend.replace(/\)$/, `, topk: ${k})`)}`, '  return o, l: lse(o)'] : [`  return ${attend}`];
     case 'concat': return [
       `  let kk = concat(k * c, pool(k, tokens: ${k}))`, `  let vv = concat(v, pool(v, tokens: ${k})) * c`,
       '  return attend(q, kk, vv)',
