@@ -69,7 +69,9 @@ export type BindingRole =
   /** block summaries of a lookup tensor (a `summary` kernel's output; `Binding.summary`). */
   | 'summary'
   /** the attention's log-sum-exp per query (an `lse` node), written beside `out`. */
-  | 'lse';
+  | 'lse'
+  /** the second part of keys or values read in place from a `concat` (Binding.tail). */
+  | 'tail';
 
 export interface Binding {
   /** WGSL identifier of the binding. */
@@ -99,6 +101,12 @@ export interface Binding {
   view?: { offset: Expr; strides: Expr[]; elems: Expr };
   /** For `summary`: which tensor's summaries, of which axis, in blocks of how many positions. */
   summary?: SummaryOf;
+  /**
+   * Keys or values read in place from `concat(x, y)`: this binding is x, and the binding
+   * named here (role `tail`) is y; the kernel reads them as one tensor whose rows per
+   * (batch, head) are x's N1 rows, then y's (shape[2] of each).
+   */
+  tail?: string;
 }
 
 /**

@@ -2,7 +2,7 @@
 // softmax over local keys together with summary tokens (Combiner, CCA). The checker's
 // rules, the reference by hand, an attention over concatenated keys on every backend
 // against the reference (and against the same attention merged through lse), empty parts,
-// and sizes that disagree at run time.
+// sizes that disagree at run time, and WGSL reading keys and values in place from the parts.
 
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
@@ -10,6 +10,8 @@ import { run } from '../runtime/run.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
+import { getWebGPU } from '../runtime/webgpu/device.js';
+import { executeWebGPU } from '../runtime/webgpu/execute.js';
 import { devicesAgree } from './helpers/devices.js';
 import { compare } from './helpers/webgpu-check.js';
 
@@ -104,4 +106,76 @@ test('concat of arithmetic, and arithmetic on a concat: every backend equals the
   for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
     await t.throwsAsync(run(p, inputs, { backend }), { message: /AT405: shapes disagree on the batch of `x` and `y`: 1 vs 2/ }, backend);
   }
+});
+
+// A concatenation only attentions read, as keys or values, is read in place on WGSL: the
+// kernels bind its two parts (`k`, `k_tail`) and no copy kernel runs. Every WGSL schedule
+// that reads keys and values, against the reference.
+const IN_PLACE = [
+  { what: 'summaries, head dim 6 (scalar rows)', src: SUMMARY('j < N ? (j / size == i / size && j <= i) : (j - N < i / size)', 'B = 2, H = 2, N = 40, D = 6') },
+  {
+    what: 'GQA, normalize: queries, an empty first part for the keys',
+    src: `attention c {
+  input q: f32[B, H, N, D]
+  input k, v: f32[B, Hk, M, D]
+  input k0, v0: f32[B, Hk, Z, D]
+  dims  B = 1, H = 4, Hk = 2, N = 21, M = 30, Z = 0, D = 8
+  return attend(q, concat(k0, k), concat(v, v0), mask: j % 3 != i % 3, normalize: queries)
+}`,
+  },
+  {
+    what: 'decode: 2 queries over 1 100 local keys and 37 summaries, causal at the end',
+    src: `attention c {
+  input q: f32[B, H, N, D]
+  input k, v: f32[B, H, M, D]
+  input ks, vs: f32[B, H, T, D]
+  dims  B = 1, H = 2, N = 2, M = 1100, T = 37, D = 8
+  return attend(q, concat(ks, k), concat(vs, v), mask: causal_end)
+}`,
+  },
+];
+
+for (const c of IN_PLACE) {
+  test(`WGSL reads a concatenation of keys and values in place, on every schedule: ${c.what}`, async (t) => {
+    const { graph: g, inputs, ref } = await devicesAgree(t, c.src, { seed: 9 });
+    const dims = resolveDims(g);
+    const gpu = await getWebGPU();
+    for (const [name, o] of [
+      ['default', {}], ['unfused', { fusion: false }], ['no subgroups', { caps: { ...gpu.caps, subgroups: false } }], ['4 rows per invocation', { rowsPerThread: 4 }],
+    ] as const) {
+      const kernels: string[] = [];
+      const out = await executeWebGPU(g, inputs, dims, { ...o, onKernel: (k, src) => kernels.push(`${k.label}\n${src}`) });
+      t.deepEqual(compare(out, ref.output).bad, [], name);
+      t.false(kernels.some((k) => k.includes('elementwise arithmetic')), `${name}: no copy kernel`);
+      t.true(kernels.some((k) => k.includes('fn ld4_k(') && k.includes('k_tail')), `${name}: the keys read from both parts`);
+      if (name === 'default' && c.what.startsWith('decode')) t.true(kernels.some((k) => k.includes('schedule: dims staging')), 'the decode schedule');
+    }
+  });
+}
+
+test('a concatenation that is also returned is copied once and read from the copy', async (t) => {
+  const src = SUMMARY('j < N ? (j / size == i / size && j <= i) : (j - N < i / size)', 'B = 1, H = 2, N = 24, D = 4')
+    .replace('return attend(q, concat(k, ks), concat(v, vs), mask:', 'let kk = concat(k, ks)\n  return kk, attend(q, kk, concat(v, vs), mask:');
+  const { graph: g, inputs } = await devicesAgree(t, src, { seed: 3 });
+  const kernels: string[] = [];
+  await executeWebGPU(g, inputs, resolveDims(g), { onKernel: (k) => kernels.push(k.label) });
+  t.is(kernels.filter((k) => k.includes('elementwise arithmetic')).length, 1, kernels.join('\n'));
+});
+
+test('routing by cluster over concatenated keys: the keys copied (clustered too), the values read in place', async (t) => {
+  const { graph: g, inputs, ref } = await devicesAgree(t, `attention routing {
+  input q, k, v: f32[B, H, N, D]
+  input ks, vs: f32[B, H, T, D]
+  input centroids: f32[H, C, D]
+  dims  B = 1, H = 2, N = 40, T = 5, D = 8, C = 3
+  let kk = concat(k, ks)
+  let cq = clusters(q, centroids)
+  let ck = clusters(kk, centroids)
+  return attend(q, kk, concat(v, vs), mask: cq[b, h, i] == ck[b, hk, j] && j <= i + 2)
+}`, { seed: 3 });
+  const kernels: string[] = [];
+  const out = await executeWebGPU(g, inputs, resolveDims(g), { onKernel: (k, src) => kernels.push(`${k.label}\n${src}`) });
+  t.deepEqual(compare(out, ref.output).bad, []);
+  t.is(kernels.filter((k) => k.includes('elementwise arithmetic')).length, 1);
+  t.true(kernels.some((k) => k.includes('routed by cluster, pass 2') && k.includes('fn ld4_v(') && k.includes('v_tail')));
 });

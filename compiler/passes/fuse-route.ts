@@ -37,8 +37,8 @@ import {
 export interface RouteContext {
   geom: AttendGeometry;
   q: Binding;
-  k: Binding;
-  v: Binding;
+  /** The keys' and values' bindings (each with its tail where read in place from a concat). */
+  kv: Binding[];
   out: Binding;
   specialized: Record<string, number>;
   kernelName: (suffix: string) => string;
@@ -146,7 +146,7 @@ export function routeKernels(g: Graph, n: NodeOf<'attend'>, ctx: RouteContext): 
   const attend: RouteAttendKernel = {
     ...common, kind: 'route-attend', name: ctx.kernelName('route_attend'),
     label: `${what}, pass 2: attention within each cluster (online softmax)`,
-    bindings: [ctx.q, ctx.k, ctx.v, ctx.out, { ...route, access: 'read' }, ...ctx.lookupBindings([m.extra, n.score])],
+    bindings: [ctx.q, ...ctx.kv, ctx.out, { ...route, access: 'read' }, ...ctx.lookupBindings([m.extra, n.score])],
     extra: m.extra, causal: m.causal, score: n.score, scale: n.scale, schedule: null,
   };
   return [sort, attend];

@@ -70,6 +70,8 @@ interface Common {
   tensorBounds: boolean;
   /** Block summaries already computed by an earlier kernel of the program (by summaryKey). */
   summaries: Set<string>;
+  /** Concatenations the attention kernels read in place (inPlaceConcats): no copy kernel. */
+  inPlace: Set<number>;
 }
 
 /**
@@ -82,8 +84,9 @@ function buildKernels(
   caps: DeviceCaps,
 ): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
-  const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set() };
   const live = liveNodes(g);
+  const inPlace = target === 'wgsl' ? inPlaceConcats(g, live) : new Set<number>();
+  const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set(), inPlace };
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
     if (!live.has(n.id)) continue;
@@ -110,7 +113,7 @@ function buildKernels(
         kernels.push(clustersKernel(g, n, common));
         break;
       case 'map':
-        kernels.push(mapKernel(g, n, common));
+        if (!inPlace.has(n.id)) kernels.push(mapKernel(g, n, common));
         break;
       case 'lse':
         break; // written by its attention's kernel (attendKernels)
@@ -130,6 +133,26 @@ export function liveNodes(g: Graph): Set<number> {
     stack.push(...reads(g.nodes[id]!));
   }
   return live;
+}
+
+/**
+ * The concatenations (`concat` maps) that only attentions read, as their keys or values —
+ * not as queries, not by a lookup in a mask or score, not as an output. WGSL's attention
+ * kernels read those in place, from the two parts (Binding.tail): no copy. (WebGL packs
+ * every attention operand into a texture, a copy anyway.)
+ */
+function inPlaceConcats(g: Graph, live: Set<number>): Set<number> {
+  const all = new Map<number, number>();
+  const asKeys = new Map<number, number>();
+  const count = (m: Map<number, number>, id: number) => m.set(id, (m.get(id) ?? 0) + 1);
+  for (const o of g.outputs) count(all, o.node);
+  for (const n of g.nodes) {
+    if (!live.has(n.id)) continue;
+    for (const id of reads(n)) count(all, id);
+    if (n.op === 'attend') for (const id of [n.k, n.v]) count(asKeys, id);
+  }
+  const concat = (id: number) => { const n = g.nodes[id]!; return n.op === 'map' && !!n.concat; };
+  return new Set([...asKeys].filter(([id, c]) => concat(id) && all.get(id) === c).map(([id]) => id));
 }
 
 // ---- specialisation ----
@@ -227,6 +250,21 @@ function tensorBinding(
   };
 }
 
+/**
+ * An attention's keys or values: one binding, or for a concatenation read in place
+ * (Common.inPlace) its two parts — `k` over x (Binding.tail naming the second) and
+ * `k_tail` over y — which the kernel reads as one tensor of N1 + N2 rows per head.
+ */
+function operandBindings(g: Graph, id: number, role: 'k' | 'v', vec4: boolean, common: Common): Binding[] {
+  const n = g.nodes[id]!;
+  if (n.op !== 'map' || !common.inPlace.has(id)) return [tensorBinding(g, id, role, role, 'read', vec4, common.store)];
+  const [x, y] = n.args as [number, number];
+  return [
+    { ...tensorBinding(g, x, role, role, 'read', vec4, common.store), tail: `${role}_tail` },
+    tensorBinding(g, y, `${role}_tail`, 'tail', 'read', vec4, common.store),
+  ];
+}
+
 /** Bindings for the tensors read by `load`s in the given expressions (scalar views). */
 function lookupBindings(g: Graph, exprs: Expr[], store: Storage): Binding[] {
   const ids = new Set<number>();
@@ -254,8 +292,9 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const geom: AttendGeometry = { B: qs[0]!, H: qs[1]!, Hk: ks[1]!, N: qs[2]!, M: ks[2]!, D, Dv };
   const lookups = lookupBindings(g, [n.mask, n.score], store);
   const q = tensorBinding(g, n.q, 'q', 'q', 'read', D % 4 === 0, store);
-  const k = tensorBinding(g, n.k, 'k', 'k', 'read', D % 4 === 0, store);
-  const v = tensorBinding(g, n.v, 'v', 'v', 'read', Dv % 4 === 0, store);
+  const [k, ...kTail] = operandBindings(g, n.k, 'k', D % 4 === 0, common);
+  const [v, ...vTail] = operandBindings(g, n.v, 'v', Dv % 4 === 0, common);
+  const kv = [k!, ...kTail, v!, ...vTail];
   const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, store);
   // (WGSL: written by the fused kernel, or by the softmax kernel of a top-k attention's
   // unfused ones; WebGL renders it from the attention's passes, targets/webgl/plan.ts.)
@@ -274,12 +313,12 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
       // A routing mask (`cq[b, h, i] == ck[b, hk, j] && …`): sort by cluster, attend within
       // (route.ts); not where the lse is read (the fused kernel writes it), nor for top-k.
       const routed = target === 'webgl' || lse || n.topk !== undefined ? null : routeKernels(g, n, {
-        geom, q, k, v, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, store),
+        geom, q, kv, out, specialized, kernelName: (s) => kernelName(g, n, s), lookupBindings: (es) => lookupBindings(g, es, store),
       });
       if (routed) return routed;
       return withSummaries(g, common, [{
         ...base, kind: 'attend', name: kernelName(g, n, 'fused'), label: `${what}, fused online softmax`,
-        bindings: [q, k, v, out, ...lookups, ...lseOut], keyRanges: keyRanges(n.mask, analysis),
+        bindings: [q, ...kv, out, ...lookups, ...lseOut], keyRanges: keyRanges(n.mask, analysis),
       }]);
     }
     const stats: Binding = {
@@ -289,11 +328,11 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
     return withSummaries(g, common, [
       {
         ...base, kind: 'colstats', name: kernelName(g, n, 'colstats'), label: `${what}, pass 1: column max/sum`,
-        bindings: [q, k, stats, ...lookups], queryRanges: queryRangesOf(n.mask, analysis),
+        bindings: [q, k!, ...kTail, stats, ...lookups], queryRanges: queryRangesOf(n.mask, analysis),
       },
       {
         ...base, kind: 'colapply', name: kernelName(g, n, 'colapply'), label: `${what}, pass 2: weighted sum`,
-        bindings: [q, k, v, { ...stats, access: 'read' }, out, ...lookups], keyRanges: keyRanges(n.mask, analysis),
+        bindings: [q, ...kv, { ...stats, access: 'read' }, out, ...lookups], keyRanges: keyRanges(n.mask, analysis),
       },
     ]);
   }
@@ -310,12 +349,12 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   return withSummaries(g, common, [
     {
       ...base, kind: 'scores', name: kernelName(g, n, 'scores'), label: `${what}, unfused 1/3: masked scores`,
-      bindings: [q, k, scores, ...lookups],
+      bindings: [q, k!, ...kTail, scores, ...lookups],
     },
     softmax,
     {
       ...base, kind: 'pv', name: kernelName(g, n, 'pv'), label: `${what}, unfused 3/3: P·V`,
-      bindings: [{ ...scores, access: 'read' }, v, out],
+      bindings: [{ ...scores, access: 'read' }, v!, ...vTail, out],
     },
   ]);
 }

@@ -184,8 +184,8 @@ export class KernelSource {
   }
 
   /** `ld4_<name>(row, c)`: the c-th vec4 of a row (zero-padded past the row's end). */
-  load4(b: Binding): string {
-    const fn = `ld4_${b.name}`;
+  load4(b: Binding, fn = `ld4_${b.name}`): string {
+    if (b.tail) return this.concatLoad4(b, fn);
     if (!this.rowFns.has(fn) && b.view) {
       this.rowFns.add(fn);
       const n = this.rowLength(b);
@@ -214,6 +214,32 @@ export class KernelSource {
         ].join('\n');
       this.mod.functions.push(`fn ${fn}(row: i32, c: i32) -> vec4<f32> {\n${body}\n}`);
     }
+    return fn;
+  }
+
+  /**
+   * `ld4_<name>(row, c)` of keys or values read in place from `concat(x, y)` (Binding.tail):
+   * row `(b·H + h)·(N1 + N2) + j` of the concatenation is x's row `(b·H + h)·N1 + j` for
+   * j < N1, else y's row `(b·H + h)·N2 + j − N1`. Either part may be empty.
+   */
+  private concatLoad4(b: Binding, fn: string): string {
+    if (this.rowFns.has(fn)) return fn;
+    this.rowFns.add(fn);
+    const tail = this.kernel.bindings.find((x) => x.name === b.tail);
+    if (!tail) throw new Error(`internal: kernel ${this.kernel.name} has no binding ${b.tail} (the tail of ${b.name})`);
+    const head = this.load4({ ...b, tail: undefined }, `${fn}_head`);
+    const rest = this.load4(tail);
+    this.mod.functions.push([
+      `// ${b.name} read in place from a concatenation: each head's first n1 rows from ${b.name}, the rest from ${tail.name}.`,
+      `fn ${fn}(row: i32, c: i32) -> vec4<f32> {`,
+      `  let n1 = ${this.expr(b.shape[2]!)};`,
+      `  let n2 = ${this.expr(tail.shape[2]!)};`,
+      '  let bh = row / max(n1 + n2, 1);',
+      '  let j = row - bh * (n1 + n2);',
+      `  if (j < n1) { return ${head}(bh * n1 + j, c); }`,
+      `  return ${rest}(bh * n2 + j - n1, c);`,
+      '}',
+    ].join('\n'));
     return fn;
   }
 
