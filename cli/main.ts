@@ -317,7 +317,8 @@ async function cmdRun(args: string[]): Promise<number> {
 
   if (values.save) {
     mkdirSync(values.save as string, { recursive: true });
-    graph.outputs.forEach((o, k) => writeNpy(files[k]!, outputs[o.name]!, '<f4'));
+    // (`f16(…)` outputs as <f2: their values are f16 values.)
+    graph.outputs.forEach((o, k) => writeNpy(files[k]!, outputs[o.name]!, graph.nodes[o.node]!.elem === 'f16' ? '<f2' : '<f4'));
   }
   if (values.json) {
     // The tiles the WGSL kernels compute for these inputs (with tensor bounds unless turned off).

@@ -16,8 +16,9 @@ export interface DeviceCaps {
   maxStorageBufferBindingSize: number;
   maxStorageBuffersPerShaderStage: number;
   /**
-   * `shader-f16` granted: inputs declared `f16` are stored as f16 on the device (half the
-   * bytes moved) and widened to f32 as they are loaded. Absent: false.
+   * `shader-f16` granted: f16 tensors (inputs declared `f16`, `f16(…)` results) are stored
+   * as f16 on the device (half the bytes moved) and widened to f32 as they are loaded.
+   * Absent: false.
    */
   shaderF16?: boolean;
 }

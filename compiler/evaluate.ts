@@ -24,6 +24,7 @@ import { children, type CallFn, type Expr } from './ir.js';
 import type { IndexName } from '../dsl/builtins.js';
 import type { Span } from '../dsl/ast.js';
 import { AttncError, diag } from '../dsl/diagnostics.js';
+import { roundToF16 } from '../dsl/f16.js';
 import { alibiSlope, floatMod, floorDiv, floorMod } from '../dsl/semantics.js';
 import { patternRule } from './pattern-rules.js';
 
@@ -238,7 +239,7 @@ class Compiler {
 
   private call(fn: CallFn, args: Expr[], e: Expr): NumFn {
     const arity: Record<CallFn, number> = {
-      abs: 1, min: 2, max: 2, clamp: 3, exp: 1, log: 1, tanh: 1, sqrt: 1, floor: 1, ceil: 1, float: 1, int: 1, alibi: 2,
+      abs: 1, min: 2, max: 2, clamp: 3, exp: 1, log: 1, tanh: 1, sqrt: 1, floor: 1, ceil: 1, float: 1, int: 1, f16: 1, alibi: 2,
     };
     if (args.length !== arity[fn]) internal(`\`${fn}\` called with ${args.length} arguments; expected ${arity[fn]}`);
     const isInt = e.ty === 'int';
@@ -268,6 +269,11 @@ class Compiler {
       case 'float': {
         if (isInt) internal('`float` typed int');
         return this.numeric(args[0]!, e);
+      }
+      case 'f16': {
+        if (isInt) internal('`f16` typed int');
+        const x = this.numeric(args[0]!, e);
+        return (env) => roundToF16(x(env));
       }
       case 'int': {
         if (!isInt) internal('`int` typed float');

@@ -26,6 +26,8 @@ export type CallFn =
   | 'abs' | 'min' | 'max' | 'clamp'
   | 'exp' | 'log' | 'tanh' | 'sqrt' | 'floor' | 'ceil'
   | 'float' | 'int'
+  /** the nearest f16 value (ties to even; from 65520 up ±inf): dsl/f16.ts roundToF16. */
+  | 'f16'
   | 'alibi';
 
 export type Expr =

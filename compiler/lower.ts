@@ -235,7 +235,9 @@ class Lowering {
     const shape = this.nodes[widest]!.shape;
     const expr = rewrite(body, (x) =>
       x.op === 'load' && x.idx.length === 0 ? { ...x, idx: this.nodes[x.tensor]!.shape.map((_, k) => mapCoord(k)) } : x);
-    return this.add({ op: 'map', args, expr, elem: 'f32', shape, span: e.span });
+    // `f16(…)` outermost: an f16 tensor (its values are f16 values; stored as f16 where it can).
+    const elem = expr.op === 'call' && expr.fn === 'f16' ? 'f16' : 'f32';
+    return this.add({ op: 'map', args, expr, elem, shape, span: e.span });
   }
 
   private attend(e: ast.ExprOf<'call'>, args: Map<string, ast.Expr>): number {

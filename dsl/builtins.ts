@@ -70,6 +70,7 @@ export const BUILTINS: readonly BuiltinSpec[] = [
   fn('ceil', ['x'], 'round up (float)'),
   fn('float', ['x'], 'convert to float'),
   fn('int', ['x'], 'convert to int, truncating toward zero'),
+  fn('f16', ['x'], 'the nearest f16 value (ties to even; from 65520 up ±inf); of a tensor, an f16 tensor'),
   fn('alibi', ['h', 'heads'], 'ALiBi slope of head h out of heads (fairseq get_slopes)'),
 
   { name: 'causal', kind: 'pattern', params: [], summary: 'j <= i' },

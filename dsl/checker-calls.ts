@@ -59,7 +59,10 @@ export function checkCall(cx: CheckContext, e: ExprOf<'call'>, where: Where): Ty
       return BOOL;
     case 'function': {
       const operands = spec.params.filter((p) => types.has(p.name)).map((p) => ({ expr: bound.args.get(p.name)!.value, type: types.get(p.name)! }));
-      if (operands.some((o) => o.type.kind === 'tensor')) return elementwiseResult(cx, operands);
+      if (operands.some((o) => o.type.kind === 'tensor')) {
+        const t = elementwiseResult(cx, operands);
+        return spec.name === 'f16' && t.kind === 'tensor' ? { ...t, elem: 'f16' } : t;
+      }
       return functionResult(spec, [...types.values()]);
     }
     case 'tensor':
@@ -182,7 +185,7 @@ function functionResult(spec: BuiltinSpec, args: Type[]): Type {
     case 'int':
       return INT;
     default:
-      // exp log tanh sqrt floor ceil float alibi
+      // exp log tanh sqrt floor ceil float f16 alibi
       return FLOAT;
   }
 }

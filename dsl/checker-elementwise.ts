@@ -1,8 +1,8 @@
 // Elementwise tensor arithmetic (docs/language-extensions.md, "Elementwise tensor
 // arithmetic"): in a `let` or `return` value, `+ - * / %`, unary `-` and the functions of
 // ELEMENTWISE_FUNCTIONS over f32 tensors and scalars. The result is an f32 tensor of the
-// widest operand's shape; an operand of one rank less is one value per row of the others
-// (broadcast along their last axis).
+// widest operand's shape (`f16(x)`: an f16 tensor); an operand of one rank less is one
+// value per row of the others (broadcast along their last axis).
 
 import type { Expr, Type } from './ast.js';
 import type { CheckContext } from './checker-context.js';
@@ -10,7 +10,7 @@ import { ERROR, showType } from './checker-types.js';
 
 /** Functions that apply elementwise to tensors (every other function takes scalars only). */
 export const ELEMENTWISE_FUNCTIONS: ReadonlySet<string> = new Set([
-  'abs', 'min', 'max', 'clamp', 'exp', 'log', 'tanh', 'sqrt', 'floor', 'ceil',
+  'abs', 'min', 'max', 'clamp', 'exp', 'log', 'tanh', 'sqrt', 'floor', 'ceil', 'f16',
 ]);
 
 export const ELEMENTWISE_OPERATORS: ReadonlySet<string> = new Set(['+', '-', '*', '/', '%']);

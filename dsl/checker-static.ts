@@ -24,6 +24,7 @@
 import type { Attention, Expr, ExprOf, SourceFile, Span } from './ast.js';
 import { bindArgs, builtin } from './builtins.js';
 import { AttncError, diag, type DiagCode, type Diagnostic } from './diagnostics.js';
+import { roundToF16 } from './f16.js';
 import {
   alibiSlope, floatMod, intAbs, intArith, intNeg, isFiniteF32, nattenAxisProblem, toInt, type IntArithOp,
 } from './semantics.js';
@@ -228,6 +229,7 @@ class StaticEval {
       case 'floor': return Math.floor(x);
       case 'ceil': return Math.ceil(x);
       case 'float': return x;
+      case 'f16': return roundToF16(x);
       case 'int': return intArgs ? x : this.attempt(() => toInt(x), {}, e.span, [e]);
       case 'alibi': return this.attempt(() => alibiSlope(x, y), {}, e.span, [e]);
       default: return undefined;

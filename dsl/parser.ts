@@ -299,6 +299,7 @@ export class AttnParser extends CstParser {
         { ALT: () => this.CONSUME(T.True) },
         { ALT: () => this.CONSUME(T.False) },
         { ALT: () => this.SUBRULE(this.callOrName) },
+        { ALT: () => this.SUBRULE(this.conversion) },
         { ALT: () => this.SUBRULE(this.list) },
         { ALT: () => this.SUBRULE(this.paren) },
       ],
@@ -309,6 +310,12 @@ export class AttnParser extends CstParser {
   callOrName = this.RULE('callOrName', () => {
     this.CONSUME(T.Identifier);
     this.OPTION(() => this.SUBRULE(this.callArgs));
+  });
+
+  /** `f16(x)`: the type keyword called as a function (a conversion; docs/language-extensions.md). */
+  conversion = this.RULE('conversion', () => {
+    this.CONSUME(T.F16);
+    this.SUBRULE(this.callArgs);
   });
 
   callArgs = this.RULE('callArgs', () => {

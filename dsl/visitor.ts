@@ -376,6 +376,13 @@ class Builder {
       const args = nodes(argsNode, 'arg').map((a) => this.arg(a, span));
       return { kind: 'call', callee, args, span };
     }
+    // `f16(x)`: a call of the builtin named like the type keyword.
+    const conv = nodes(n, 'conversion')[0];
+    if (conv) {
+      const kw = toks(conv, 'F16')[0]!;
+      const args = nodes(nodes(conv, 'callArgs')[0], 'arg').map((a) => this.arg(a, span));
+      return { kind: 'call', callee: { name: kw.image, span: spanOf(kw) }, args, span };
+    }
     return this.missing(span);
   }
 

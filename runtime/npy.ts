@@ -2,12 +2,12 @@
 //
 // Read: format 1.0, 2.0 (and 3.0, a 2.0 with a UTF-8 header); little-endian `<f4`, `<f8`,
 // `<i4` and `<f2` (decoded to float32); C order only. Write: format 1.0 (2.0 only if the
-// header would not fit), `<f4`, `<f8` or `<i4`, with the header padded with spaces and a
+// header would not fit), `<f4`, `<f8`, `<i4` or `<f2`, with the header padded with spaces and a
 // final newline so that the data starts at a multiple of 64 bytes, exactly as NumPy does.
 // Every error names the file and what is wrong. The codec works on bytes and runs anywhere
 // (browsers included); reading and writing files is runtime/node/npy-file.ts (Node only).
 
-import { halfToFloat } from './f16.js';
+import { floatToHalf, halfToFloat } from '../dsl/f16.js';
 import { size, type Tensor, type TensorData } from './tensor.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -16,7 +16,7 @@ const ALIGN = 64;
 /** Element types this module reads. */
 export type NpyReadDtype = '<f4' | '<f8' | '<i4' | '<f2';
 /** Element types this module writes. */
-export type NpyWriteDtype = '<f4' | '<f8' | '<i4';
+export type NpyWriteDtype = '<f4' | '<f8' | '<i4' | '<f2';
 
 export interface NpyHeader {
   version: [number, number];
@@ -266,8 +266,8 @@ export function encodeNpy(t: Tensor, dtype: NpyWriteDtype = defaultNpyDtype(t)):
   if (t.data.length !== n) {
     throw new Error(`encodeNpy: data has ${t.data.length} elements but shape [${t.shape.join(', ')}] needs ${n}`);
   }
-  const item = dtype === '<f8' ? 8 : 4;
-  if (dtype !== '<f4' && dtype !== '<f8' && dtype !== '<i4') throw new Error(`encodeNpy: unsupported dtype ${String(dtype)}; use <f4, <f8 or <i4`);
+  const item = dtype === '<f8' ? 8 : dtype === '<f2' ? 2 : 4;
+  if (!['<f4', '<f8', '<i4', '<f2'].includes(dtype)) throw new Error(`encodeNpy: unsupported dtype ${String(dtype)}; use <f4, <f8, <i4 or <f2`);
   const head = header(dtype, t.shape);
   const out = new Uint8Array(head.length + n * item);
   out.set(head, 0);
@@ -277,6 +277,7 @@ export function encodeNpy(t: Tensor, dtype: NpyWriteDtype = defaultNpyDtype(t)):
     const x = src[k]!;
     if (dtype === '<f4') dv.setFloat32(4 * k, x, true);
     else if (dtype === '<f8') dv.setFloat64(8 * k, x, true);
+    else if (dtype === '<f2') dv.setUint16(2 * k, floatToHalf(x), true); // (the nearest f16: exact for f16 values)
     else {
       if (!Number.isInteger(x) || x < -2147483648 || x > 2147483647) {
         throw new Error(`encodeNpy: element ${k} (${x}) is not an int32; cannot write <i4`);

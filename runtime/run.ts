@@ -121,7 +121,7 @@ export async function run(
 
   if (backend === 'webgpu') {
     const bound = await bindOnWebGPU(graph, inputs, dims, options);
-    const widened = hasF16Inputs(graph) && !(await (await import('./webgpu/execute.js')).getWebGPU()).caps.shaderF16;
+    const widened = hasF16Tensors(graph) && !(await (await import('./webgpu/execute.js')).getWebGPU()).caps.shaderF16;
     try {
       return result(await bound.readAll(), 'webgpu', widened ? F16_WIDENED('the device does not grant `shader-f16`') : undefined);
     } finally {
@@ -130,7 +130,7 @@ export async function run(
   }
   if (backend === 'webgl') {
     const webgl = await import('./webgl/index.js');
-    const widened = hasF16Inputs(graph) ? F16_WIDENED('WebGL has no f16 textures here') : undefined;
+    const widened = hasF16Tensors(graph) ? F16_WIDENED('WebGL has no f16 textures here') : undefined;
     return result(await webgl.executeWebGLOutputs(graph, inputs, dims), 'webgl', [note, widened].filter(Boolean).join('; ') || undefined);
   }
   const ref = runReference(graph, inputs);
@@ -150,10 +150,11 @@ function asF32Inputs(graph: Graph, inputs: Record<string, Tensor>): Record<strin
   return out;
 }
 
-const hasF16Inputs = (graph: Graph): boolean => graph.inputs.some((id) => graph.nodes[id]!.elem === 'f16');
+/** f16 inputs or `f16(…)` results among the tensors the program computes with. */
+const hasF16Tensors = (graph: Graph): boolean => graph.nodes.some((n) => n.elem === 'f16');
 
-/** The note of a run whose f16 inputs are stored as f32 on the device (values rounded to f16 all the same). */
-const F16_WIDENED = (why: string) => `f16 inputs stored widened to f32 (${why}); their values are rounded to f16 as everywhere`;
+/** The note of a run whose f16 tensors are stored as f32 on the device (values rounded to f16 all the same). */
+const F16_WIDENED = (why: string) => `f16 tensors stored widened to f32 (${why}); their values are rounded to f16 as everywhere`;
 
 /** The outputs as every backend returns them when none has elements; else null. */
 function emptyOutputs(graph: Graph, dims: Record<string, number>): Tensor[] | null {

@@ -12,7 +12,7 @@ import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { evalSizeExpr } from '../compiler/evaluate.js';
 import { inputSeed, intTensor, size, uniformTensor, type Tensor } from './tensor.js';
 import { checkView, contiguous } from './views.js';
-import { roundToF16 } from './f16.js';
+import { roundToF16 } from '../dsl/f16.js';
 
 export type Dims = Record<string, number>;
 

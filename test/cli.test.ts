@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
-import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
+import { readNpy, readNpyHeader, writeNpy } from '../runtime/node/npy-file.js';
+import { roundToF16 } from '../dsl/f16.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { uniformTensor } from '../runtime/tensor.js';
 
@@ -163,4 +164,17 @@ test('--help for each command exits 0', async (t) => {
     t.is(r.code, 0);
     t.regex(r.stdout, new RegExp(`Usage: attnc ${c}`));
   }
+});
+
+test('run --save writes an f16(…) output as <f2 (its values exactly), the others as <f4', async (t) => {
+  const dir = tmp();
+  const file = join(dir, 'h.attn');
+  writeFileSync(file, 'attention h {\n  input x: f32[N]\n  dims N = 6\n  return half: f16(x * 3.0), x * 3.0\n}\n');
+  const r = await attnc('run', file, '--backend', 'reference', '--seed', '4', '--save', dir);
+  t.is(r.code, 0, r.stderr);
+  const half = readNpy(join(dir, 'half.npy'));
+  const full = readNpy(join(dir, 'out1.npy'));
+  t.is(readNpyHeader(join(dir, 'half.npy')).dtype, '<f2');
+  t.is(readNpyHeader(join(dir, 'out1.npy')).dtype, '<f4');
+  t.deepEqual(Array.from(half.data), Array.from(full.data, roundToF16));
 });

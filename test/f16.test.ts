@@ -2,17 +2,21 @@
 // rounds what it is given to the nearest f16 — and WGSL stores them as f16 where the device
 // grants `shader-f16` (half the bytes), widening as it loads. The rounding itself
 // (exhaustively), the reference, the devices against it (vec4 and scalar rows, lookups,
-// pool, elementwise), f16 and f32 storage giving the same answer, and the run's note.
+// pool, elementwise), f16 and f32 storage giving the same answer, and the run's note; the
+// conversion f16(x): its rounding on every device at every boundary, f16 results as
+// attention operands and outputs (stored and read back as f16 on WebGPU).
 
 import test from 'ava';
 import { compile } from '../compiler/compile.js';
-import { floatToHalf, halfOfDouble, halfToFloat, roundToF16, toF16Bits } from '../runtime/f16.js';
+import { floatToHalf, halfOfDouble, halfToFloat, roundToF16 } from '../dsl/f16.js';
+import { toF16Bits } from '../runtime/f16.js';
 import { run } from '../runtime/run.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
 import { executeWebGPU } from '../runtime/webgpu/execute.js';
+import { devicesAgree } from './helpers/devices.js';
 import { compare } from './helpers/webgpu-check.js';
 
 test('floatToHalf: every f16 value round-trips; ties go to even; beyond 65504 to ±inf; subnormals; NaN; −0', (t) => {
@@ -94,8 +98,91 @@ for (const D of [8, 6]) {
     t.deepEqual(compare(gpu.outputs.pooled!, ref.outputs.pooled!).bad, [], 'pool of an f16 input');
     const gl = await run(p, inputs, { backend: 'webgl' });
     t.deepEqual(compare(gl.output, ref.output).bad, [], 'webgl');
-    t.regex(gl.note ?? '', /f16 inputs stored widened to f32 \(WebGL has no f16 textures here\)/);
+    t.regex(gl.note ?? '', /f16 tensors stored widened to f32 \(WebGL has no f16 textures here\)/);
     if (caps.shaderF16) t.is(gpu.note, undefined);
-    else t.regex(gpu.note ?? '', /f16 inputs stored widened to f32 \(the device does not grant `shader-f16`\)/);
+    else t.regex(gpu.note ?? '', /f16 tensors stored widened to f32 \(the device does not grant `shader-f16`\)/);
   });
 }
+
+// ---- f16(x): the conversion ----
+
+test('checker: f16(x) of a float tensor is an f16 tensor; of a scalar, a float; not of an i32 tensor', (t) => {
+  const types = (body: string) => {
+    const p = compile(`attention c {\n  input x: f32[B, N]\n  input n: i32[B, N]\n  ${body}\n}`);
+    return p.ok ? p.graph!.nodes[p.graph!.output]!.elem : p.diagnostics.map((d) => `${d.code} ${d.message}`);
+  };
+  t.is(types('return f16(x)'), 'f16');
+  t.is(types('return f16(x) * 2.0'), 'f32', 'arithmetic on f16 values computes in f32');
+  t.is(types('return f16(f16(x) + 1.0)'), 'f16');
+  t.deepEqual(types('return f16(n)'), ['AT508 argument `x` of `f16` must be an f32 tensor, an int or a float, found i32[B, N]']);
+  t.deepEqual((types('return f16(x, x)') as string[]).map((c) => c.slice(0, 5)), ['AT501']);
+  const scored = compile('attention s {\n  input q, k, v: f32[B, H, N, D]\n  return attend(q, k, v, score: f16(s) + f16(0.1))\n}');
+  t.true(scored.ok, scored.diagnostics.map((d) => d.message).join('\n'));
+});
+
+test('reference: f16(x) rounds to the nearest f16 once, from the float64 value', (t) => {
+  const p = compile('attention c {\n  input x: f32[N]\n  return f16(x * 3.0)\n}');
+  const xs = [0.1 / 3, (1 + 2 ** -11) / 3, 70000, -1e6, 2 ** -25 / 3, 1 / 3];
+  const out = executeReference(p.graph!, { x: tensor([xs.length], xs) });
+  t.deepEqual(Array.from(out.data), xs.map((x) => roundToF16(x * 3)));
+});
+
+// Values at every kind of f16 boundary: ties (to even, both ways), just off them, the
+// subnormals, 65504 … 65520, beyond, ±0, ±inf, NaN, and many f32 bit patterns. Every
+// device computes f16(x · 1.0) — an exact product — so it must round exactly as the reference.
+function boundaryValues(): number[] {
+  const xs: number[] = [0, -0, Infinity, -Infinity, NaN, 65504, 65519, 65519.99, 65520, 65536, 1e6, -65520, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 2 ** -14, 2 ** -14 - 2 ** -25];
+  for (let h = 0; h < 0x7c00; h += 37) {
+    const a = halfToFloat(h);
+    const b = halfToFloat(h + 1);
+    const mid = (a + b) / 2; // an f32 value: the tie
+    xs.push(a, -a, mid, -mid, Math.fround(mid + (b - a) * 2 ** -8), Math.fround(mid - (b - a) * 2 ** -8));
+  }
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (let k = 0; k < 4000; k++) {
+    u[0] = Math.imul(k + 1, 2654435761) >>> 0;
+    xs.push(f[0]!);
+  }
+  return xs.map(Math.fround);
+}
+
+test('f16(x) on webgpu (f16 storage and f32 storage) and webgl equals the reference exactly at every boundary', async (t) => {
+  const p = compile('attention c {\n  input x: f32[N]\n  return f16(x * 1.0)\n}');
+  const xs = boundaryValues();
+  const inputs = { x: tensor([xs.length], Float32Array.from(xs)) };
+  const ref = (await run(p, inputs, { backend: 'reference' })).output;
+  const { caps } = await getWebGPU();
+  const sources: string[] = [];
+  const g = p.graph!;
+  const dims = resolveDims(g, { N: xs.length });
+  const outs = {
+    'webgpu, f16 storage': await executeWebGPU(g, inputs, dims, { onKernel: (_k, src) => sources.push(src) }),
+    'webgpu, f32 storage': await executeWebGPU(g, inputs, dims, { caps: { ...caps, shaderF16: false } }),
+    webgl: (await run(p, inputs, { backend: 'webgl' })).output,
+  };
+  if (caps.shaderF16) t.true(sources.some((s) => s.includes('var<storage, read_write> out: array<f16>')), 'stored as f16');
+  for (const [name, out] of Object.entries(outs)) {
+    const wrong = xs.flatMap((x, k) => (Object.is(out.data[k], ref.data[k]) || (out.data[k] === 0 && ref.data[k] === 0) ? [] : [`f16(${x}) = ${out.data[k]}, reference ${ref.data[k]}`]));
+    t.deepEqual(wrong.slice(0, 5), [], name);
+  }
+});
+
+test('f16 results as attention operands and outputs: every backend agrees with the reference (an f16 output within one f16 step)', async (t) => {
+  await devicesAgree(t, `attention c {
+  input q, k, v: f32[B, H, N, D]
+  dims  B = 1, H = 3, N = 29, D = 8
+  let o = attend(f16(q * 2.0), f16(k), v, mask: j <= i + 3, score: f16(s))
+  return f16(o), o2: f16(o * 3.0) - o
+}`, { seed: 5 });
+});
+
+test('run(): an f16 output comes back as its f16 values on every backend', async (t) => {
+  const p = compile('attention c {\n  input x: f32[N]\n  dims N = 5\n  return f16(x), plain: x * 1.0\n}');
+  const x = tensor([5], [0.1, 1 + 2 ** -11, 70000, -2, 1e-6]);
+  const want = [0.1, 1 + 2 ** -11, 70000, -2, 1e-6].map(roundToF16);
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    const r = await run(p, { x }, { backend });
+    t.deepEqual(Array.from(r.outputs.out0!.data), want, backend);
+  }
+});

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeNpy, encodeNpy, parseNpyHeader } from '../runtime/npy.js';
-import { halfToFloat } from '../runtime/f16.js';
+import { halfToFloat } from '../dsl/f16.js';
 import { readNpy, writeNpy } from '../runtime/node/npy-file.js';
 import { tensor } from '../runtime/tensor.js';
 

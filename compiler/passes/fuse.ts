@@ -52,7 +52,7 @@ export const fuse: Pass = {
 
 /**
  * How graph tensors sit in device memory: inputs given as strided views
- * (PassOptions.views) and `@out` for the output (PassOptions.outputView); `f16`: f16 inputs
+ * (PassOptions.views) and `@out` for the output (PassOptions.outputView); `f16`: f16 tensors
  * stored as f16 (DeviceCaps.shaderF16), except views.
  */
 interface Storage {
@@ -240,8 +240,9 @@ function tensorBinding(
   };
   const tensor = n.op === 'input' ? n.name : id === g.output && n.op === 'attend' ? 'out' : undefined;
   const viewed = tensor === undefined ? undefined : n.op === 'input' ? store.views[tensor] : store.views['@out'];
-  // An f16 input the device reads as f16 (a view is read as the caller's f32 buffer).
-  if (!viewed) return n.elem === 'f16' && n.op === 'input' && store.f16 ? { ...b, elem: 'f16' } : b;
+  // An f16 tensor — an input, or an `f16(…)` result — stored as f16 where the device can
+  // (a view is read as the caller's f32 buffer).
+  if (!viewed) return n.elem === 'f16' && store.f16 ? { ...b, elem: 'f16' } : b;
   // A strided view of the caller's buffer: offset, strides and length are uniforms.
   const u = (what: string) => dim(`${tensor}__${what}`);
   return {

@@ -22,7 +22,7 @@ import type { Tensor } from '../tensor.js';
 import { WebGLError, WebGLKernelError } from './errors.js';
 import { destroyGPU, getGPU, webglDevice, type GpuKernel, type GpuTexture } from './gpujs.js';
 import { returnedInput } from '../shapes.js';
-import { roundToF16 } from '../f16.js';
+import { roundToF16 } from '../../dsl/f16.js';
 import { validateRun } from '../validate.js';
 
 /** The WebGL caps the schedule uses beyond the defaults (tests force a strategy or chunking). */

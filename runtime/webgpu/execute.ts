@@ -17,7 +17,7 @@ import type { DeviceCaps } from '../../compiler/caps.js';
 import type { Graph } from '../../compiler/ir.js';
 import type { Binding, Kernel } from '../../compiler/kernel.js';
 import { lowerToKernels } from '../../compiler/pipeline.js';
-import type { Tensor } from '../tensor.js';
+import { size, type Tensor } from '../tensor.js';
 import { returnedInput } from '../shapes.js';
 import { validateRun } from '../validate.js';
 import { viewsOf } from '../views.js';
@@ -28,7 +28,8 @@ import { pipelineId } from './pipelines.js';
 import {
   compileKernels, kernelPasses, planKernels, recordKernels, roundUp, SIZE_ALIGN, sizeOf, type KernelPass,
 } from './record.js';
-import { roundToF16, toF16Bits } from '../f16.js';
+import { halfToFloat, roundToF16 } from '../../dsl/f16.js';
+import { toF16Bits } from '../f16.js';
 import { PassTimer } from './timing.js';
 import { remember, waitForDevice, type Waited } from './wait.js';
 
@@ -216,6 +217,8 @@ class Run implements BoundProgram {
   private readonly pool: Pool;
   private readonly held: GPUBuffer[] = [];
   private readonly nodeBuffers = new Map<number, { buffer: GPUBuffer; bytes: number }>();
+  /** Graph tensors stored as f16 on the device (DeviceCaps.shaderF16). */
+  private readonly halves = new Set<number>();
   private readonly scratch = new Map<string, { buffer: GPUBuffer; bytes: number }>();
   private passes: KernelPass[] = [];
   private released = false;
@@ -248,8 +251,9 @@ class Run implements BoundProgram {
       maxWorkgroupsPerDimension: Math.min(this.gpu.caps.maxWorkgroupsPerDimension, this.options.maxWorkgroupsPerDimension ?? Infinity),
     });
     const pipelines = await compileKernels(device, plans, this.options.onKernel);
-    // Inputs the kernels read as f16 (DeviceCaps.shaderF16), uploaded as f16 bits.
-    const halves = new Set(this.kernels.flatMap((k) => k.bindings).flatMap((b) => (b.elem === 'f16' && b.buffer.kind === 'node' ? [b.buffer.node] : [])));
+    // Tensors stored as f16 (DeviceCaps.shaderF16): inputs uploaded as f16 bits, outputs read back so.
+    const halves = this.halves;
+    for (const b of this.kernels.flatMap((k) => k.bindings)) if (b.elem === 'f16' && b.buffer.kind === 'node') halves.add(b.buffer.node);
     const uploads = [...this.inputNodes].map(([id, t]) => {
       const n = this.graph.nodes[id]!;
       // An f16 input holds f16 values (runtime/f16.ts): rounded on the host, stored as f16
@@ -312,7 +316,11 @@ class Run implements BoundProgram {
     if (timing) this.options.timing?.(timing.ms);
     return outs.map((o, k) => {
       const bytes = data![k]!;
-      return { data: this.graph.nodes[o.node]!.elem === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes), shape: this.outShapes[k]! };
+      const elem = this.graph.nodes[o.node]!.elem;
+      const shape = this.outShapes[k]!;
+      // An f16 output stored as f16 (half the bytes read back) comes back as its f32 values.
+      if (elem === 'f16' && this.halves.has(o.node)) return { data: Float32Array.from(new Uint16Array(bytes, 0, size(shape)), halfToFloat), shape };
+      return { data: elem === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes), shape };
     });
   }
 

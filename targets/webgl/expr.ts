@@ -29,7 +29,7 @@ export type Helper = ScalarHelper | VecHelper;
 
 type ScalarHelper =
   | 'attnc_idiv' | 'attnc_imod' | 'attnc_fmod' | 'attnc_trunc' | 'attnc_tanh' | 'attnc_log' | 'attnc_alibi' | 'attnc_alibi_n'
-  | 'attnc_index' | 'attnc_lse';
+  | 'attnc_index' | 'attnc_lse' | 'attnc_f16';
 
 /** The helpers on RGBA texels of the packed attention kernels (targets/webgl/packed.ts). */
 type VecHelper =
@@ -108,6 +108,24 @@ export const HELPER_SOURCE: Record<Helper, string> = {
   // The log-sum-exp of a row from its max m and Σ exp(x − m) = l; −inf (−1 / +0: GLSL ES
   // 1.00 has no literal for it) for a row with no allowed score.
   attnc_lse: 'float attnc_lse(float m, float l) { float z = abs(l) * 0.0; return l > 0.0 ? m + log(l) : -1.0 / z; }',
+  // f16(x): the nearest f16 value (ties to even; from 65520 up ±inf, by overflowing f32;
+  // NaN as it is), in arithmetic (GLSL ES 1.00 has no bit casts): the f16 quantum of |x| is
+  // 2^(e − 10) for its exponent e (log2, corrected by exp2 of whole numbers, which are
+  // exact), at least 2^-24 (subnormals); |x| / quantum is exact and rounds half to even.
+  attnc_f16: [
+    'float attnc_f16(float x) {',
+    '  float a = abs(x);',
+    '  if (!(a < 65520.0)) { return x * 1.0e30 * 1.0e30; }',
+    '  float e = max(floor(log2(a)), -14.0);',
+    '  if (exp2(e) > a) { e -= 1.0; } else if (exp2(e + 1.0) <= a) { e += 1.0; }',
+    '  float q = exp2(max(e, -14.0) - 10.0);',
+    '  float m = a / q;',
+    '  float r = floor(m);',
+    '  float d = m - r;',
+    '  if (d > 0.5 || (d == 0.5 && mod(r, 2.0) == 1.0)) { r += 1.0; }',
+    '  return x < 0.0 ? -(r * q) : r * q;',
+    '}',
+  ].join('\n'),
   attnc_idiv: [
     'float attnc_idiv(float a, float b) {',
     '  if (b < 0.0) { a = -a; b = -b; }',
@@ -297,6 +315,9 @@ function renderCall(e: Extract<Expr, { op: 'call' }>, env: ExprEnv): string {
     case 'tanh':
       env.helpers.add('attnc_tanh');
       return `attnc_tanh(${a[0]})`;
+    case 'f16':
+      env.helpers.add('attnc_f16');
+      return `attnc_f16(${a[0]})`;
     case 'alibi': {
       const n = env.hostSize?.(e.args[1]!);
       if (n !== undefined) {

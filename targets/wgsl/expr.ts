@@ -18,7 +18,7 @@ import type { Expr } from '../../compiler/ir.js';
 import { foldConst, isConstTree } from '../../compiler/scalar.js';
 import type { IndexName } from '../../dsl/builtins.js';
 
-export type Helper = 'floor_div_i32' | 'floor_mod_i32' | 'floor_mod_f32' | 'alibi_slope' | 'nan_f32';
+export type Helper = 'floor_div_i32' | 'floor_mod_i32' | 'floor_mod_f32' | 'alibi_slope' | 'nan_f32' | 'round_f16';
 
 export const HELPER_SOURCE: Record<Helper, string> = {
   floor_div_i32: [
@@ -49,6 +49,21 @@ export const HELPER_SOURCE: Record<Helper, string> = {
     'fn nan_f32() -> f32 {',
     '  let z = 0.0f;',
     '  return z / z;',
+    '}',
+  ].join('\n'),
+  round_f16: [
+    '// f16(x): the nearest f16 value, as an f32 (ties to even; from 65520 up ±inf; NaN as it',
+    '// is), on the bits, so every device rounds alike (no shader-f16 needed). Normal f16',
+    '// (|x| ≥ 2^-14): the 13 dropped mantissa bits round to nearest even; subnormal f16:',
+    '// multiples of 2^-24, by round() (ties to even) of the exactly scaled magnitude.',
+    'fn round_f16(x: f32) -> f32 {',
+    '  let b = bitcast<u32>(x);',
+    '  let a = b & 0x7fffffffu;',
+    '  let s = b & 0x80000000u;',
+    '  if (a >= 0x7f800000u) { return x; }',
+    '  if (a >= 0x477ff000u) { return bitcast<f32>(s | 0x7f800000u); }',
+    '  if (a >= 0x38800000u) { return bitcast<f32>(s | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u)); }',
+    '  return bitcast<f32>(s | bitcast<u32>(round(bitcast<f32>(a) * 16777216.0f) * 5.9604644775390625e-8f));',
     '}',
   ].join('\n'),
   alibi_slope: [
@@ -217,6 +232,9 @@ function renderCall(e: Extract<Expr, { op: 'call' }>, env: ExprEnv): string {
     case 'alibi':
       env.helpers.add('alibi_slope');
       return `alibi_slope(${a[0]}, ${a[1]})`;
+    case 'f16':
+      env.helpers.add('round_f16');
+      return `round_f16(${a[0]})`;
   }
 }
 

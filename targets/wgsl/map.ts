@@ -24,7 +24,9 @@ export function renderMapKernel(k: MapKernel): string {
     }
     if (rank > 0) c.line('let x0 = r;');
     const vars = Object.fromEntries(k.shape.map((_, a) => [`x${a}`, `x${a}`])) as Partial<Record<TileVar, string>>;
-    c.line(`${out.name}[e] = ${src.expr(k.expr, vars)};`);
+    // An f16 result (`f16(…)` outermost) stored as f16: its value is an f16 value already.
+    const value = src.expr(k.expr, vars);
+    c.line(`${out.name}[e] = ${out.elem === 'f16' ? `f16(${value})` : value};`);
   });
   src.entry(s.workgroupSize, c);
   return src.toString();

@@ -1,7 +1,8 @@
 // The differential fuzzer: random valid programs at random small shapes, run on a device
 // backend (webgpu, webgl) and on the float64 reference, compared with the GPU suites'
-// tolerance (test/helpers/webgpu-check.ts `compare`: |out − ref| ≤ 1e-4 + 1e-4·|ref|, and
-// exact zeros where the reference is exactly 0 — fully masked rows).
+// tolerance (test/helpers/webgpu-check.ts `compare`: |out − ref| ≤ 1e-4 + 1e-4·|ref|, one
+// f16 step more for an `f16(…)` output, and exact zeros where the reference is exactly 0 —
+// fully masked rows).
 //
 // Programs: masks from every pattern builtin with random arguments (negative and zero
 // included), index expressions over b, h, hk, i, j, dims and params with `/`, `%`,
@@ -10,8 +11,9 @@
 // bias lookup and masks inside scores; N ≠ M, GQA (H = g·Hk), both normalisations, an
 // agent stage (pool + two attends), and what follows an attention: elementwise arithmetic,
 // its lse, several outputs, two attentions merged through their lse (every output is
-// compared), top-k, and keys concatenated with pooled summaries; q, k, v f32 or f16. fast-check generates and shrinks them, so a failure is reported as a small
-// program.
+// compared), top-k (and its lse), keys concatenated with pooled summaries, an f16(…)
+// output; q, k, v f32 or f16. fast-check generates and shrinks them, so a failure is
+// reported as a small program.
 //
 // What counts (LANGUAGE.md leaves these open, so they are not failures):
 //   - a program the checker refuses for what its random constants do (a zero divisor,
@@ -154,7 +156,7 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     queries: fc.boolean(),
     // What the program does with the attention: return it, arithmetic on it, its lse
     // (normalize: keys), both, or the attention merged through lse with its complement.
-    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'topk-lse', 'concat'),
+    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'topk-lse', 'concat', 'f16'),
     k: fc.integer({ min: 1, max: 6 }),
     // q, k and v as f16 inputs (stored as f16 where the device grants shader-f16)
     half: fc.boolean(),
@@ -204,6 +206,9 @@ function epilogue(kind: string, attend: string, queries: boolean, complement: st
       '  return attend(q, kk, vv)',
     ];
     case 'map': return [`  let o = ${attend}`, '  return (o - c) * o + abs(o) / 2.0'];
+    // (f16 rounding outermost: an inner one could round the device's f32 value and the
+    // reference's float64 one to neighbouring f16 values, and the difference then grows)
+    case 'f16': return [`  let o = ${attend}`, '  return f16(o * c), o'];
     case 'lse': return lse ? [`  let o = ${attend}`, '  return lse(o)'] : [`  return ${attend}`];
     case 'both': return lse ? [`  let o = ${attend}`, '  return o, l: lse(o), o * c'] : [`  let o = ${attend}`, '  return o, o * c'];
     case 'merge':
@@ -253,7 +258,8 @@ export async function differ(p: FuzzProgram, backend: Backend): Promise<string |
     // Compared only where the reference is finite (see the header).
     const finite = (t: Tensor, k: number) => Number.isFinite(ref.data[k]!) ? t.data[k]! : 0;
     const pick = (t: Tensor): Tensor => ({ shape: t.shape, data: Float64Array.from(t.data, (_, k) => finite(t, k)) });
-    const { bad } = compare(pick(outs[name]!), pick(ref));
+    const f16 = graph.nodes[graph.outputs.find((o) => o.name === name)!.node]!.elem === 'f16';
+    const { bad } = compare(pick(outs[name]!), pick(ref), { f16 });
     if (bad.length) return `${backend} differs from the reference in output ${name}: ${bad.slice(0, 3).join('; ')}`;
   }
   return null;

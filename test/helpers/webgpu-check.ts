@@ -44,7 +44,12 @@ export interface Compared {
   sources: string[];
 }
 
-export function compare(out: Tensor, ref: Tensor): { bad: string[]; maxErr: number; zeros: number } {
+/**
+ * Elementwise agreement within LANGUAGE.md §6's tolerance, `1e-4 + 1e-4·|ref|`; with
+ * `f16` (an f16 output, docs/language-extensions.md) one f16 step of the reference's
+ * magnitude more: the device rounds its f32 value to f16, the reference its float64 one.
+ */
+export function compare(out: Tensor, ref: Tensor, opts: { f16?: boolean } = {}): { bad: string[]; maxErr: number; zeros: number } {
   const bad: string[] = [];
   let maxErr = 0;
   let zeros = 0;
@@ -59,13 +64,16 @@ export function compare(out: Tensor, ref: Tensor): { bad: string[]; maxErr: numb
       zeros++;
       if (o !== 0 && bad.length < 8) bad.push(`element ${k}: ${o} where the reference is exactly 0`);
     }
-    if (!(err <= 1e-4 + 1e-4 * Math.abs(r))) {
+    if (!(err <= 1e-4 + 1e-4 * Math.abs(r) + (opts.f16 ? f16Step(r) : 0))) {
       if (bad.length < 8) bad.push(`element ${k}: ${o} vs reference ${r} (error ${err})`);
     }
     if (err > maxErr) maxErr = err;
   }
   return { bad, maxErr, zeros };
 }
+
+/** The distance between consecutive f16 values around `r` (2^-24 among the subnormals). */
+const f16Step = (r: number): number => (Number.isFinite(r) ? 2 ** (Math.max(Math.floor(Math.log2(Math.abs(r))), -14) - 10) : 0);
 
 /** Run `graph` on the device and against the reference; assert agreement. */
 export async function checkGraph(
