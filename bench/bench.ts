@@ -19,6 +19,7 @@ import { compileBool, evalExpr } from '../compiler/evaluate.js';
 import { keyRanges } from '../compiler/analysis/mask.js';
 import { runReference } from '../runtime/reference/index.js';
 import { mulberry32, tensor, uniformTensor, type Tensor } from '../runtime/tensor.js';
+import { toF16Bits } from '../runtime/f16.js';
 import { initTfjs, shareNavigatorGpu, type TfjsAttention } from './tfjs.js';
 import { WARM_UP_RUNS } from '../runtime/webgpu/wait.js';
 import { Progress } from './progress.js';
@@ -44,8 +45,10 @@ interface Program {
 
 const PROGRAMS: Record<string, Program> = {
   dense: { src: att('dense', 'return attend(q, k, v)') },
-  // f16 inputs (stored as f16 where the device grants shader-f16): half the input bytes.
-  'dense-f16': { src: att('dense_f16', 'return attend(q, k, v)').replace('f32[B, H, N, D]', 'f16[B, H, N, D]') },
+  // f16 in and out, as a model with f16 activations hands them over: the inputs given as f16
+  // bits (no host conversion), stored as f16 where the device grants shader-f16, and an f16
+  // output read back as f16 — half the bytes each way.
+  'dense-f16': { src: att('dense_f16', 'return f16(attend(q, k, v))').replace('f32[B, H, N, D]', 'f16[B, H, N, D]') },
   causal: { src: att('causal', 'return attend(q, k, v, mask: causal)') },
   sliding: { src: att('sliding', 'return attend(q, k, v, mask: sliding(256))') },
   neighborhood: { src: att('neighborhood', 'return attend(q, k, v, mask: neighborhood(15, dilation: 2))') },
@@ -408,7 +411,7 @@ async function main() {
           if (!res.ok || !res.graph) throw new Error(res.diagnostics.map((d) => JSON.stringify(d)).join('\n'));
           const g = res.graph;
           const dims = resolveDims(g, { N, ...prog.dims?.(N) });
-          const inputs = name === 'routing' ? balancedRoutingInputs(dims) : { ...generateInputs(g, dims, 1), ...prog.tables?.(dims) };
+          const inputs = asF16Bits(g, name === 'routing' ? balancedRoutingInputs(dims) : { ...generateInputs(g, dims, 1), ...prog.tables?.(dims) });
           const fused: ExecuteOptions = { fusion: true };
           ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims, withKernels || !!prog.tables));
           if (prog.tables && row.fusedKernels) {
@@ -598,9 +601,20 @@ async function plot(dir: string, file = resultsFile) {
   process.exit(1);
 });
 
-/** Bytes of the program's output under `dims` (f32 or i32 elements). */
+/** Bytes of the program's output under `dims` (f32 or i32 elements, f16 ones read back as f16). */
 function outBytes(g: Graph, dims: Dims): number {
-  return 4 * shapeOf(g.nodes[g.output]!, dims).reduce((a, b) => a * b, 1);
+  return (g.nodes[g.output]!.elem === 'f16' ? 2 : 4) * shapeOf(g.nodes[g.output]!, dims).reduce((a, b) => a * b, 1);
+}
+
+/** The program's f16 inputs as f16 bits (a Uint16Array: what run() uploads as it is). */
+function asF16Bits(g: Graph, inputs: Record<string, Tensor>): Record<string, Tensor> {
+  const out = { ...inputs };
+  for (const id of g.inputs) {
+    const n = g.nodes[id]!;
+    const t = inputs[n.name!];
+    if (n.elem === 'f16' && t) out[n.name!] = { ...t, data: toF16Bits(t.data).subarray(0, t.data.length) };
+  }
+  return out;
 }
 
 /**
@@ -611,7 +625,7 @@ function outBytes(g: Graph, dims: Dims): number {
 async function transferFloor(device: GPUDevice, inputs: Record<string, Tensor>, outBytes: number): Promise<void> {
   const made: GPUBuffer[] = [];
   for (const t of Object.values(inputs)) {
-    const data = t.data instanceof Float32Array || t.data instanceof Int32Array ? t.data : Float32Array.from(t.data);
+    const data = t.data instanceof Float32Array || t.data instanceof Int32Array || t.data instanceof Uint16Array ? t.data : Float32Array.from(t.data);
     const b = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(b, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     made.push(b);

@@ -9,7 +9,7 @@ import { AttncError, diag } from '../dsl/diagnostics.js';
 import { checkSizes, WEBGL_LIMITS, type InputLimits } from './limits.js';
 import { runReference } from './reference/index.js';
 import { bindDims, shapeOf } from './shapes.js';
-import { checkInputNames, validateRun } from './validate.js';
+import { checkF16Bits, checkInputNames, validateRun } from './validate.js';
 import { toFloat32, type Tensor } from './tensor.js';
 
 export type Backend = 'reference' | 'webgpu' | 'webgl';
@@ -96,6 +96,7 @@ export async function run(
   // backend sees the same values; beyond the f32 range that is ±inf, as numpy's
   // astype(float32).
   checkInputNames(graph, inputs);
+  checkF16Bits(graph, inputs);
   inputs = asF32Inputs(graph, inputs);
   // Shape errors are reported before any kernel runs, the same on every backend.
   const dims = bindDims(graph, inputs);
@@ -143,7 +144,8 @@ function asF32Inputs(graph: Graph, inputs: Record<string, Tensor>): Record<strin
   for (const id of graph.inputs) {
     const node = graph.nodes[id]!;
     const t = inputs[node.name ?? `%${id}`];
-    if (t && node.elem !== 'i32' && !(t.data instanceof Float32Array) && ArrayBuffer.isView(t.data)) {
+    // (f16 bits, a Uint16Array for an f16 input, stay bits: runtime/f16.ts.)
+    if (t && node.elem !== 'i32' && !(t.data instanceof Float32Array) && !(t.data instanceof Uint16Array) && ArrayBuffer.isView(t.data)) {
       out[node.name ?? `%${id}`] = { ...t, data: Float32Array.from(t.data) };
     }
   }

@@ -12,7 +12,7 @@ import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { evalSizeExpr } from '../compiler/evaluate.js';
 import { inputSeed, intTensor, size, uniformTensor, type Tensor } from './tensor.js';
 import { checkView, contiguous } from './views.js';
-import { roundToF16 } from '../dsl/f16.js';
+import { f16Values } from './f16.js';
 
 export type Dims = Record<string, number>;
 
@@ -237,6 +237,6 @@ export function returnedInput(graph: Graph, inputs: Readonly<Record<string, Tens
   // (With several outputs the kernels run, and an input among them is read back as it is.)
   if (out.op !== 'input' || graph.outputs.length > 1) return null;
   const t = contiguous(inputs[out.name ?? `%${out.id}`]!);
-  const data = out.elem === 'i32' ? Int32Array.from(t.data) : out.elem === 'f16' ? Float32Array.from(t.data, roundToF16) : Float32Array.from(t.data);
+  const data = out.elem === 'i32' ? Int32Array.from(t.data) : out.elem === 'f16' ? f16Values(t.data) : Float32Array.from(t.data);
   return { data, shape: [...t.shape] };
 }

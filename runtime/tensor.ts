@@ -10,7 +10,12 @@
 // Each input of a program draws from its own stream, seeded by `inputSeed(seed, name)`
 // (FNV-1a of `${seed}:${name}`), so adding or reordering inputs leaves the others unchanged.
 
-export type TensorData = Float32Array | Float64Array | Int32Array;
+/**
+ * Element arrays. A Uint16Array is f16 bit patterns (IEEE binary16), for an `f16` input
+ * only, in C order: uploaded as they are where the device stores f16 (no conversion on the
+ * host), decoded to their values everywhere else (runtime/f16.ts).
+ */
+export type TensorData = Float32Array | Float64Array | Int32Array | Uint16Array;
 
 export interface Tensor {
   data: TensorData;

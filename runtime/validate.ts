@@ -33,7 +33,27 @@ export function validateRun(graph: Graph, inputs: Readonly<Record<string, Tensor
     }
   }
   checkInputNames(graph, inputs);
+  checkF16Bits(graph, inputs);
   for (const node of graph.nodes) checkNode(graph, node, dims, shapes);
+}
+
+/**
+ * f16 bits (a Uint16Array) are the data of an `f16` input only, in C order: AT703 naming
+ * the input otherwise (its bits would be read as numbers, or a view as f32 words).
+ */
+export function checkF16Bits(graph: Graph, inputs: Readonly<Record<string, Tensor>>): void {
+  for (const id of graph.inputs) {
+    const node = graph.nodes[id]!;
+    const name = nameOf(graph, id);
+    const t = inputs[name];
+    if (!(t?.data instanceof Uint16Array)) continue;
+    if (node.elem !== 'f16') {
+      throw new AttncError([diag('AT703', [name, `f16 bits (a Uint16Array) are data for an \`f16\` input; \`${name}\` is ${node.elem}: give its values (a Float32Array)`], node.span)]);
+    }
+    if (t.strides !== undefined || t.offset !== undefined) {
+      throw new AttncError([diag('AT703', [name, 'f16 bits (a Uint16Array) are read in C order: give them without strides or offset'], node.span)]);
+    }
+  }
 }
 
 /**

@@ -186,3 +186,30 @@ test('run(): an f16 output comes back as its f16 values on every backend', async
     t.deepEqual(Array.from(r.outputs.out0!.data), want, backend);
   }
 });
+
+test('f16 bits: a Uint16Array for an f16 input is its f16 values on every backend (uploaded as it is where stored as f16); elsewhere AT703', async (t) => {
+  const p = compile(`attention h {
+  input q: f16[B, H, N, D]
+  input k, v: f16[B, H, N, D]
+  input w: f32[B, H, N]
+  dims  B = 1, H = 1, N = 19, D = 5
+  return f16(attend(q, k, v, mask: causal) * w), o: attend(q, k, v)
+}`);
+  t.true(p.ok, p.diagnostics.map((d) => d.message).join('\n'));
+  const g = p.graph!;
+  const values = generateInputs(g, resolveDims(g), 6);
+  // (odd element count: the upload pads the bits to whole words)
+  const bits = { ...values, q: { ...values.q!, data: toF16Bits(values.q!.data).subarray(0, values.q!.data.length) }, k: { ...values.k!, data: toF16Bits(values.k!.data).subarray(0, values.k!.data.length) } };
+  t.is(bits.q.data.length % 2, 1);
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    const a = await run(p, values, { backend });
+    const b = await run(p, bits, { backend });
+    for (const name of Object.keys(a.outputs)) t.deepEqual(Array.from(b.outputs[name]!.data), Array.from(a.outputs[name]!.data), `${backend}: ${name}`);
+  }
+  const f32bits = { ...values, w: { ...values.w!, data: new Uint16Array(values.w!.data.length) } };
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    await t.throwsAsync(run(p, f32bits, { backend }), { message: /AT703.*`w`.*f16 bits \(a Uint16Array\) are data for an `f16` input; `w` is f32/ }, backend);
+  }
+  const strided = { ...bits, q: { ...bits.q, strides: [95, 95, 5, 1] } };
+  await t.throwsAsync(run(p, strided, { backend: 'webgpu' }), { message: /AT703.*f16 bits \(a Uint16Array\) are read in C order/ });
+});

@@ -3,6 +3,8 @@
 // pattern expansion and simplification. A pass that changes shows up as a readable diff.
 
 import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
 import { bin, dim, int, index, type Expr } from '../compiler/ir.js';
 import { PIPELINE } from '../compiler/pipeline.js';
@@ -127,4 +129,14 @@ test('the subgroup schedules make a workgroup one subgroup of the device (its la
   t.is(subgroupWorkgroupSize(caps(8)), 32, 'maximum not reported');
   t.is(subgroupWorkgroupSize(caps(4, 128, 16)), 16, 'within the workgroup limits');
   t.is(subgroupWorkgroupSize(caps(8, 4)), 8, 'never below the lanes the broadcasts use');
+});
+
+test('renderers only render: nothing under targets/ imports a compiler pass or the pipeline', (t) => {
+  // (The schedule is decided by the passes and carried in the kernel IR; a target reading a
+  // pass would be a second place where a decision is made.)
+  const files = readdirSync('targets', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  t.true(files.length > 10);
+  const bad = files.flatMap((f) => readFileSync(join('targets', f), 'utf8').split('\n')
+    .filter((l) => /^\s*(import|export)\b.*from\s+'[^']*compiler\/(passes\/|pipeline|analysis\/)/.test(l)).map((l) => `${f}: ${l.trim()}`));
+  t.deepEqual(bad, []);
 });

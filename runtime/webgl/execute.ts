@@ -22,7 +22,7 @@ import type { Tensor } from '../tensor.js';
 import { WebGLError, WebGLKernelError } from './errors.js';
 import { destroyGPU, getGPU, webglDevice, type GpuKernel, type GpuTexture } from './gpujs.js';
 import { returnedInput } from '../shapes.js';
-import { roundToF16 } from '../../dsl/f16.js';
+import { f16Values } from '../f16.js';
 import { validateRun } from '../validate.js';
 
 /** The WebGL caps the schedule uses beyond the defaults (tests force a strategy or chunking). */
@@ -136,7 +136,7 @@ function inputValues(plan: WebGLPlan, inputs: Readonly<Record<string, Tensor>>):
     const t = inputs[name]!;
     // An f16 input holds f16 values (runtime/f16.ts): rounded on the host, stored as f32.
     const f16 = plan.graph.nodes[id]!.elem === 'f16';
-    values.set(`n${id}`, f16 ? Float32Array.from(t.data, roundToF16) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+    values.set(`n${id}`, f16 ? f16Values(t.data) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
   }
   return values;
 }

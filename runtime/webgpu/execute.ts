@@ -28,8 +28,7 @@ import { pipelineId } from './pipelines.js';
 import {
   compileKernels, kernelPasses, planKernels, recordKernels, roundUp, SIZE_ALIGN, sizeOf, type KernelPass,
 } from './record.js';
-import { halfToFloat, roundToF16 } from '../../dsl/f16.js';
-import { toF16Bits } from '../f16.js';
+import { f16Bits, f16Values, fromF16Bits } from '../f16.js';
 import { PassTimer } from './timing.js';
 import { remember, waitForDevice, type Waited } from './wait.js';
 
@@ -260,7 +259,7 @@ class Run implements BoundProgram {
       // where the kernels read it so, else as f32.
       const data = n.elem === 'i32' ? deviceView(t.data, Int32Array)
         : n.elem !== 'f16' ? deviceView(t.data, Float32Array)
-        : halves.has(id) ? toF16Bits(t.data) : Float32Array.from(t.data, roundToF16);
+        : halves.has(id) ? f16Bits(t.data) : f16Values(t.data);
       if (data.byteLength > limit) throw new BufferLimitError(`input ${n.name}`, data.byteLength, limit);
       return { id, data, from: n.elem === 'f16' ? data : t.data };
     });
@@ -319,7 +318,7 @@ class Run implements BoundProgram {
       const elem = this.graph.nodes[o.node]!.elem;
       const shape = this.outShapes[k]!;
       // An f16 output stored as f16 (half the bytes read back) comes back as its f32 values.
-      if (elem === 'f16' && this.halves.has(o.node)) return { data: Float32Array.from(new Uint16Array(bytes, 0, size(shape)), halfToFloat), shape };
+      if (elem === 'f16' && this.halves.has(o.node)) return { data: fromF16Bits(new Uint16Array(bytes, 0, size(shape))), shape };
       return { data: elem === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes), shape };
     });
   }
