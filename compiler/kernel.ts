@@ -102,6 +102,11 @@ export interface Binding {
   /** For `summary`: which tensor's summaries, of which axis, in blocks of how many positions. */
   summary?: SummaryOf;
   /**
+   * An attention's output stored rounded to f16 (`f16(attend(…))` folded into its kernel):
+   * every value written is the nearest f16 value (and stored as f16 where `elem` is).
+   */
+  round?: 'f16';
+  /**
    * Keys or values read in place from `concat(x, y)`: this binding is x, and the binding
    * named here (role `tail`) is y; the kernel reads them as one tensor whose rows per
    * (batch, head) are x's N1 rows, then y's (shape[2] of each).

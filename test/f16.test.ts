@@ -231,3 +231,24 @@ test("run(…, { f16Outputs: 'bits' }): f16 outputs as their bit patterns, the s
     t.true(r.outputs.plain!.data instanceof Float32Array, backend);
   }
 });
+
+test('f16(attend(…)) on WGSL: the attention kernel stores its rows rounded to f16 (f16 storage where granted), no elementwise pass; every schedule agrees with the reference', async (t) => {
+  const src = (D: number) => `attention c {
+  input q, k, v: f32[B, H, N, D]
+  dims  B = 1, H = 2, N = 45, D = ${D}
+  return f16(attend(q, k, v, mask: j <= i + 3))
+}`;
+  for (const D of [8, 6]) {
+    const { graph: g, inputs, ref } = await devicesAgree(t, src(D), { seed: 2 });
+    const dims = resolveDims(g);
+    const { caps } = await getWebGPU();
+    for (const [name, o] of [['default', {}], ['f32 storage', { caps: { ...caps, shaderF16: false } }], ['unfused', { fusion: false }], ['no subgroups', { caps: { ...caps, subgroups: false } }]] as const) {
+      const kernels: string[] = [];
+      const out = await executeWebGPU(g, inputs, dims, { ...o, onKernel: (k, s) => kernels.push(`${k.label}\n${s}`) });
+      t.deepEqual(compare(out, ref.output, { f16: true }).bad, [], `D = ${D}, ${name}`);
+      t.false(kernels.some((k) => k.includes('elementwise arithmetic')), `D = ${D}, ${name}: no elementwise pass`);
+      t.true(kernels.some((k) => k.includes('round_f16(val.x)')), `D = ${D}, ${name}: rounded as stored`);
+      if (name === 'default' && caps.shaderF16) t.true(kernels.some((k) => /var<storage, read_write> out: array<(vec4<)?f16>?>/.test(k)), 'stored as f16');
+    }
+  }
+});

@@ -72,6 +72,8 @@ interface Common {
   summaries: Set<string>;
   /** Concatenations the attention kernels read in place (inPlaceConcats): no copy kernel. */
   inPlace: Set<number>;
+  /** Attentions whose only reader is `f16(…)` of them, by attention (f16Epilogues): the kernel stores it. */
+  f16Fold: Map<number, number>;
 }
 
 /**
@@ -86,7 +88,9 @@ function buildKernels(
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
   const live = liveNodes(g);
   const inPlace = target === 'wgsl' ? inPlaceConcats(g, live) : new Set<number>();
-  const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set(), inPlace };
+  const f16Fold = target === 'wgsl' ? f16Epilogues(g, live) : new Map<number, number>();
+  const folded = new Set(f16Fold.values());
+  const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set(), inPlace, f16Fold };
   const kernels: Kernel[] = [];
   for (const n of g.nodes) {
     if (!live.has(n.id)) continue;
@@ -113,7 +117,7 @@ function buildKernels(
         kernels.push(clustersKernel(g, n, common));
         break;
       case 'map':
-        if (!inPlace.has(n.id)) kernels.push(mapKernel(g, n, common));
+        if (!inPlace.has(n.id) && !folded.has(n.id)) kernels.push(mapKernel(g, n, common));
         break;
       case 'lse':
         break; // written by its attention's kernel (attendKernels)
@@ -153,6 +157,29 @@ function inPlaceConcats(g: Graph, live: Set<number>): Set<number> {
   }
   const concat = (id: number) => { const n = g.nodes[id]!; return n.op === 'map' && !!n.concat; };
   return new Set([...asKeys].filter(([id, c]) => concat(id) && all.get(id) === c).map(([id]) => id));
+}
+
+/**
+ * `f16(a)` of an attention `a` that nothing else reads (not an output, no lse of it): the
+ * attention's kernel rounds its output rows to f16 as it stores them, into the f16
+ * tensor's buffer (Binding.round) — no f32 copy of the output, no elementwise pass. By
+ * attention id, the map node folded into it. (WebGL keeps the elementwise pass.)
+ */
+function f16Epilogues(g: Graph, live: Set<number>): Map<number, number> {
+  const readers = new Map<number, number>();
+  const count = (id: number) => readers.set(id, (readers.get(id) ?? 0) + 1);
+  for (const o of g.outputs) count(o.node);
+  for (const n of g.nodes) if (live.has(n.id)) for (const id of reads(n)) count(id);
+  const out = new Map<number, number>();
+  for (const n of g.nodes) {
+    if (!live.has(n.id) || n.op !== 'map' || n.expr.op !== 'call' || n.expr.fn !== 'f16') continue;
+    const x = n.expr.args[0]!;
+    if (x.op !== 'load' || g.nodes[x.tensor]!.op !== 'attend' || readers.get(x.tensor) !== 1) continue;
+    // Element (x0, …, x3) of the attention itself, nothing broadcast.
+    if (x.idx.length !== 4 || !x.idx.every((e, k) => e.op === 'var' && e.name === `x${k}`)) continue;
+    out.set(x.tensor, n.id);
+  }
+  return out;
 }
 
 // ---- specialisation ----
@@ -296,7 +323,10 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const [k, ...kTail] = operandBindings(g, n.k, 'k', D % 4 === 0, common);
   const [v, ...vTail] = operandBindings(g, n.v, 'v', Dv % 4 === 0, common);
   const kv = [k!, ...kTail, v!, ...vTail];
-  const out = tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, store);
+  // (An f16(…) of it folded in: the kernel stores its rounded rows into that tensor.)
+  const f16Of = common.f16Fold.get(n.id);
+  const out: Binding = f16Of === undefined ? tensorBinding(g, n.id, 'out', 'out', 'read_write', Dv % 4 === 0, store)
+    : { ...tensorBinding(g, f16Of, 'out', 'out', 'read_write', Dv % 4 === 0, store), round: 'f16' };
   // (WGSL: written by the fused kernel, or by the softmax kernel of a top-k attention's
   // unfused ones; WebGL renders it from the attention's passes, targets/webgl/plan.ts.)
   const lseOut = lse ? [tensorBinding(g, lse.id, 'lse', 'lse', 'read_write', false, store)] : [];

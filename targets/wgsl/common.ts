@@ -244,8 +244,8 @@ export class KernelSource {
   }
 
   /** `st4_<name>(row, c, x)`: store the c-th vec4 of a row (dropping the padding). */
-  store4(b: Binding): string {
-    const fn = `st4_${b.name}`;
+  store4(b: Binding, fn = `st4_${b.name}`): string {
+    if (!this.rowFns.has(fn) && b.round === 'f16') return this.roundedStore4(b, fn);
     if (!this.rowFns.has(fn) && b.view) {
       this.rowFns.add(fn);
       const n = this.rowLength(b);
@@ -261,14 +261,33 @@ export class KernelSource {
     if (!this.rowFns.has(fn)) {
       this.rowFns.add(fn);
       const n = this.rowLength(b);
+      // (f16 storage: an f16 result's values, exactly representable: the conversion is exact.)
+      const narrow = (x: string, vec4: boolean) => (b.elem !== 'f16' ? x : vec4 ? `vec4<f16>(${x})` : `f16(${x})`);
       const body = b.vec4
-        ? `  ${b.name}[row * ${n / 4} + c] = val;`
+        ? `  ${b.name}[row * ${n / 4} + c] = ${narrow('val', true)};`
         : [
           `  let o = row * ${n} + 4 * c;`,
-          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { ${b.name}[o + t] = val[t]; } }`,
+          `  for (var t = 0; t < 4; t = t + 1) { if (4 * c + t < ${n}) { ${b.name}[o + t] = ${narrow('val[t]', false)}; } }`,
         ].join('\n');
       this.mod.functions.push(`fn ${fn}(row: i32, c: i32, val: vec4<f32>) {\n${body}\n}`);
     }
+    return fn;
+  }
+
+  /**
+   * `st4_<name>(row, c, x)` of an output stored rounded to f16 (Binding.round): the plain
+   * store of `st4_<name>_f`, of the values rounded (`round_f16`, so every device agrees
+   * with the reference) and, where the binding is f16, converted (exactly).
+   */
+  private roundedStore4(b: Binding, fn: string): string {
+    this.rowFns.add(fn);
+    this.mod.helpers.add('round_f16');
+    const plain = this.store4({ ...b, round: undefined }, `${fn}_f`);
+    this.mod.functions.push([
+      `fn ${fn}(row: i32, c: i32, val: vec4<f32>) {`,
+      `  ${plain}(row, c, vec4<f32>(round_f16(val.x), round_f16(val.y), round_f16(val.z), round_f16(val.w)));`,
+      '}',
+    ].join('\n'));
     return fn;
   }
 
