@@ -8,8 +8,7 @@
 
 import { rewrite, type Expr, type Graph, type NodeOf } from '../ir.js';
 import type { Pass } from '../pass.js';
-import { dropNodes } from './util.js';
-import { reads } from './verify.js';
+import { dropNodes, readerCounts } from './util.js';
 
 export const fuseElementwise: Pass = {
   name: 'fuse-elementwise',
@@ -20,10 +19,7 @@ export const fuseElementwise: Pass = {
 
 export function fuseMaps(g: Graph): Graph {
   const nodes = [...g.nodes];
-  const readers = new Map<number, number>();
-  const count = (id: number) => readers.set(id, (readers.get(id) ?? 0) + 1);
-  for (const o of g.outputs) count(o.node);
-  for (const n of nodes) for (const id of reads(n)) count(id);
+  const readers = readerCounts(g);
   // (The output is counted as read once more: it is never inlined.)
   const inlinable = (id: number) => { const n = nodes[id]!; return n.op === 'map' && !n.concat && readers.get(id) === 1; };
   const inlined = new Set<number>();

@@ -35,7 +35,7 @@ import type { Pass } from '../pass.js';
 import { expandPattern } from '../patterns.js';
 import { routeKernels } from './fuse-route.js';
 import { reads } from './verify.js';
-import { mapExprs } from './util.js';
+import { mapExprs, readerCounts } from './util.js';
 
 export const fuse: Pass = {
   name: 'fuse',
@@ -146,14 +146,10 @@ export function liveNodes(g: Graph): Set<number> {
  * every attention operand into a texture, a copy anyway.)
  */
 function inPlaceConcats(g: Graph, live: Set<number>): Set<number> {
-  const all = new Map<number, number>();
+  const all = readerCounts(g, live);
   const asKeys = new Map<number, number>();
-  const count = (m: Map<number, number>, id: number) => m.set(id, (m.get(id) ?? 0) + 1);
-  for (const o of g.outputs) count(all, o.node);
   for (const n of g.nodes) {
-    if (!live.has(n.id)) continue;
-    for (const id of reads(n)) count(all, id);
-    if (n.op === 'attend') for (const id of [n.k, n.v]) count(asKeys, id);
+    if (live.has(n.id) && n.op === 'attend') for (const id of [n.k, n.v]) asKeys.set(id, (asKeys.get(id) ?? 0) + 1);
   }
   const concat = (id: number) => { const n = g.nodes[id]!; return n.op === 'map' && !!n.concat; };
   return new Set([...asKeys].filter(([id, c]) => concat(id) && all.get(id) === c).map(([id]) => id));
@@ -166,10 +162,7 @@ function inPlaceConcats(g: Graph, live: Set<number>): Set<number> {
  * attention id, the map node folded into it. (WebGL keeps the elementwise pass.)
  */
 function f16Epilogues(g: Graph, live: Set<number>): Map<number, number> {
-  const readers = new Map<number, number>();
-  const count = (id: number) => readers.set(id, (readers.get(id) ?? 0) + 1);
-  for (const o of g.outputs) count(o.node);
-  for (const n of g.nodes) if (live.has(n.id)) for (const id of reads(n)) count(id);
+  const readers = readerCounts(g, live);
   const out = new Map<number, number>();
   for (const n of g.nodes) {
     if (!live.has(n.id) || n.op !== 'map' || n.expr.op !== 'call' || n.expr.fn !== 'f16') continue;

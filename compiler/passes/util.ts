@@ -1,6 +1,19 @@
 // Helpers shared by graph passes.
 
 import { rewrite, type Expr, type Graph, type Node } from '../ir.js';
+import { reads } from './verify.js';
+
+/**
+ * How many times each node is read: as an output, as an operand or by a lookup of the
+ * nodes in `live` (every node when absent). Fusion rules ask "is this its only reader?".
+ */
+export function readerCounts(g: Graph, live?: ReadonlySet<number>): Map<number, number> {
+  const readers = new Map<number, number>();
+  const count = (id: number) => readers.set(id, (readers.get(id) ?? 0) + 1);
+  for (const o of g.outputs) count(o.node);
+  for (const n of g.nodes) if (!live || live.has(n.id)) for (const id of reads(n)) count(id);
+  return readers;
+}
 
 /** Apply `f` to every expression a node holds (sizes, mask, score, scale, shape). */
 export function mapExprs(g: Graph, f: (e: Expr) => Expr): Graph {
