@@ -154,6 +154,12 @@ export type Node =
       normalize: 'keys' | 'queries';
       /** Each query keeps only its `topk` allowed keys of largest score (ties to the lower key). */
       topk?: number;
+      /**
+       * `topk(q, k, n, …)` (docs/language-extensions.md): the value is not P·V but which keys
+       * each query keeps — 1 for a kept key, else 0, `[B, H, N, M]`; `topk` is set and `v`
+       * is `k` (unread).
+       */
+      kept?: true;
     });
 
 export type NodeOp = Node['op'];

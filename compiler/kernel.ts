@@ -297,6 +297,11 @@ export interface AttendKernel extends KernelBase {
    */
   topk?: number;
   /**
+   * A topk(…) selection (WebGL: its `scores` passes end with the kept keys as 1, else 0;
+   * WGSL lowers it to a `scores` and a `softmax` kernel with `indicator`).
+   */
+  kept?: true;
+  /**
    * Tile predicates over `q_lo, q_hi, k_lo, k_hi` (inclusive): `full` ⇒ the mask allows
    * every entry of the tile (it is not evaluated), `empty` ⇒ none (the tile is skipped).
    */
@@ -353,6 +358,8 @@ export interface SoftmaxKernel extends KernelBase {
   axis: 'keys' | 'queries';
   /** keys only: first mask all but the row's `topk` largest scores (ties to the lower key). */
   topk?: number;
+  /** A topk(…) selection (with `topk`): the row becomes 1 for each kept key, else 0 — no softmax. */
+  indicator?: true;
   geom: AttendGeometry;
   schedule: SimpleSchedule | null;
 }

@@ -150,7 +150,7 @@ class Lowering {
     const spec = builtin(e.callee.name)!;
     const args = this.args(e, spec);
     switch (spec.name) {
-      case 'attend': return this.attend(e, args);
+      case 'attend': case 'topk': return this.attend(e, args);
       case 'pool': {
         const x = this.tensor(args.get('x')!);
         const xs = this.nodes[x]!.shape;
@@ -241,22 +241,30 @@ class Lowering {
   }
 
   private attend(e: ast.ExprOf<'call'>, args: Map<string, ast.Expr>): number {
+    // topk(q, k, n, …): the selection of attend(q, k, v, …, topk: n), as an attend node
+    // whose value is which keys each query keeps (v unread: k).
+    const kept = e.callee.name === 'topk';
     const q = this.tensor(args.get('q')!);
     const k = this.tensor(args.get('k')!);
-    const v = this.tensor(args.get('v')!);
+    const v = kept ? k : this.tensor(args.get('v')!);
     const qs = this.nodes[q]!.shape;
+    const ks = this.nodes[k]!.shape;
     const vs = this.nodes[v]!.shape;
     const ctx: AttendContext = { queryLength: qs[2]!, keyLength: this.nodes[k]!.shape[2]! };
     const maskAst = args.get('mask');
     const scoreAst = args.get('score');
     const scaleAst = args.get('scale');
     const normalize = args.get('normalize');
-    const topkAst = args.get('topk');
+    const topkParam = kept ? 'n' : 'topk';
+    const topkAst = args.get(topkParam);
     // (A constant: the checker saw to it; its static errors were reported with the others.)
     const topk = topkAst ? evalSizeExpr(this.expr(topkAst), {}, topkAst.span) : undefined;
-    if (topk !== undefined && topk < 1) throw new LowerError([diag('AT709', ['attend', `topk must be at least 1, found ${topk}`], topkAst!.span)]);
+    if (topk !== undefined && topk < 1) {
+      throw new LowerError([diag('AT709', [e.callee.name, `${topkParam} must be at least 1, found ${topk}`], topkAst!.span)]);
+    }
     return this.add({
       ...(topk !== undefined ? { topk } : {}),
+      ...(kept ? { kept: true as const } : {}),
       op: 'attend', q, k, v,
       mask: maskAst ? this.expr(maskAst, ctx) : bool(true),
       score: scoreAst ? this.expr(scoreAst, ctx) : { op: 'score', ty: 'float' },
@@ -265,7 +273,7 @@ class Lowering {
         : bin('div', float(1), call('sqrt', [this.convert(qs[3]!, 'float')], 'float')),
       normalize: normalize?.kind === 'name' && normalize.name === 'queries' ? 'queries' : 'keys',
       elem: 'f32',
-      shape: [qs[0]!, qs[1]!, qs[2]!, vs[3]!] as Shape,
+      shape: [qs[0]!, qs[1]!, qs[2]!, kept ? ks[2]! : vs[3]!] as Shape,
       span: e.span,
     });
   }

@@ -28,12 +28,12 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
       if (k.keyRanges) lines.push(`  key ranges:  ${printRanges(k.keyRanges, x)}  (for query rows q_lo..q_hi)`);
       if (k.queryRanges) lines.push(`  query ranges: ${printRanges(k.queryRanges, x)}  (for key rows k_lo..k_hi)`);
       if (k.schedule) lines.push(...attendScheduleLines(k.schedule, x), ...attendLoops(k, k.schedule));
-      if (k.topk !== undefined) lines.push(`  top-k:       each query keeps its ${k.topk} largest allowed scores (selection passes before the statistics)`);
+      if (k.topk !== undefined) lines.push(`  top-k:       each query keeps its ${k.topk} largest allowed scores (selection passes before the statistics${k.kept ? '; written as 1 (kept) or 0' : ''})`);
       if (k.webgl) lines.push(...webglScheduleLines(k, k.webgl, x));
       break;
     }
     case 'softmax':
-      lines.push(`  axis:        ${k.axis}${k.topk === undefined ? '' : `; top-${k.topk} selected first`}`);
+      lines.push(`  axis:        ${k.axis}${k.topk === undefined ? '' : `; top-${k.topk} selected first${k.indicator ? ', then written as 1 (kept) or 0: no softmax' : ''}`}`);
       if (k.schedule) lines.push(`  schedule:    ${k.schedule.workgroupSize} invocations per workgroup; ${k.axis === 'keys' ? 'one workgroup per query row' : 'one invocation per key column'}`);
       break;
     case 'pool': case 'pool2d':

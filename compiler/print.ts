@@ -52,7 +52,9 @@ class Printer {
         return [`${lhs} = clusters(%${n.x}, %${n.centroids}) : ${ty}`];
       case 'attend':
         return [
-          `${lhs} = attend(%${n.q}, %${n.k}, %${n.v}, normalize: ${n.normalize}${n.topk === undefined ? '' : `, topk: ${n.topk}`}) : ${ty}`,
+          n.kept
+            ? `${lhs} = topk(%${n.q}, %${n.k}, ${n.topk}) : ${ty}`
+            : `${lhs} = attend(%${n.q}, %${n.k}, %${n.v}, normalize: ${n.normalize}${n.topk === undefined ? '' : `, topk: ${n.topk}`}) : ${ty}`,
           `    mask:  ${this.expr(n.mask, 0)}`,
           `    score: ${this.expr(n.score, 0)}`,
           `    scale: ${this.expr(n.scale, 0)}`,

@@ -152,6 +152,19 @@ export const BUILTINS: readonly BuiltinSpec[] = [
     summary: 'attention of q over k, v: [B, H, N, D] × [B, Hk, M, D] × [B, Hk, M, Dv] → [B, H, N, Dv]',
   },
   {
+    name: 'topk',
+    kind: 'tensor',
+    params: [
+      { name: 'q', kind: 'tensor' },
+      { name: 'k', kind: 'tensor' },
+      { name: 'n', kind: 'size' },
+      { name: 'mask', kind: 'mask', default: 'true' },
+      { name: 'score', kind: 'score', default: 's' },
+      { name: 'scale', kind: 'scale', default: '1 / sqrt(float(D))' },
+    ],
+    summary: 'the n allowed keys of largest score per query (ties to the lower key), as 1 (kept) or 0: [B, H, N, D] × [B, Hk, M, D] → [B, H, N, M]',
+  },
+  {
     name: 'pool',
     kind: 'tensor',
     params: [{ name: 'x', kind: 'tensor' }, { name: 'tokens', kind: 'size' }, { name: 'weights', kind: 'tensor', default: 'none' }],

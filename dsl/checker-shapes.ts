@@ -42,22 +42,27 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
   };
 
   switch (spec.name) {
-    case 'attend': {
+    case 'attend':
+    case 'topk': {
+      // topk(q, k, n, …) selects as attend(q, k, v, …, topk: n) does, without values.
+      const selects = spec.name === 'topk';
       const q = tensor('q', 4);
       const k = tensor('k', 4);
-      const v = tensor('v', 4);
+      const v = selects ? k : tensor('v', 4);
       if (!q || !k || !v) return ERROR;
       for (const [p, t] of [['q', q], ['k', k], ['v', v]] as const) {
-        if (t.elem === 'i32') {
-          cx.error('AT508', ['attend', p, 'a float tensor', showType(t)], args.get(p)!.value.span);
+        if (t.elem === 'i32' && !(selects && p === 'v')) {
+          cx.error('AT508', [spec.name, p, 'a float tensor', showType(t)], args.get(p)!.value.span);
           ok = false;
         }
       }
       same('AT405', 'batch', 'q', 0, 'k', 0, q, k);
       same('AT402', '', 'q', 3, 'k', 3, q, k);
-      same('AT405', 'batch', 'k', 0, 'v', 0, k, v);
-      same('AT405', 'heads', 'k', 1, 'v', 1, k, v);
-      same('AT405', 'key length', 'k', 2, 'v', 2, k, v);
+      if (!selects) {
+        same('AT405', 'batch', 'k', 0, 'v', 0, k, v);
+        same('AT405', 'heads', 'k', 1, 'v', 1, k, v);
+        same('AT405', 'key length', 'k', 2, 'v', 2, k, v);
+      }
       const h = Number(q.shape[1]!.text);
       const hk = Number(k.shape[1]!.text);
       if (Number.isInteger(h) && Number.isInteger(hk) && hk > 0 && h % hk !== 0) {
@@ -65,10 +70,11 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
         cx.error('AT405', [`the heads of \`${argLabel(args.get('q'), 'q')}\` and \`${argLabel(args.get('k'), 'k')}\``,
           String(h), String(hk)], args.get('k')!.value.span, 'the query heads must be a multiple of the key/value heads');
       }
-      const topk = args.get('topk')?.value;
+      const topkParam = selects ? 'n' : 'topk';
+      const topk = args.get(topkParam)?.value;
       if (topk && cx.fold(topk, true) === undefined) {
         ok = false;
-        cx.error('AT508', ['attend', 'topk', 'a constant int (a literal or an int param)', `\`${cx.text(topk.span)}\``], topk.span,
+        cx.error('AT508', [spec.name, topkParam, 'a constant int (a literal or an int param)', `\`${cx.text(topk.span)}\``], topk.span,
           'the kernels specialise on how many keys a query keeps');
       }
       const norm = args.get('normalize')?.value;
@@ -78,7 +84,7 @@ export function tensorResult(cx: CheckContext, spec: BuiltinSpec, args: Map<stri
           'top-k keeps each query\'s largest scores; under `normalize: queries` each key is normalized instead');
       }
       if (!ok) return ERROR;
-      return { kind: 'tensor', elem: 'f32', shape: [q.shape[0]!, q.shape[1]!, q.shape[2]!, v.shape[3]!] };
+      return { kind: 'tensor', elem: 'f32', shape: [q.shape[0]!, q.shape[1]!, q.shape[2]!, selects ? k.shape[2]! : v.shape[3]!] };
     }
     case 'pool': {
       const x = tensor('x', 4);

@@ -103,7 +103,8 @@ function buildKernels(
         // (fusedTopk); else over materialised scores: the unfused kernels, whose softmax
         // kernel then writes the lse (the WebGL schedule takes its `scores` strategy).
         const lse = g.nodes.find((x): x is NodeOf<'lse'> => x.op === 'lse' && x.attend === n.id && live.has(x.id));
-        const fused = target === 'webgl' || (n.topk === undefined ? fusion || !!lse : fusion && fusedTopk(n.topk, caps));
+        // (A topk(…) selection: its scores kernel, then the selection — unfused on WGSL.)
+        const fused = target === 'webgl' || (!n.kept && (n.topk === undefined ? fusion || !!lse : fusion && fusedTopk(n.topk, caps)));
         kernels.push(...attendKernels(g, n, fused, common, lse));
         break;
       }
@@ -167,7 +168,8 @@ function f16Epilogues(g: Graph, live: Set<number>): Map<number, number> {
   for (const n of g.nodes) {
     if (!live.has(n.id) || n.op !== 'map' || n.expr.op !== 'call' || n.expr.fn !== 'f16') continue;
     const x = n.expr.args[0]!;
-    if (x.op !== 'load' || g.nodes[x.tensor]!.op !== 'attend' || readers.get(x.tensor) !== 1) continue;
+    const a = x.op === 'load' ? g.nodes[x.tensor]! : undefined;
+    if (x.op !== 'load' || a?.op !== 'attend' || a.kept || readers.get(x.tensor) !== 1) continue;
     // Element (x0, …, x3) of the attention itself, nothing broadcast.
     if (x.idx.length !== 4 || !x.idx.every((e, k) => e.op === 'var' && e.name === `x${k}`)) continue;
     out.set(x.tensor, n.id);
@@ -258,7 +260,7 @@ function tensorBinding(
     name, role, buffer: { kind: 'node', node: id }, elem: n.elem === 'i32' ? 'i32' : 'f32', access, vec4,
     shape: n.shape, label: nodeLabel(g, id),
   };
-  const tensor = n.op === 'input' ? n.name : id === g.output && n.op === 'attend' ? 'out' : undefined;
+  const tensor = n.op === 'input' ? n.name : id === g.output && n.op === 'attend' && !n.kept ? 'out' : undefined;
   const viewed = tensor === undefined ? undefined : n.op === 'input' ? store.views[tensor] : store.views['@out'];
   // An f16 tensor — an input, or an `f16(…)` result — stored as f16 where the device can
   // (a view is read as the caller's f32 buffer).
@@ -328,6 +330,7 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
   const base: Omit<AttendKernel, 'kind' | 'name' | 'label' | 'bindings'> = {
     node: n.id, geom, mask: n.mask, score: n.score, scale: n.scale, keyRanges: null, queryRanges: null,
     tileFull: full, tileEmpty: empty, ...(n.topk !== undefined && (target === 'webgl' || fusion) ? { topk: n.topk } : {}),
+    ...(n.kept ? { kept: true as const } : {}),
     schedule: null, webgl: null, uniforms: [], workgroups: int(0), features: [], specialized, target,
   };
   const what = `attend %${n.id} (normalize: ${n.normalize})`;
@@ -360,10 +363,22 @@ function attendKernels(g: Graph, n: NodeOf<'attend'>, fusion: boolean, common: C
       },
     ]);
   }
+  // A topk(…) selection's scores are its own tensor, which the selection overwrites with
+  // its 1/0 indicator in place.
   const scores: Binding = {
-    name: 'scores', role: 'scores', buffer: scratch('scores', product([geom.B, geom.H, geom.N, geom.M])), elem: 'f32',
-    access: 'read_write', vec4: false, shape: [geom.B, geom.H, geom.N, geom.M], label: `scores of attend %${n.id}`,
+    name: 'scores', role: 'scores', buffer: n.kept ? { kind: 'node', node: n.id } : scratch('scores', product([geom.B, geom.H, geom.N, geom.M])),
+    elem: 'f32', access: 'read_write', vec4: false, shape: [geom.B, geom.H, geom.N, geom.M],
+    label: n.kept ? nodeLabel(g, n.id) : `scores of attend %${n.id}`,
   };
+  if (n.kept) {
+    const scoresKernel: AttendKernel = {
+      ...base, kind: 'scores', name: kernelName(g, n, 'scores'), label: `topk %${n.id}, 1/2: masked scores`, bindings: [q, k!, ...kTail, scores, ...lookups],
+    };
+    return withSummaries(g, common, [scoresKernel, {
+      kind: 'softmax', axis: 'keys', name: kernelName(g, n, 'select'), node: n.id, label: `topk %${n.id}, 2/2: the ${n.topk} kept keys per query (1, else 0)`,
+      bindings: [scores], geom, topk: n.topk!, indicator: true, uniforms: [], workgroups: int(0), features: [], specialized, target, schedule: null,
+    }]);
+  }
   const softmax: SoftmaxKernel = {
     kind: 'softmax', axis: n.normalize, name: kernelName(g, n, 'softmax'), node: n.id,
     label: `${what}, unfused 2/3: ${n.topk === undefined ? '' : `top-${n.topk} selection, `}softmax over ${n.normalize}`, bindings: [scores, ...lseOut], geom,

@@ -38,7 +38,8 @@ export function scheduleWebGLKernel(k: Kernel, opts: PassOptions, dimDefaults: R
 function attendStrategy(k: AttendKernel, dims: Record<string, number>, caps: WebGLCaps): WebGLAttendSchedule {
   const n = (e: Expr) => evalSize(e, dims);
   const [B, H, N, M] = [n(k.geom.B), n(k.geom.H), n(k.geom.N), n(k.geom.M)];
-  const ranges = hostKeyRanges(k, dims, N, M);
+  // (A topk(…) selection writes every key of its rows: slot t is key t.)
+  const ranges = k.kept ? null : hostKeyRanges(k, dims, N, M);
   // Four key slots a texel; a range owns whole texels (targets/webgl/attend-common.ts).
   const texels = Math.max(1, ranges ? ranges.reduce((a, r) => a + Math.ceil(r.width / 4), 0) : Math.ceil(M / 4));
   const slots = 4 * texels;
@@ -51,6 +52,12 @@ function attendStrategy(k: AttendKernel, dims: Record<string, number>, caps: Web
     throw new WebGLScheduleError(
       `the scores of one head of attend %${k.node} (${N}·${slots} elements) exceed the ${caps.maxTextureElements} elements ` +
         'a WebGL texture can address exactly; use the fused strategy, smaller shapes or another backend.',
+    );
+  }
+  if (k.kept && chunk!.count > 1) {
+    throw new WebGLScheduleError(
+      `the scores of topk %${k.node} (${B * H}·${N}·${slots} elements) exceed the ${caps.maxTextureElements} elements ` +
+        'a WebGL texture can address exactly, and a selection is not split by heads; use smaller shapes or another backend.',
     );
   }
   return { strategy, ranges, slots, chunk: strategy === 'scores' && chunk!.count > 1 ? chunk : null, cost };

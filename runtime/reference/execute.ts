@@ -342,7 +342,9 @@ function attend(
   if (node.score.ty === 'bool') internal('`score:` typed bool');
   const score = compileNumber(node.score, { ...ctx, scope: 'score' });
 
-  const out = new Float64Array(B * H * N * Dv);
+  // (topk(…): the kept keys' indicator, one value per key.)
+  const width = node.kept ? M : Dv;
+  const out = new Float64Array(B * H * N * width);
   // normalize: keys — per query, log Σ exp(x) over its allowed scores as the softmax
   // computes it, mx + log Σ exp(x − mx); −inf for a query with no allowed key.
   const lse = node.normalize === 'keys' ? new Float64Array(B * H * N).fill(-Infinity) : null;
@@ -387,6 +389,12 @@ function attend(
           if (cnt === 0) continue; // no allowed key: the row stays exactly +0 (and its lse −inf)
           // topk: keep the `topk` largest scores, ties to the lower key (a NaN makes the row NaN as it is).
           if (node.topk !== undefined && cnt > node.topk && !Number.isNaN(mx)) cnt = keepTopK(xs, idx, cnt, node.topk);
+          if (node.kept) {
+            const o = (qBase + i) * M;
+            if (Number.isNaN(mx)) out.fill(NaN, o, o + M);
+            else for (let c = 0; c < cnt; c++) out[o + idx[c]!] = 1;
+            continue;
+          }
           let sum = 0;
           for (let c = 0; c < cnt; c++) sum += xs[c] = Math.exp(xs[c]! - mx);
           lse![qBase + i] = mx + Math.log(sum);
@@ -423,5 +431,5 @@ function attend(
       }
     }
   }
-  return { out: { data: out, shape: [B, H, N, Dv] }, lse: lse && { data: lse, shape: [B, H, N] } };
+  return { out: { data: out, shape: [B, H, N, width] }, lse: lse && { data: lse, shape: [B, H, N] } };
 }

@@ -76,7 +76,7 @@ export function outputView(graph: Graph, layout: InputLayout | undefined, dims: 
   if (layout === undefined || layout === 'bhnd') return undefined;
   const out = graph.nodes[graph.output]!;
   if (layout !== 'bnhd') throw new EncodeError('output out', `unknown output layout \`${String(layout)}\`: expected bhnd or bnhd`);
-  if (out.op !== 'attend' || out.shape.length !== 4) throw new EncodeError('output out', 'an output layout is for programs that return an attention ([B, H, N, Dv])');
+  if (out.op !== 'attend' || out.kept || out.shape.length !== 4) throw new EncodeError('output out', 'an output layout is for programs that return an attention ([B, H, N, Dv])');
   return evalSize(out.shape[3]!, dims) % 4 === 0 ? 'vec4' : 'scalar';
 }
 

@@ -438,3 +438,34 @@ export function emitTopK(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc
   });
   return { ...sc, scores: kept };
 }
+
+/**
+ * topk(…) (after emitTopK): which keys each query keeps, as 1 (kept) or 0, four keys per
+ * texel of its output row — its scores' row as it is (no key ranges: slot t is key t).
+ */
+export function emitKept(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch): void {
+  const e = attendEnv(b, node, g, new KernelArgs());
+  const s = e.args.operand(sc.scores, sc.rows);
+  const out = b.layout(`the output of ${b.nodeLabel(node.id)}`, g.B * g.H * g.N, g.M);
+  const result: WebGLBuffer = { kind: 'packed', node: node.id };
+  b.setLayout(result, out);
+  b.add(node, 'kept', {
+    kind: 'topk',
+    label: attendLabel(b, node, 'the kept keys of each query: 1, else 0, 4 per texel'),
+    source: [
+      `function (${e.args.names.join(', ')}) {`,
+      ...packedThread(out, 'row', 'c'),
+      `  const x = ${ld(s.name, s.layout, 'row', 'c')};`,
+      `  return [${[0, 1, 2, 3].map((t) => `${allowed(`x[${t}]`)} ? 1.0 : 0.0`).join(', ')}];`,
+      '}',
+    ],
+    args: e.args.buffers,
+    argNames: e.args.names,
+    result,
+    output: packedOutput(out),
+    returns: 'vec4',
+    constants: e.constants,
+    helpers: [...e.helpers],
+    cost: g.B * g.H * g.N * out.width,
+  });
+}

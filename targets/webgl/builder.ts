@@ -106,6 +106,8 @@ export class PlanBuilder {
   /** Add the kernel `suffix` of `node` (named `<graph>_<op><id>_<suffix>`). */
   add(node: { op: string; id: number }, suffix: string, k: KernelSpec): void {
     const name = `${this.graph.name}_${node.op}${node.id}_${suffix}`.replace(/[^A-Za-z0-9_]/g, '_');
+    // (The runtime caches compiled kernels by name: two of one name would run one source twice.)
+    if (this.kernels.some((x) => x.name === name)) throw new Error(`internal: two WebGL kernels named ${name}`);
     if (k.result.kind === 'node') this.flat.add(k.result.node);
     if (k.chunk) this.flat.add(k.chunk.into);
     if (k.chunk?.lse !== undefined) this.flat.add(k.chunk.lse);

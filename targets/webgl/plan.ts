@@ -19,7 +19,7 @@ import type { Graph, NodeOf } from '../../compiler/ir.js';
 import type { AttendKernel, Kernel, WebGLAttendSchedule } from '../../compiler/kernel.js';
 import { attendGeometry, attendView, type AttendGeometry, type AttendView } from './attend-common.js';
 import { emitColapplyFused, emitColstatsFused, emitKeysFused, emitLse } from './attend-fused.js';
-import { emitColStats, emitProbs, emitPV, emitRowStats, emitScores, emitStatsLse, emitTopK, scoresScratch } from './attend-scores.js';
+import { emitColStats, emitKept, emitProbs, emitPV, emitRowStats, emitScores, emitStatsLse, emitTopK, scoresScratch } from './attend-scores.js';
 import { PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
 import { helperSource, loadsOf, type NativeHelper } from './expr.js';
@@ -106,6 +106,7 @@ function renderScores(b: PlanBuilder, k: AttendKernel, node: AttendView, g: Atte
   if (k.kind === 'attend') {
     emitScores(b, node, g, sc, 'pass 1/4');
     if (k.topk !== undefined) sc = emitTopK(b, node, g, sc, k.topk);
+    if (k.kept) return emitKept(b, node, g, sc);
     emitRowStats(b, node, g, sc, lse !== undefined);
     emitProbs(b, node, g, sc);
     emitPV(b, node, g, sc);

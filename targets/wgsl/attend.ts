@@ -478,6 +478,11 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
       });
     };
     if (k.topk !== undefined) topkLines(c, k.topk, WG, reduce);
+    if (k.indicator) {
+      c.line(`for (var j = lid; j < M; j = j + ${WG}) { scores[base + j] = select(0.0f, 1.0f, scores[base + j] > ${MASKED_BELOW}); }`);
+      src.entry(WG, c);
+      return src.toString();
+    }
     c.line(`var part = ${NEG};`);
     c.line(`for (var j = lid; j < M; j = j + ${WG}) { part = max(part, scores[base + j]); }`);
     reduce('max(red[lid], red[lid + w])');

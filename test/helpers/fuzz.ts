@@ -156,7 +156,7 @@ export const programArb: fc.Arbitrary<FuzzProgram> = dimsArb.chain((d) => {
     queries: fc.boolean(),
     // What the program does with the attention: return it, arithmetic on it, its lse
     // (normalize: keys), both, or the attention merged through lse with its complement.
-    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'topk-lse', 'concat', 'f16'),
+    epilogue: fc.constantFrom('none', 'none', 'map', 'lse', 'both', 'merge', 'topk', 'topk-lse', 'select', 'concat', 'f16'),
     k: fc.integer({ min: 1, max: 6 }),
     // q, k and v as f16 inputs (stored as f16 where the device grants shader-f16)
     half: fc.boolean(),
@@ -201,6 +201,12 @@ function epilogue(kind: string, attend: string, queries: boolean, complement: st
     // unmasked (no lookup can pass M)
     case 'topk': return [`  return ${lse ? attend.replace(/\)$/, `, topk: ${k})`) : attend}`];
     case 'topk-lse': return lse ? [`  let o = ${attend.replace(/\)$/, `, topk: ${k})`)}`, '  return o, l: lse(o)'] : [`  return ${attend}`];
+    // the selection itself (topk(…) over the attention's mask and score), and an attention
+    // whose mask reads it
+    case 'select': return lse ? [
+      `  let sel = ${attend.replace(/^attend\(q, k, v,/, `topk(q, k, ${k},`)}`,
+      '  return sel, attend(q, k, v, mask: sel[b, h, i, j] > 0.5)',
+    ] : [`  return ${attend}`];
     case 'concat': return [
       `  let kk = concat(k * c, pool(k, tokens: ${k}))`, `  let vv = concat(v, pool(v, tokens: ${k})) * c`,
       '  return attend(q, kk, vv)',
