@@ -37,6 +37,10 @@ const PROGRAMS: Record<string, string> = {
   nested: 'blocks[h, doc[b, i] % NB, 0] == j / 8',
   // Two block sizes of one tensor's axis (16 for doc[b, j], 8 for doc[b, i / 2]): two summaries (fuzzer finding).
   halves: 'doc[b, i / 2] != doc[b, j] && !causal',
+  // Two moving indices (a per-query-block selection): decided at the tile's corner where
+  // both are the same over the tile.
+  corner: 'blocks[h, i / 8, j / 8 % 2] > 2 && causal',
+  corners: 'blocks[h, i / 8, j / 8 % 2] != 1 || j < 3 || blocks[h, i / 16, 1] == j / 8',
 };
 
 function program(mask: string, normalize = 'keys'): string {
@@ -109,6 +113,25 @@ for (const [name, mask] of Object.entries(PROGRAMS)) {
     t.true(decided > 0, `${name}: no tile was decided`);
   });
 }
+
+test('a lookup with two moving indices is decided at the tile corner where both are the same over the tile', (t) => {
+  const g = graphOf(program('blocks[h, i / 8, j / 8 % 2] > 2'));
+  const { full, empty } = tilePredicates(attendOf(g).mask, { tensors: true });
+  // blocks[h, r, c] = 10·r + c (h = 0): entries above 2 from query block 1 on.
+  const blocks = { data: Int32Array.from({ length: 2 * 5 * 2 }, (_, x) => 10 * Math.floor((x % 10) / 2) + (x % 2)), shape: [2, 5, 2] };
+  const id = g.inputs.find((x) => g.nodes[x]!.name === 'blocks')!;
+  const at = (q_lo: number, q_hi: number, k_lo: number, k_hi: number) => {
+    const env = { b: 0, h: 0, hk: 0, dims: { B: 2, H: 2, N: 40, D: 8, NB: 5 }, tensors: new Map([[id, blocks]]), vars: { q_lo, q_hi, k_lo, k_hi } };
+    return [evalExpr(full, env), evalExpr(empty, env)];
+  };
+  t.deepEqual(at(0, 7, 0, 7), [false, true], 'blocks[0, 0, 0] = 0: empty');
+  t.deepEqual(at(8, 15, 16, 23), [true, false], 'blocks[0, 1, 0] = 10: full');
+  t.deepEqual(at(0, 7, 8, 15), [false, true], 'blocks[0, 0, 1] = 1: empty');
+  t.deepEqual(at(4, 11, 16, 23), [false, false], 'two query blocks: mixed');
+  t.deepEqual(at(8, 15, 4, 11), [false, false], 'two key blocks: mixed');
+  // WebGL's host-evaluated ranges cannot read tensors: no such proof without `tensors`.
+  t.deepEqual(printExpr(tilePredicates(attendOf(g).mask).empty), 'false');
+});
 
 test('a lookup that depends on neither i nor j is an exact key bound; one that does reads block summaries', (t) => {
   const g = graphOf(program(PROGRAMS.padding!));

@@ -6,6 +6,7 @@
 // place), and a landmark program end to end.
 
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { compile } from '../compiler/compile.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
@@ -128,4 +129,17 @@ test('landmark attention (block-level top-k) on webgpu and webgl equals the refe
   const inputs = generateInputs(causal, resolveDims(causal), 3);
   const [a, b] = [executeReference(all, inputs).data, executeReference(causal, inputs).data];
   t.true(a.every((x, n) => Math.abs(x - b[n]!) < 1e-12));
+});
+
+// Per block of queries (samples/block_sparse.attn): the selection is read at [i / block,
+// j / block], which WGSL's tile predicates decide at each tile's corner.
+test('block-sparse top-k per query block on webgpu and webgl equals the reference (tiles decided by the selection)', async (t) => {
+  const src = readFileSync(new URL('../samples/block_sparse.attn', import.meta.url), 'utf8');
+  // (Blocks of 32 and 64 hold whole tiles of keys and of query rows: those decide tiles.)
+  for (const [dims, params] of [[{ N: 77 }, { block: 8, keep: 2 }], [{ N: 200 }, { block: 32, keep: 2 }], [{ N: 300 }, { block: 64, keep: 1 }]] as const) {
+    const p = compile(src, { params });
+    const graph = p.graph!;
+    const inputs = generateInputs(graph, resolveDims(graph, { B: 1, H: 2, D: 16, ...dims }), 4);
+    await devicesAgree(t, p, { inputs });
+  }
 });

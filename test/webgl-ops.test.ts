@@ -166,6 +166,7 @@ const SMALL: Record<string, { dims: Record<string, number>; params?: Record<stri
   combiner: { dims: { B: 1, H: 2, N: 40, D: 16 }, params: { size: 8, blocks: 5 } },
   topk: { dims: { B: 1, H: 2, N: 30, D: 16 }, params: { keep: 5 } },
   landmark: { dims: { B: 1, H: 2, N: 45, D: 16 }, params: { block: 8, keep: 2 } },
+  block_sparse: { dims: { B: 1, H: 2, N: 45, D: 16 }, params: { block: 8, keep: 2 } },
   half: { dims: { B: 1, H: 4, Hk: 2, N: 30, D: 16 }, params: { window: 7 } },
   cca: { dims: { B: 1, H: 2, N: 40, D: 16 }, params: { size: 8, groups: 5, window: 6 } },
   flash_decoding: { dims: { B: 1, H: 4, Hk: 2, N: 3, M: 77, D: 16 } },

@@ -29,7 +29,7 @@
 // hold; a larger one gets a coarser bound or none.
 
 import {
-  bin, bool, call, children, E, int, select, some, variable, type Expr, type Pattern,
+  bin, bool, call, children, E, int, mapChildren, not, select, some, variable, type Expr, type Pattern,
 } from '../ir.js';
 import { SUMMARY_BLOCK } from '../heuristics.js';
 import { simplifyExpr } from '../passes/simplify.js';
@@ -273,11 +273,20 @@ function truthOf(e: Expr): Truth {
       const [c, a, b] = [truth(e.c), truth(e.a), truth(e.b)];
       return { t: or(or(and(c.t, a.t), and(c.f, b.t)), and(a.t, b.t)), f: or(or(and(c.t, a.f), and(c.f, b.f)), and(a.f, b.f)) };
     }
+    case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne':
+      return either(comparison(e as Comparison), tileConstant(e as Comparison));
+    default:
+      return UNKNOWN_TRUTH;
+  }
+}
+
+function comparison(e: Comparison): Truth {
+  switch (e.op) {
     case 'lt': return less(e.a, e.b, false);
     case 'le': return less(e.a, e.b, true);
     case 'gt': return less(e.b, e.a, false);
     case 'ge': return less(e.b, e.a, true);
-    case 'eq': case 'ne': {
+    default: {
       if (e.a.ty !== 'int') return UNKNOWN_TRUTH;
       const [a, b] = [interval(e.a), interval(e.b)];
       if (!a.lo || !a.hi || !b.lo || !b.hi) return UNKNOWN_TRUTH;
@@ -285,9 +294,48 @@ function truthOf(e: Expr): Truth {
       const apart = or(bin('lt', a.hi, b.lo), bin('lt', b.hi, a.lo));
       return e.op === 'eq' ? { t: same, f: apart } : { t: apart, f: same };
     }
-    default:
-      return UNKNOWN_TRUTH;
   }
+}
+
+type Comparison = Expr & { op: 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne'; a: Expr; b: Expr };
+
+/** Either proof: true (false) everywhere when either rule proves it. */
+function either(a: Truth, b: Truth | null): Truth {
+  return b ? { t: or(a.t, b.t), f: or(a.f, b.f) } : a;
+}
+
+/**
+ * A comparison of lookups whose indices are the same at every entry of the tile — two
+ * moving indices included, which the summaries cannot bound: `sel[b, h, i / 64, j / 64] >
+ * 0.5` over a tile inside one block of 64 queries and one of 64 keys — is decided once, at
+ * the tile's corner: true everywhere where it holds there and every moving index is a
+ * point over the tile, false everywhere where it does not. Only where lookups are read
+ * (`tensors`) and i, j occur in the comparison only inside lookups' indices.
+ */
+function tileConstant(e: Comparison): Truth | null {
+  if (!tensorBounds || !some(e, (x) => x.op === 'load' && x.idx.some(readsIJ))) return null;
+  let points: Expr = TRUE;
+  let bounded = true;
+  const corner = (x: Expr): Expr => {
+    if (x.op === 'load') {
+      return {
+        ...x,
+        idx: x.idx.map((ix) => {
+          if (!readsIJ(ix)) return ix;
+          const r = interval(ix);
+          if (!r.lo || !r.hi) bounded = false;
+          else points = and(points, bin('eq', r.lo, r.hi));
+          return r.lo ?? ix;
+        }),
+      };
+    }
+    if (x.op === 'index' && (x.name === 'i' || x.name === 'j')) bounded = false;
+    if (x.op === 'pattern') bounded = false;
+    return mapChildren(x, corner);
+  };
+  const at = corner(e);
+  if (!bounded) return null;
+  return { t: and(points, at), f: and(points, not(at)) };
 }
 
 /** `a < b` (or `a <= b` when `orEqual`) over the tile. */
