@@ -3,8 +3,8 @@
 // round trips compared with the reference executor).
 
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/compile.js';
@@ -33,6 +33,30 @@ test('check: every sample is clean', async (t) => {
   const r = await attnc('check', ...samples);
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout.trim().split('\n').length, samples.length);
+});
+
+test('output through a pipe is whole (beyond the 64 KiB a pipe holds), and a reader that stops early ends it quietly', async (t) => {
+  const args = ['compile', 'samples/differential.attn', '--target', 'wgsl', '--caps', 'subgroups32'];
+  const file = join(tmp(), 'out.txt');
+  const fd = openSync(file, 'w');
+  await new Promise((resolve) => spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', fd, 'ignore'] }).on('exit', resolve));
+  closeSync(fd);
+  const whole = readFileSync(file, 'utf8');
+  t.true(whole.length > 65536, `${whole.length} characters`);
+  // A reader slower than the command: the pipe fills, and the rest must wait for it.
+  const piped = await new Promise<string>((resolve) =>
+    execFile('sh', ['-c', `"${process.execPath}" "${BIN}" ${args.join(' ')} | (sleep 1; cat)`], { encoding: 'utf8', maxBuffer: 1 << 24 },
+      (_err, stdout) => resolve(stdout)));
+  t.is(piped.length, whole.length);
+  t.is(piped, whole);
+  // `| head -1`: the reader closes the pipe after its first chunk.
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  t.is(code, 0, stderr);
+  t.true(noStack(stderr), stderr);
 });
 
 test('check: diagnostics with position, code frame and hint; exit 1', async (t) => {

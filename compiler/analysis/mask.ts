@@ -310,10 +310,12 @@ function either(a: Truth, b: Truth | null): Truth {
  * 0.5` over a tile inside one block of 64 queries and one of 64 keys — is decided once, at
  * the tile's corner: true everywhere where it holds there and every moving index is a
  * point over the tile, false everywhere where it does not. Only where lookups are read
- * (`tensors`) and i, j occur in the comparison only inside lookups' indices.
+ * (`tensors`), for a comparison with a lookup of two moving indices, and i, j occur in it
+ * only inside lookups' indices.
  */
 function tileConstant(e: Comparison): Truth | null {
-  if (!tensorBounds || !some(e, (x) => x.op === 'load' && x.idx.some(readsIJ))) return null;
+  // (One moving index is the summaries' case: lookupInterval.)
+  if (!tensorBounds || !some(e, (x) => x.op === 'load' && x.idx.filter(readsIJ).length > 1)) return null;
   let points: Expr = TRUE;
   let bounded = true;
   const corner = (x: Expr): Expr => {
