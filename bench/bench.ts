@@ -69,6 +69,15 @@ const PROGRAMS: Record<string, Program> = {
   // Top-k (k = 64 of N = 4096): each query keeps its 64 best keys; the ideal counts the
   // selection's scores over every key (its density: (N + 64) / 2N).
   topk: { src: att('topk', 'return attend(q, k, v, topk: 64)'), only: [4096] },
+  // Block-sparse top-k per block of 64 queries (samples/block_sparse.attn): 4 earlier key
+  // blocks kept by the pooled score, plus the query's own block, causal; the selection
+  // (two pools, the block scores and their top-k) is part of the time.
+  'block-sparse': {
+    src: att('block_sparse', 'let qb = pool(q, tokens: (N + 63) / 64)\n  let kb = pool(k, tokens: (N + 63) / 64)\n' +
+      '  let kept = topk(qb, kb, 4, mask: j < i)\n' +
+      '  return attend(q, k, v, mask: causal && (j / 64 == i / 64 || kept[b, h, i / 64, j / 64] > 0.5))'),
+    only: [4096],
+  },
   // One key per query: what any attention costs per query beyond its keys (read the
   // query row, write the output row) — the floor under every sparse program's time.
   diagonal: { src: att('diagonal', 'return attend(q, k, v, mask: i == j)') },
@@ -123,7 +132,8 @@ const readsTensor = (e: Expr) => some(e, (x) => x.op === 'load');
 function attendStats(g: Graph, dims: Dims, inputs: Record<string, Tensor>) {
   const out: { L: number; M: number; density: number | null; flops: number; scoresBytes: number }[] = [];
   for (const n of g.nodes) {
-    if (n.op !== 'attend') continue;
+    // (A topk(…) selection is part of the time, not an attention of its own.)
+    if (n.op !== 'attend' || n.kept) continue;
     const qs = shapeOf(g.nodes[n.q]!, dims), ks = shapeOf(g.nodes[n.k]!, dims);
     const [B, H, L, D] = qs as [number, number, number, number];
     const M = ks[2]!;
