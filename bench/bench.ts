@@ -228,6 +228,11 @@ type Row = {
    * per kernel), and their share of the whole fused run's kernels.
    */
   summaryGpuMs: number | null; summaryShare: number | null;
+  /**
+   * dense-f16 only: what run() adds to its kernels (e2e − gpu), over dense f32's, median of
+   * the per-pair ratios of calls alternated with dense at the same N (the transfers halve).
+   */
+  overheadVsDense?: { ratio: number; ms: number; denseMs: number; pairs: number };
   error?: string;
 };
 
@@ -362,6 +367,37 @@ async function main() {
   }
 
   /**
+   * What run() adds to its kernels (wall-clock − GPU time of one executeWebGPU call) for `b`
+   * over `a`'s, in calls alternated a, b, a, b, … after the warm-ups: the median of the
+   * per-pair ratios (the two programs' transfers compared on the same machine state).
+   */
+  async function overheadPair(
+    a: { g: Graph; inputs: Record<string, Tensor>; dims: Dims }, b: { g: Graph; inputs: Record<string, Tensor>; dims: Dims }, options: ExecuteOptions,
+  ) {
+    const overhead = async (x: typeof a) => {
+      let gpuMs: number | null = null;
+      const t0 = performance.now();
+      await executeWebGPU(x.g, x.inputs, x.dims, { ...options, timing: (t) => (gpuMs = t) });
+      return gpuMs === null ? null : performance.now() - t0 - gpuMs;
+    };
+    for (let w = 0; w < WARM_UP_RUNS; w++) {
+      await overhead(a);
+      await overhead(b);
+    }
+    const [oa, ob]: number[][] = [[], []];
+    const pairs = Math.max(repeat, 9);
+    for (let r = 0; r < pairs; r++) {
+      const [x, y] = [await overhead(a), await overhead(b)];
+      if (x === null || y === null) return undefined; // no timestamp-query: no GPU time to subtract
+      oa.push(x);
+      ob.push(y);
+    }
+    const ratio = median(ob.map((y, i) => y / oa[i]!));
+    log(`  run() beyond its kernels, alternated with dense: ${median(ob).toFixed(2)} vs ${median(oa).toFixed(2)} ms, ratio ${ratio.toFixed(2)}, median of ${pairs} pairs`);
+    return { ratio, ms: median(ob), denseMs: median(oa), pairs };
+  }
+
+  /**
    * timeGpu of BoundProgram.dispatch: the inputs are uploaded once, outside the timing.
    * With --kernels, also each kernel's GPU time (profileKernels).
    */
@@ -400,6 +436,7 @@ async function main() {
     // Dense attention at this N, bound once: every other program's dense/this ratio is
     // measured alternating with it.
     let dense: BoundProgram | null = null;
+    let denseCall: { g: Graph; inputs: Record<string, Tensor>; dims: Dims } | null = null;
     try {
       let denseMs: number | null = null;
       let denseGpuMs: number | null = null;
@@ -435,6 +472,7 @@ async function main() {
           if (name === 'dense') {
             [denseMs, denseGpuMs] = [row.fusedMs, row.fusedGpuMs];
             dense = await bindWebGPU(g, inputs, dims, fused);
+            denseCall = { g, inputs, dims };
           } else if (dense) {
             const bound = await bindWebGPU(g, inputs, dims, fused);
             try {
@@ -445,6 +483,7 @@ async function main() {
               bound.release();
             }
           }
+          if (name === 'dense-f16' && denseCall) row.overheadVsDense = await overheadPair(denseCall, { g, inputs, dims }, fused);
           if (name === 'dense' && programs.includes('dense')) {
             if (!tfjs) row.tfjsMs = 'unavailable';
             else {
@@ -578,6 +617,11 @@ async function main() {
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of body) console.log(r.length > 3 ? line(r) : `${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padStart(widths[1]!)}  ${r[2]}`);
+  for (const r of rows) {
+    if (!r.overheadVsDense) continue;
+    const o = r.overheadVsDense;
+    console.log(`\n${r.program} N = ${r.N}: run() beyond its kernels ${fmt(o.ms)} ms vs dense's ${fmt(o.denseMs)} ms (f32), ${fmt(o.ratio)}× in calls alternated with dense (median of ${o.pairs} pairs)`);
+  }
   if (decode.length) {
     console.log(`\ndecode: N new queries, causal_end, over M = ${decodeM} cached keys (H = 8, D = 64), beside a kernel that only reads K and V once (the floor), wall-clock ms on resident buffers:`);
     for (const d of decode) console.log(`  N = ${String(d.N).padStart(2)}  ${fmt(d.ms).padStart(9)} ms   floor ${fmt(d.floorMs).padStart(9)} ms   ${pct(d.ofFloor)} of the floor's speed`);
