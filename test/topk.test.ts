@@ -78,6 +78,8 @@ const CASES = [
   { mask: 'j < i && j > i - 9', score: 's', topk: 6, dims: 'B = 1, H = 3, Hk = 3, N = 40, M = 40, D = 4', lse: true },
   // many keys replaced while streaming; integer scores tie at the boundary; fully masked rows
   { mask: 'i % 7 != 3', score: 'floor(s * 4.0)', topk: 64, dims: 'B = 1, H = 2, Hk = 1, N = 21, M = 301, D = 16', lse: true },
+  // a kept set in groups whose last is short (13 = 4 + 4 + 4 + 1), ties at the boundary
+  { mask: 'j <= i + 40', score: 'floor(s * 3.0)', topk: 13, dims: 'B = 1, H = 2, Hk = 2, N = 37, M = 90, D = 8' },
 ];
 
 for (const c of CASES) {
@@ -87,11 +89,11 @@ for (const c of CASES) {
     const want = Object.values(ref.outputs);
     const agree = (outs: readonly Tensor[], what: string) =>
       outs.forEach((o, n) => t.deepEqual(compare(o, want[n]!).bad, [], `${what}: output ${n}`));
-    // WebGPU: the fused selection (checked in the source), unfused, and without subgroups
+    // WebGPU: the fused selection (checked in the source; in groups past k = 8), unfused, and without subgroups
     const gpu = await getWebGPU();
     const sources: string[] = [];
     const fused = await executeWebGPU(g, inputs, dims, { onKernel: (_k, src) => sources.push(src) });
-    t.true(sources.some((src) => src.includes('topk_last(')), 'the fused kernel selects');
+    t.true(sources.some((src) => src.includes(c.topk > 8 ? 'topk_regroup(' : 'topk_last(')), 'the fused kernel selects');
     t.deepEqual(compare(fused, ref.output).bad, [], 'webgpu fused');
     const variants = [
       // the fused selection with 1 and 4 rows per invocation (4: long sequences), unfused, without subgroups
