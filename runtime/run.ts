@@ -191,7 +191,7 @@ function checkHeadDims(graph: Graph, dims: Record<string, number>): void {
     if (node.op !== 'attend') continue;
     const D = shapeOf(graph.nodes[node.q]!, dims)[3];
     if (D === 0 && shapeOf(node, dims).every((d) => d > 0)) {
-      throw new AttncError([diag('AT709', ['attend', 'the head dim of q and k is 0: the scores would be empty dot products'], node.span)]);
+      throw new AttncError([diag('AT709', [node.kept ? 'topk' : 'attend', 'the head dim of q and k is 0: the scores would be empty dot products'], node.span)]);
     }
   }
 }

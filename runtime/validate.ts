@@ -163,7 +163,7 @@ function checkNode(graph: Graph, node: Node, dims: Record<string, number>, shape
       if (Hv !== Hk) disagree(`the heads of \`${kn}\` and \`${vn}\``, Hk, Hv);
       if (Mv !== M) disagree(`the length of \`${kn}\` and \`${vn}\``, M, Mv);
       if (Hk === 0 ? H !== 0 : H % Hk !== 0) {
-        fail('attend', `the query heads H = ${H} must be a multiple of the key/value heads Hk = ${Hk}`, node);
+        fail(node.kept ? 'topk' : 'attend', `the query heads H = ${H} must be a multiple of the key/value heads Hk = ${Hk}`, node);
       }
       visitPatterns(node.mask, (p) => patternRule(p, size, { N, M }, node.span));
       return;

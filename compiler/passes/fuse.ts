@@ -240,7 +240,8 @@ function kernelName(g: Graph, n: Node, suffix: string): string {
 
 function nodeLabel(g: Graph, id: number): string {
   const n = g.nodes[id]!;
-  return n.op === 'input' ? `input ${n.name ?? `%${id}`}` : n.name ? `\`${n.name}\` (${n.op} %${id})` : `${n.op} %${id}`;
+  const op = n.op === 'attend' && n.kept ? 'topk' : n.op;
+  return n.op === 'input' ? `input ${n.name ?? `%${id}`}` : n.name ? `\`${n.name}\` (${op} %${id})` : `${op} %${id}`;
 }
 
 function headDim(g: Graph, id: number, what: string): number {

@@ -323,7 +323,7 @@ function attend(
   if (Hv !== Hk) disagree(`the heads of \`${kn}\` and \`${vn}\``, Hk, Hv);
   if (Mv !== M) disagree(`the length of \`${kn}\` and \`${vn}\``, M, Mv);
   if (Hk === 0 ? H !== 0 : H % Hk !== 0) {
-    fail('attend', `the query heads H = ${H} must be a multiple of the key/value heads Hk = ${Hk}`, span);
+    fail(node.kept ? 'topk' : 'attend', `the query heads H = ${H} must be a multiple of the key/value heads Hk = ${Hk}`, span);
   }
   const group = Hk === 0 ? 1 : H / Hk;
 
