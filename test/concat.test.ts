@@ -11,6 +11,7 @@ import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
+import { planWebGL } from '../runtime/webgl/execute.js';
 import { executeWebGPU } from '../runtime/webgpu/execute.js';
 import { devicesAgree } from './helpers/devices.js';
 import { compare } from './helpers/webgpu-check.js';
@@ -110,7 +111,8 @@ test('concat of arithmetic, and arithmetic on a concat: every backend equals the
 
 // A concatenation only attentions read, as keys or values, is read in place on WGSL: the
 // kernels bind its two parts (`k`, `k_tail`) and no copy kernel runs. Every WGSL schedule
-// that reads keys and values, against the reference.
+// that reads keys and values, against the reference; on WebGL the attention's pack reads
+// the parts.
 const IN_PLACE = [
   { what: 'summaries, head dim 6 (scalar rows)', src: SUMMARY('j < N ? (j / size == i / size && j <= i) : (j - N < i / size)', 'B = 2, H = 2, N = 40, D = 6') },
   {
@@ -150,6 +152,12 @@ for (const c of IN_PLACE) {
       t.true(kernels.some((k) => k.includes('fn ld4_k(') && k.includes('k_tail')), `${name}: the keys read from both parts`);
       if (name === 'default' && c.what.startsWith('decode')) t.true(kernels.some((k) => k.includes('schedule: dims staging')), 'the decode schedule');
     }
+    // WebGL (its result checked by devicesAgree): the pack of each concatenation reads its
+    // parts; no flat copy of it comes first.
+    const plan = planWebGL(g, dims);
+    const concats = g.nodes.filter((n) => n.op === 'map' && n.concat).map((n) => n.id);
+    t.deepEqual(plan.kernels.filter((k) => concats.includes(k.node)).map((k) => k.name.replace(/.*_/, '')), concats.map(() => 'map'));
+    t.true(plan.kernels.filter((k) => concats.includes(k.node)).every((k) => k.label.includes('into its packed texture')));
   });
 }
 

@@ -87,7 +87,7 @@ function buildKernels(
 ): Kernel[] {
   const { graph: g, specialized } = specializeHeadDims(graph, dims);
   const live = liveNodes(g);
-  const inPlace = target === 'wgsl' ? inPlaceConcats(g, live) : new Set<number>();
+  const inPlace = inPlaceConcats(g, live);
   const f16Fold = target === 'wgsl' ? f16Epilogues(g, live) : new Map<number, number>();
   const folded = new Set(f16Fold.values());
   const common: Common = { specialized, target, store, tensorBounds: tensorBounds && target === 'wgsl', summaries: new Set(), inPlace, f16Fold };
@@ -143,8 +143,9 @@ export function liveNodes(g: Graph): Set<number> {
 /**
  * The concatenations (`concat` maps) that only attentions read, as their keys or values —
  * not as queries, not by a lookup in a mask or score, not as an output. WGSL's attention
- * kernels read those in place, from the two parts (Binding.tail): no copy. (WebGL packs
- * every attention operand into a texture, a copy anyway.)
+ * kernels read those in place, from the two parts (Binding.tail): no copy. WebGL packs
+ * every attention operand into a texture; such a concatenation's pack reads the two parts
+ * (targets/webgl/map.ts emitPackedMap): no flat copy before it.
  */
 function inPlaceConcats(g: Graph, live: Set<number>): Set<number> {
   const all = readerCounts(g, live);

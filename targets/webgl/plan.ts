@@ -20,11 +20,11 @@ import type { AttendKernel, Kernel, WebGLAttendSchedule } from '../../compiler/k
 import { attendGeometry, attendView, type AttendGeometry, type AttendView } from './attend-common.js';
 import { emitColapplyFused, emitColstatsFused, emitKeysFused, emitLse } from './attend-fused.js';
 import { emitColStats, emitKept, emitProbs, emitPV, emitRowStats, emitScores, emitStatsLse, emitTopK, scoresScratch } from './attend-scores.js';
-import { PlanBuilder } from './builder.js';
+import { bufferKey, PlanBuilder } from './builder.js';
 import { emitClusters } from './clusters.js';
 import { helperSource, loadsOf, type NativeHelper } from './expr.js';
 import { DEFAULT_MAX_TEXTURE_SIZE } from './packed.js';
-import { emitMap } from './map.js';
+import { emitMap, emitPackedMap } from './map.js';
 import { emitPool, emitPool2d } from './pool.js';
 import type { WebGLKernel, WebGLPlan } from './types.js';
 
@@ -41,6 +41,10 @@ export interface RenderOptions {
 /** Render `kernels` (lowered from `graph` for target webgl at `dims`) as gpu.js kernels. */
 export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Record<string, number>, options: RenderOptions = {}): WebGLPlan {
   const b = new PlanBuilder(graph, dims, options.maxTextureSize ?? DEFAULT_MAX_TEXTURE_SIZE);
+  // Concatenations no kernel computes are read in place by the attentions that use them
+  // as keys or values (fuse.ts inPlaceConcats): their packed textures straight from the parts.
+  const computed = new Set(kernels.map((k) => k.node));
+  const inPlace = new Set(graph.nodes.filter((n) => n.op === 'map' && n.concat && !computed.has(n.id)).map((n) => n.id));
   for (const id of tensorsOf(kernels, graph)) b.checkElements(b.nodeLabel(id), b.shapes[id]!.reduce((x, y) => x * y, 1));
   for (const k of kernels) {
     const node = graph.nodes[k.node]!;
@@ -60,7 +64,7 @@ export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Reco
         emitClusters(b, c);
         break;
       }
-      case 'attend': case 'colstats': case 'colapply': renderAttention(b, k, graph); break;
+      case 'attend': case 'colstats': case 'colapply': renderAttention(b, k, graph, inPlace); break;
       case 'map': emitMap(b, node as NodeOf<'map'>); break;
       default: throw new Error(`internal: kernel ${k.name} (${k.kind}) was not lowered for the WebGL target`);
     }
@@ -77,7 +81,7 @@ export function renderWebGL(kernels: readonly Kernel[], graph: Graph, dims: Reco
   };
 }
 
-function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
+function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph, inPlace: ReadonlySet<number>): void {
   const s = k.webgl;
   if (!s) throw new Error(`internal: kernel ${k.name} has no WebGL schedule (run the tile pass for target webgl)`);
   const node = attendView(k, graph);
@@ -85,7 +89,10 @@ function renderAttention(b: PlanBuilder, k: AttendKernel, graph: Graph): void {
   b.strategies[node.id] = s.strategy;
   // Pack the operands and unpack the looked-up tensors first: a chunked attention's
   // kernels must follow each other in the plan (the runtime runs them as a group).
-  for (const id of [node.q, node.k, node.v]) b.packed(id);
+  for (const id of [node.q, node.k, node.v]) {
+    if (inPlace.has(id) && !b.layouts[bufferKey({ kind: 'packed', node: id })]) emitPackedMap(b, graph.nodes[id] as NodeOf<'map'>);
+    b.packed(id);
+  }
   for (const id of [...loadsOf(node.mask), ...loadsOf(node.score)]) b.flatValues(id);
   const lseBinding = k.bindings.find((x) => x.role === 'lse');
   const lse = lseBinding?.buffer.kind === 'node' ? lseBinding.buffer.node : undefined;
