@@ -143,3 +143,14 @@ test('block-sparse top-k per query block on webgpu and webgl equals the referenc
     await devicesAgree(t, p, { inputs });
   }
 });
+
+test('n beyond the keys keeps every allowed key, on every backend (n = 2³¹ − 1, for topk and attend)', async (t) => {
+  const { ref } = await devicesAgree(t, SELECT('j <= i', 's', 2147483647, 'B = 1, H = 2, Hk = 1, N = 9, T = 7, D = 4'), { seed: 2 });
+  const T = 7;
+  Array.from(ref.output.data).forEach((x, e) => t.is(x, (e % T) <= Math.floor(e / T) % 9 ? 1 : 0));
+  await devicesAgree(t, `attention a {
+  input q, k, v: f32[B, H, N, D]
+  dims  B = 1, H = 2, N = 9, D = 4
+  return attend(q, k, v, mask: j <= i, topk: 2147483647)
+}`, { seed: 2 });
+});

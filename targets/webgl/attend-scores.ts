@@ -334,8 +334,10 @@ export const pair = (x: { buffer: WebGLBuffer; layout: PackedLayout }): [WebGLBu
  * a copy of the scores that the later passes read (returned). Fewer than k allowed scores:
  * the row is kept as it is.
  */
-export function emitTopK(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch, K: number): ScoresScratch {
+export function emitTopK(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc: ScoresScratch, topk: number): ScoresScratch {
   const { ranges } = sc.schedule;
+  // (Keeping more keys than there are keeps them all: at most M rounds are ever needed.)
+  const K = Math.min(topk, g.M);
   const thresholds = scratchBuffer(`attend${node.id}_topk`);
   const kept = scratchBuffer(`attend${node.id}_kept`);
   for (const [buf, l] of [[thresholds, sc.statsLayout], [kept, sc.rows]] as const) {
@@ -353,7 +355,7 @@ export function emitTopK(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc
     ]);
   b.add(node, 'topk', {
     kind: 'topk',
-    label: attendLabel(b, node, `top-${K} a: each query's k-th largest score and the last key kept at it`),
+    label: attendLabel(b, node, `top-${topk} a: each query's k-th largest score and the last key kept at it`),
     source: [
       `function (${a.args.names.join(', ')}) {`,
       ...packedThread(sc.statsLayout, 'row', 'c'),
@@ -411,7 +413,7 @@ export function emitTopK(b: PlanBuilder, node: AttendView, g: AttendGeometry, sc
   const th = m.args.operand(thresholds, sc.statsLayout);
   b.add(node, 'topk_mask', {
     kind: 'topk',
-    label: attendLabel(b, node, `top-${K} b: the scores a query keeps (the others masked)`),
+    label: attendLabel(b, node, `top-${topk} b: the scores a query keeps (the others masked)`),
     source: [
       `function (${m.args.names.join(', ')}) {`,
       ...packedThread(sc.rows, 'row', 'g'),
