@@ -34,7 +34,7 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
     }
     case 'softmax':
       lines.push(`  axis:        ${k.axis}${k.topk === undefined ? '' : `; top-${k.topk} selected first${k.indicator ? ', then written as 1 (kept) or 0: no softmax' : ''}`}`);
-      if (k.schedule) lines.push(`  schedule:    ${k.schedule.workgroupSize} invocations per workgroup; ${k.axis === 'keys' ? 'one workgroup per query row' : 'one invocation per key column'}`);
+      if (k.schedule) lines.push(`  schedule:    ${k.schedule.workgroupSize} invocations per workgroup; ${k.axis === 'keys' && !k.indicator ? 'one workgroup per query row' : `one invocation per ${k.axis === 'keys' ? 'query row' : 'key column'}`}`);
       break;
     case 'pool': case 'pool2d':
       if (k.schedule) lines.push(`  schedule:    one output element per invocation, ${k.schedule.workgroupSize} per workgroup`);

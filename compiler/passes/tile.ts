@@ -68,7 +68,8 @@ function scheduleKernel(k: Kernel, opts: PassOptions): Kernel {
       const { B, H, N, M } = k.geom;
       out = {
         ...k, schedule: { workgroupSize: wg },
-        workgroups: k.axis === 'keys' ? product([B, H, N]) : ceilDiv(product([B, H, M]), wg),
+        // (A topk(…) selection: one invocation per query row, see renderSoftmaxKernel.)
+        workgroups: k.axis === 'keys' && !k.indicator ? product([B, H, N]) : ceilDiv(product([B, H, k.axis === 'keys' ? N : M]), wg),
       };
       break;
     }

@@ -449,11 +449,50 @@ function topkLines(c: Code, K: number, WG: number, reduce: (op: string) => void)
   c.line('workgroupBarrier();');
 }
 
+/**
+ * A topk(…) selection: one invocation per query row — its row of scores read from memory
+ * by the same rounds as topkLines (the k-th largest score `thr`, then the `need` lowest
+ * keys among those equal to it), without workgroup barriers: a row of a few summaries
+ * costs a few reads per round — then the row rewritten as 1 for each kept key, else 0.
+ */
+function renderSelectionKernel(k: SoftmaxKernel, src: KernelSource, WG: number): string {
+  const K = k.topk!;
+  src.declare([`schedule: one invocation per query row, ${WG} per workgroup; top-${K}: rounds of "the largest score below the last", then 1 for each kept key, else 0`]);
+  const c = new Code();
+  const g = k.geom;
+  c.line(`let M = ${src.expr(g.M)};`);
+  c.line(`let row = wg * ${WG} + lid; // (b·H + h)·N + i`);
+  c.line(`if (row >= ${src.expr(g.B)} * ${src.expr(g.H)} * ${src.expr(g.N)}) { return; }`);
+  c.line('let base = row * M;');
+  c.line(`var thr = ${NEG};`);
+  c.line('var need = 0; // 0: fewer than k allowed scores, all kept');
+  c.line('var above = 0; // scores above the current level');
+  c.line(`var last = ${NEG};`);
+  c.block(`for (var r = 0; r < ${K}; r = r + 1)`, () => {
+    c.line(`var best = ${NEG};`);
+    c.line('for (var j = 0; j < M; j = j + 1) { let x = scores[base + j]; if ((r == 0 || x < last) && x > best) { best = x; } }');
+    c.line(`if (best <= ${MASKED_BELOW}) { break; }`);
+    c.line('var equal = 0;');
+    c.line('for (var j = 0; j < M; j = j + 1) { if (scores[base + j] == best) { equal = equal + 1; } }');
+    c.line(`if (above + equal >= ${K}) { thr = best; need = ${K} - above; break; }`);
+    c.line('above = above + equal;');
+    c.line('last = best;');
+  });
+  c.line('// Among the scores equal to thr, the need lowest keys: jt, the need-th of them.');
+  c.line('var jt = -1;');
+  c.line('var seen = 0;');
+  c.line('for (var j = 0; j < M && seen < need; j = j + 1) { if (scores[base + j] == thr) { seen = seen + 1; jt = j; } }');
+  c.line(`for (var j = 0; j < M; j = j + 1) { let x = scores[base + j]; scores[base + j] = select(0.0f, 1.0f, x > ${MASKED_BELOW} && (need == 0 || x > thr || (x == thr && j <= jt))); }`);
+  src.entry(WG, c);
+  return src.toString();
+}
+
 export function renderSoftmaxKernel(k: SoftmaxKernel): string {
   const s = k.schedule;
   if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
   const src = new KernelSource(k);
   const WG = s.workgroupSize;
+  if (k.indicator) return renderSelectionKernel(k, src, WG);
   src.declare([
     k.axis === 'keys'
       ? `schedule: one workgroup of ${WG} invocations per query row; tree reductions in workgroup memory${k.topk === undefined ? '' : `; top-${k.topk}: rounds of "the largest score below the last"`}`
@@ -478,11 +517,6 @@ export function renderSoftmaxKernel(k: SoftmaxKernel): string {
       });
     };
     if (k.topk !== undefined) topkLines(c, k.topk, WG, reduce);
-    if (k.indicator) {
-      c.line(`for (var j = lid; j < M; j = j + ${WG}) { scores[base + j] = select(0.0f, 1.0f, scores[base + j] > ${MASKED_BELOW}); }`);
-      src.entry(WG, c);
-      return src.toString();
-    }
     c.line(`var part = ${NEG};`);
     c.line(`for (var j = lid; j < M; j = j + ${WG}) { part = max(part, scores[base + j]); }`);
     reduce('max(red[lid], red[lid + w])');
