@@ -563,7 +563,7 @@ async function main() {
   }
 
   // ---- decoding against a long cache, beside the memory floor ----
-  const decode = decodeM > 0 ? await decodeRows(gpu.device, [1, 16], decodeM, time) : [];
+  const decode = decodeM > 0 ? await decodeRows(gpu.device, [1, 16], decodeM, timePair) : [];
 
   // ---- compile() time per sample ----
   const compileTimes: { sample: string; ms: number }[] = [];

@@ -3,8 +3,8 @@
 // keys (H = 8, D = 64, no GQA: every head reads its own K and V). Its floor is a kernel
 // that only reads K and V once — each invocation sums a strided share of both into one
 // vec4, so no read can be skipped — on the same device: no attention can read its cache
-// faster. Both timed the same way: wall-clock of one submit to the device finishing, on
-// resident buffers, median after warm-ups.
+// faster. Both timed the same way, alternated: wall-clock of one submit to the device finishing, on
+// resident buffers, after warm-ups; the ratio is the median of the per-pair ratios.
 
 import { compile } from '../compiler/compile.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
@@ -17,7 +17,7 @@ export interface DecodeRow {
   ms: number;
   /** The floor: K and V read once (wall-clock ms, median). */
   floorMs: number;
-  /** floorMs / ms: the share of the floor's speed attnc reaches. */
+  /** floor / attnc, the median of alternated pairs: the share of the floor's speed attnc reaches. */
   ofFloor: number;
 }
 
@@ -69,10 +69,16 @@ function floorKernel(device: GPUDevice, bytes: number): { dispatch(): Promise<vo
   };
 }
 
-/** attnc's decode beside the floor for each query count, M keys; `time` is the bench's timer. */
-export async function decodeRows(
-  device: GPUDevice, queries: number[], M: number, time: (label: string, run: () => Promise<unknown>) => Promise<number>,
-): Promise<DecodeRow[]> {
+/** Runs of a and b alternated: each one's median, and the median of the per-pair ratios a/b (the bench's timePair). */
+export type PairTimer = (labelA: string, runA: () => Promise<unknown>, labelB: string, runB: () => Promise<unknown>) =>
+  Promise<{ a: number; b: number; ratio: number }>;
+
+/**
+ * attnc's decode beside the floor for each query count, M keys, in runs alternated with the
+ * floor's (the floor kernel's own time drifts by tens of per cent between minutes here):
+ * ofFloor is the median of the per-pair ratios.
+ */
+export async function decodeRows(device: GPUDevice, queries: number[], M: number, pair: PairTimer): Promise<DecodeRow[]> {
   const rows: DecodeRow[] = [];
   for (const N of queries) {
     const graph = compile(SOURCE(N, M)).graph!;
@@ -81,9 +87,8 @@ export async function decodeRows(
     const bound = await bindWebGPU(graph, inputs, dims);
     const floor = floorKernel(device, inputs.k!.data.length * 4);
     try {
-      const ms = await time(`decode N=${N} M=${M}`, () => bound.dispatch());
-      const floorMs = await time(`floor: K and V read once (M=${M})`, () => floor.dispatch());
-      rows.push({ N, M, ms, floorMs, ofFloor: floorMs / ms });
+      const p = await pair(`floor: K and V read once (M=${M})`, () => floor.dispatch(), `decode N=${N} M=${M}`, () => bound.dispatch());
+      rows.push({ N, M, ms: p.b, floorMs: p.a, ofFloor: p.ratio });
     } finally {
       bound.release();
       floor.release();

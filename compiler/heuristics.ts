@@ -80,6 +80,16 @@ export const DECODE_ROWS = 4;
 export const DECODE_KEYS = 1024;
 export const DECODE_BLOCK = 4;
 
+/**
+ * Split-KV for the decode schedule: its (b, h) workgroups are too few to fill a GPU, so the
+ * keys are split into slices of at least SPLIT_KEYS, one workgroup each, until about
+ * SPLIT_WORKGROUPS workgroups run (merged through their partial softmax by a `merge`
+ * kernel). Chosen for GPUs with many cores; on lavapipe (2 threads) see the README's decode
+ * measurements.
+ */
+export const SPLIT_WORKGROUPS = 64;
+export const SPLIT_KEYS = 2048;
+
 /** Keys per block in the subgroup path (4 rows × 4-key blocks measured best on lavapipe). */
 export const SUBGROUP_BLOCK = 4;
 

@@ -48,7 +48,12 @@ export type KernelKind =
    */
   | 'summary'
   /** elementwise tensor arithmetic (a `map` node): one invocation per element. */
-  | 'map';
+  | 'map'
+  /**
+   * split-KV, pass 2: each query row's output (and lse) from its slices' partial softmax
+   * (AttendSchedule.splits), merged through their maxima.
+   */
+  | 'merge';
 
 /** A device buffer: a graph tensor (input or intermediate) or a per-run scratch buffer. */
 export type BufferRef =
@@ -71,7 +76,9 @@ export type BindingRole =
   /** the attention's log-sum-exp per query (an `lse` node), written beside `out`. */
   | 'lse'
   /** the second part of keys or values read in place from a `concat` (Binding.tail). */
-  | 'tail';
+  | 'tail'
+  /** split-KV: each key slice's partial softmax per query row (MergeKernel). */
+  | 'partials';
 
 export interface Binding {
   /** WGSL identifier of the binding. */
@@ -210,6 +217,13 @@ export interface AttendSchedule {
   subgroupSize: number;
   /** Bytes of `var<workgroup>` memory the kernel declares. */
   workgroupBytes: number;
+  /**
+   * Split-KV (fused attend, `dims` or `subgroup` staging): the keys in this many slices, one workgroup each (grid
+   * axis `sp`), each writing its rows' partial softmax (max, sum, unnormalised P·V) to a
+   * `partials` scratch that a `merge` kernel combines. Absent or 1: one workgroup streams
+   * every key.
+   */
+  splits?: number;
   /**
    * Dilation regrouping (fused `attend` with a 1-D `neighborhood` mask of dilation > 1,
    * subgroup path): a row block holds queries of one dilation group g (i = g + dilation·i′)
@@ -442,8 +456,24 @@ export interface MapKernel extends KernelBase {
   schedule: SimpleSchedule | null;
 }
 
+/**
+ * Split-KV, pass 2 (the tile pass adds it after a split attend): one invocation per
+ * (query row, vec4 of the output row) combines the `splits` partials — per slice s the
+ * max m_s, the sum l_s = Σ exp(x − m_s) and the unnormalised Σ exp(x − m_s)·v — as
+ * Σ_s exp(m_s − m)·acc_s / Σ_s exp(m_s − m)·l_s with m = max_s m_s (0 for a row with no
+ * allowed key), and the lse m + log Σ_s exp(m_s − m)·l_s. Partials layout: per
+ * ((b·H + h)·splits + s)·N + i, DV4 vec4s of acc then one vec4 (m, l, 0, 0).
+ */
+export interface MergeKernel extends KernelBase {
+  kind: 'merge';
+  geom: AttendGeometry;
+  splits: number;
+  schedule: SimpleSchedule | null;
+}
+
 export type Kernel =
-  | SummaryKernel | AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel | MapKernel;
+  | SummaryKernel | AttendKernel | SoftmaxKernel | PoolKernel | Pool2dKernel | ClustersKernel | RouteSortKernel | RouteAttendKernel | MapKernel
+  | MergeKernel;
 export type KernelOf<K extends KernelKind> = Extract<Kernel, { kind: K }>;
 
 // ---- helpers shared by the passes, renderers and runtime ----
@@ -498,6 +528,9 @@ export function kernelExprs(k: Kernel): Expr[] {
       break;
     case 'map':
       out.push(...k.shape, k.expr);
+      break;
+    case 'merge':
+      out.push(k.geom.B, k.geom.H, k.geom.Hk, k.geom.N, k.geom.M);
       break;
   }
   return out;

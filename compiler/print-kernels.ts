@@ -52,6 +52,10 @@ function printKernel(k: Kernel, g: Graph | undefined): string {
       lines.push(`  element:     ${x(k.expr)}  (at x0..x${k.shape.length - 1} of [${k.shape.map(x).join(', ')}])`);
       if (k.schedule) lines.push(`  schedule:    one element per invocation, ${k.schedule.workgroupSize} per workgroup`);
       break;
+    case 'merge':
+      lines.push(`  merge:       ${k.splits} key slices per query row, through their maxima (output and lse)`);
+      if (k.schedule) lines.push(`  schedule:    one invocation per (query row, vec4 of the output), ${k.schedule.workgroupSize} per workgroup`);
+      break;
     case 'summary':
       lines.push(`  summary:     min and max of %${k.summary.tensor} per ${k.summary.block} positions of axis ${k.summary.axis}`);
       if (k.schedule) lines.push(`  schedule:    one invocation per block, ${k.schedule.workgroupSize} per workgroup`);
@@ -100,6 +104,7 @@ function attendScheduleLines(s: AttendSchedule, x: (e: Parameters<typeof printEx
     `  visits:      ${s.ranges ? printRanges(s.ranges, x) : `every ${s.rows === 'queries' ? 'key' : 'query'}`}${s.skipEmptyTiles ? '; empty tiles skipped' : ''}`,
   ];
   lines.push(`  grid:        ${s.grid.map((a) => `${a.name}: ${x(a.extent)}`).join(' × ')}  (the workgroup index, last axis fastest)`);
+  if (s.splits) lines.push(`  split-KV:    the keys in ${s.splits} slices (grid axis sp), each slice's partial softmax merged by the next kernel`);
   if (s.regroup) lines.push(`  regroup:     dilation ${s.regroup.dilation}, reach ${s.regroup.reach}${s.regroup.causal ? ', causal' : ''} (rows and keys per dilation group)`);
   if (s.slotGuards) {
     const g = s.slotGuards;

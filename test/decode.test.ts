@@ -5,8 +5,12 @@
 // their −inf log-sum-exp, f16 inputs, masks that read tensors — and the rule's edges.
 
 import test from 'ava';
+import { compile } from '../compiler/compile.js';
+import type { AttendKernel } from '../compiler/kernel.js';
+import { run } from '../runtime/run.js';
+import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { getWebGPU } from '../runtime/webgpu/device.js';
-import { checkGraph, graphOf, kernelsFor } from './helpers/webgpu-check.js';
+import { checkGraph, compare, graphOf, kernelsFor } from './helpers/webgpu-check.js';
 
 const program = (mask: string, extra = '', ret = 'attend(q, k, v, mask: MASK)') => `attention dec {
   input q: f32[B, H, N, D]
@@ -90,3 +94,38 @@ test('decode kernels stay correct when bound at other sizes than they were lower
     bound.release();
   }
 });
+
+// Split-KV (AttendSchedule.splits): with few (b, h, row block) workgroups and at least
+// 2 · SPLIT_KEYS keys, each workgroup streams one slice of the keys and a merge kernel
+// combines the slices' partial softmax (decode and subgroup paths). Every output (the attention and its lse) against the reference:
+// uneven slices, slices that a window leaves without a key, fully masked rows, GQA, partial
+// lane chunks, an f16 output folded into the store.
+const splitCases: [string, string, Record<string, number>, string?][] = [
+  ['one query, 8 slices', 'causal_end', { N: 1, M: 16500 }],
+  ['4 queries, GQA, a window that leaves the first slice without keys; fully masked row 1', 'i != 1 && j <= i + (M - N) && j > i + (M - N) - 300', { N: 4, M: 4500, H: 4, Hk: 1 }],
+  ['3 queries, head dims 20 and 12, 3 uneven slices', 'causal_end', { N: 3, M: 6200, D: 20, E: 12 }],
+  ['2 queries, an f16 output', 'causal_end', { N: 2, M: 4097 }, 'f16'],
+  // past 4 queries: the subgroup path, split the same way
+  ['16 queries (the subgroup path), 4 uneven slices', 'causal_end', { N: 16, M: 8300 }],
+  ['30 queries, GQA, a window that leaves slices without keys; fully masked row 1', 'i != 1 && j <= i + (M - N) && j > i + (M - N) - 300', { N: 30, M: 4400, H: 4, Hk: 2 }],
+];
+for (const [name, mask, dims, f16] of splitCases) {
+  test(`split-KV decode: ${name}`, async (t) => {
+    const src = f16
+      ? program(mask, '', 'f16(attend(q, k, v, mask: MASK))')
+      : program(mask, '', 'o, lse: lse(o)').replace('return o', `let o = attend(q, k, v, mask: ${mask})\n  return o`);
+    const p = compile(src);
+    const g = p.graph!;
+    const bound = resolveDims(g, { ...g.dimDefaults, ...dims });
+    const ks = await kernelsFor(g, bound, true);
+    const att = ks.find((k) => k.kind === 'attend') as AttendKernel;
+    t.true((att.schedule?.splits ?? 1) > 1, 'split');
+    t.is(att.schedule?.staging, dims.N! <= 4 ? 'dims' : 'subgroup');
+    t.true(ks.some((k) => k.kind === 'merge'), 'merged');
+    const inputs = generateInputs(g, bound, 7);
+    const [ref, gpu] = [await run(p, inputs, { backend: 'reference' }), await run(p, inputs, { backend: 'webgpu' })];
+    for (const [out, want] of Object.entries(ref.outputs)) {
+      t.deepEqual(compare(gpu.outputs[out]!, want, { f16: !!f16 }).bad, [], out);
+    }
+  });
+}

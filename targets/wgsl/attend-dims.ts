@@ -14,11 +14,11 @@
 // uniform control flow: every lane computes every (row, key) dot product of a block and
 // the mask only selects afterwards.
 
-import type { AttendKernel } from '../../compiler/kernel.js';
+import type { AttendKernel, MergeKernel } from '../../compiler/kernel.js';
 import { Code } from './builder.js';
-import { KernelSource, NEG, lseName } from './common.js';
+import { KernelSource, NEG, lseName, softmaxExp } from './common.js';
 import { geometryLines, headLines, maskAndScoreFunctions, scheduleLines, streamLoops, type Side } from './attend.js';
-import { blockScores, onlineSoftmaxStep, storeLse, type Unroll } from './subgroup-steps.js';
+import { blockScores, onlineSoftmaxStep, splitLines, storeLse, type Unroll } from './subgroup-steps.js';
 
 export function renderDimsAttend(k: AttendKernel): string {
   const s = k.schedule!;
@@ -55,6 +55,8 @@ export function renderDimsAttend(k: AttendKernel): string {
   c.line(`let RPW = ${s.rowsPerWorkgroup}; // query rows per workgroup, shared by its ${S} lanes`);
   src.decodeGrid(c, s.grid);
   c.line('let r0 = rb * RPW;');
+  const splits = s.splits ?? 1;
+  if (splits > 1) splitLines(c, src, splits);
   headLines(c);
   c.line(`let scale = ${src.expr(k.scale)};`);
   for (const r of x.rs) {
@@ -86,7 +88,24 @@ export function renderDimsAttend(k: AttendKernel): string {
         for (const r of x.rs) c.line(`a${r}[${cc}] = a${r}[${cc}] + ${x.us.map((u) => `p${r}_${u} * v${u}_${cc}`).join(' + ')};`);
       }
     });
-  });
+  }, undefined, splits > 1 ? ['k_split_lo', 'k_split_hi'] : undefined);
+  if (splits > 1) {
+    // This slice's partial softmax per row (unnormalised), for the merge kernel.
+    const stp = src.store4(src.binding('partials'));
+    for (const r of x.rs) {
+      c.block(`if (ok${r})`, () => {
+        c.line(`let pr = (bh * SPL + sp) * N + i${r};`);
+        for (const cc of keys(x.DVC)) {
+          const at = `${cc * S} + lid`;
+          const store = `${stp}(pr, ${at}, a${r}[${cc}]);`;
+          c.line((cc + 1) * S > DV4 ? `if (${at} < DV4) { ${store} }` : store);
+        }
+        c.line(`if (lid == 0) { ${stp}(pr, DV4, vec4<f32>(m${r}, l${r}, 0.0f, 0.0f)); }`);
+      });
+    }
+    src.entry(s.workgroupSize, c);
+    return src.toString();
+  }
   const st = src.store4(src.binding('out'));
   const lse = lseName(src);
   for (const r of x.rs) {
@@ -101,5 +120,44 @@ export function renderDimsAttend(k: AttendKernel): string {
     });
   }
   src.entry(s.workgroupSize, c);
+  return src.toString();
+}
+
+/**
+ * Split-KV, pass 2 (kernel.ts MergeKernel): one invocation per (query row, vec4 of its
+ * output) combines the slices' partial softmax through their maxima.
+ */
+export function renderMergeKernel(k: MergeKernel): string {
+  const s = k.schedule;
+  if (!s) throw new Error(`internal: kernel ${k.name} has no schedule (run the tile pass)`);
+  const src = new KernelSource(k);
+  const WG = s.workgroupSize;
+  const DV4 = Math.ceil(k.geom.Dv / 4);
+  src.declare([`schedule: one invocation per (query row, vec4 of the output), ${WG} per workgroup; ${k.splits} key slices merged`]);
+  src.mod.decls.push(`const DV4 = ${DV4}; // value dim ${k.geom.Dv} as vec4s`, `const SPL = ${k.splits}; // key slices`);
+  const ld = src.load4(src.binding('partials'));
+  const st = src.store4(src.binding('out'));
+  const lse = lseName(src);
+  const c = new Code();
+  c.line(`let N = ${src.expr(k.geom.N)};`);
+  c.line(`let e = wg * ${WG} + lid;`);
+  c.line(`if (e >= ${src.expr(k.geom.B)} * ${src.expr(k.geom.H)} * N * DV4) { return; }`);
+  c.line('let row = e / DV4; // (b·H + h)·N + i');
+  c.line('let c = e - row * DV4;');
+  c.line('let bh = row / N;');
+  c.line('let p0 = bh * SPL * N + row - bh * N; // slice 0 of this row; slice s at p0 + s·N');
+  c.line(`var m = ${NEG};`);
+  c.line(`for (var s = 0; s < SPL; s = s + 1) { m = max(m, ${ld}(p0 + s * N, DV4).x); }`);
+  c.line('var l = 0.0f;');
+  c.line('var acc = vec4<f32>(0.0f);');
+  c.block('for (var s = 0; s < SPL; s = s + 1)', () => {
+    c.line(`let ml = ${ld}(p0 + s * N, DV4);`);
+    c.line(`let w = ${softmaxExp('ml.x - m')}; // a slice with no allowed key: l = 0, acc = 0`);
+    c.line('l = l + w * ml.y;');
+    c.line(`acc = acc + w * ${ld}(p0 + s * N, c);`);
+  });
+  c.line(`${st}(row, c, select(vec4<f32>(0.0f), acc / l, l > 0.0f)); // a row with no allowed key is exactly 0`);
+  if (lse) c.block('if (c == 0)', () => storeLse(c, lse, 'row', 'm', 'l'));
+  src.entry(WG, c);
   return src.toString();
 }

@@ -24,7 +24,8 @@ import { Code } from './builder.js';
 import { KernelSource, MASKED_BELOW, NEG, lseName, softmaxExp } from './common.js';
 import { HEAD_VARS, geometryLines, headLines, maskAndScoreFunctions, scheduleLines, streamLoops, type Side } from './attend.js';
 import {
-  blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, storeNormalizedRow, weightDecl, type Unroll,
+  blockAccumulateV, blockDots, blockScores, declareWeights, forSlot, onlineSoftmaxStep, splitLines, storeNormalizedRow, storePartials,
+  weightDecl, type Unroll,
 } from './subgroup-steps.js';
 
 export function renderSubgroupAttend(k: AttendKernel): string {
@@ -88,9 +89,11 @@ class SubgroupAttend {
     this.prologue();
     this.rowSlots();
     this.slotBounds();
+    const split = (this.s.splits ?? 1) > 1;
+    if (split) splitLines(this.c, this.src, this.s.splits!);
     streamLoops(this.c, this.src, this.k, this.byKeys, this.side, this.s.ranges, () => {
       this.c.block('for (var e = 0; e < nt; e = e + KB)', () => this.block());
-    }, this.real);
+    }, this.real, split ? ['k_split_lo', 'k_split_hi'] : undefined);
     this.store();
     this.src.entry(this.s.workgroupSize, this.c, ['@builtin(subgroup_invocation_id) sg_lane: u32']);
     return this.src.toString();
@@ -307,6 +310,10 @@ class SubgroupAttend {
   /** Each valid row's result. */
   private store(): void {
     const { c, k, src } = this;
+    if ((this.s.splits ?? 1) > 1) {
+      for (const r of this.unroll.rs) c.block(`if (ok${r})`, () => storePartials(c, src, `(bh * SPL + sp) * N + i${r}`, `a${r}`, `m${r}`, `l${r}`));
+      return;
+    }
     const st = this.withV ? src.store4(src.binding('out')) : '';
     for (const r of this.unroll.rs) {
       c.block(`if (ok${r})`, () => {

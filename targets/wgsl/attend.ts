@@ -241,7 +241,11 @@ export function streamLoops(
   body: () => void,
   /** Row/streamed index (WGSL) → position, for the tile predicates (dilation regrouping). */
   real: (x: string) => string = (x) => x,
+  /** WGSL names of a slice [lo, hi) of the streamed entries to stay within (split-KV). */
+  clip?: [string, string],
 ): void {
+  const lo = (e: string) => (clip ? `max(${e}, ${clip[0]})` : e);
+  const hi = (e: string) => (clip ? `min(${e}, ${clip[1]})` : e);
   c.line(`let r_last = min(r0 + RPW, ${side.rows}) - 1;`);
   // `GL` is a let of regrouped kernels only, and only their ranges read it.
   const rowVars = { ...HEAD_VARS, ...(byKeys ? { k_lo: 'r0', k_hi: 'r_last' } : { q_lo: 'r0', q_hi: 'r_last', group_len: 'GL' }) };
@@ -265,12 +269,12 @@ export function streamLoops(
     });
   };
   if (!ranges) {
-    c.line('let s_lo = 0;');
-    c.line(`let s_hi = ${side.len};`);
+    c.line(`let s_lo = ${lo('0')};`);
+    c.line(clip ? `let s_hi = max(${hi(side.len)}, s_lo);` : `let s_hi = ${side.len};`);
     tileLoop();
   } else if (ranges.length === 1) {
-    c.line(`let s_lo = max(${src.expr(ranges[0]!.lo, rowVars)}, 0);`);
-    c.line(`let s_hi = max(min(${src.expr(ranges[0]!.hi, rowVars)}, ${side.len} - 1) + 1, s_lo);`);
+    c.line(`let s_lo = ${lo(`max(${src.expr(ranges[0]!.lo, rowVars)}, 0)`)};`);
+    c.line(`let s_hi = max(${hi(`min(${src.expr(ranges[0]!.hi, rowVars)}, ${side.len} - 1) + 1`)}, s_lo);`);
     tileLoop();
   } else if (ranges.length > 1) {
     const R = ranges.length;
@@ -282,10 +286,10 @@ export function streamLoops(
     for (const [a, b2] of pairs) {
       c.line(`if (r_lo[${b2}] < r_lo[${a}]) { let tl = r_lo[${a}]; r_lo[${a}] = r_lo[${b2}]; r_lo[${b2}] = tl; let th = r_hi[${a}]; r_hi[${a}] = r_hi[${b2}]; r_hi[${b2}] = th; }`);
     }
-    c.line('var cursor = 0;');
+    c.line(`var cursor = ${lo('0')};`);
     c.block(`for (var rr = 0; rr < ${R}; rr = rr + 1)`, () => {
       c.line('let s_lo = max(r_lo[rr], cursor);');
-      c.line(`let s_hi = max(min(r_hi[rr], ${side.len} - 1) + 1, s_lo);`);
+      c.line(`let s_hi = max(${hi(`min(r_hi[rr], ${side.len} - 1) + 1`)}, s_lo);`);
       tileLoop();
       c.line('cursor = max(cursor, s_hi);');
     });

@@ -3,6 +3,7 @@
 
 import type { Kernel } from '../../compiler/kernel.js';
 import { renderAttendKernel, renderSoftmaxKernel } from './attend.js';
+import { renderMergeKernel } from './attend-dims.js';
 import { renderClustersKernel, renderPool2dKernel, renderPoolKernel } from './ops.js';
 import { renderMapKernel } from './map.js';
 import { renderRouteAttendKernel, renderRouteSortKernel } from './route.js';
@@ -31,5 +32,7 @@ export function renderWgsl(kernel: Kernel): string {
       return renderSummaryKernel(kernel);
     case 'map':
       return renderMapKernel(kernel);
+    case 'merge':
+      return renderMergeKernel(kernel);
   }
 }

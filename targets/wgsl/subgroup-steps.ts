@@ -4,7 +4,7 @@
 // and adds the block's weighted V rows. One emitter per step, so both kernels stay alike.
 
 import type { Code } from './builder.js';
-import { MASKED_BELOW, NEG, NEG_INF, softmaxExp } from './common.js';
+import { MASKED_BELOW, NEG, NEG_INF, softmaxExp, type KernelSource } from './common.js';
 
 /** The unrolling of a subgroup kernel: R rows per invocation, KB streamed rows per block, G lane groups. */
 export interface Unroll {
@@ -152,4 +152,27 @@ export function storeNormalizedRow(c: Code, r: number, store: string, row: strin
  */
 export function storeLse(c: Code, lse: string, row: string, m: string, l: string): void {
   c.line(`${lse}[${row}] = select(${NEG_INF}, ${m} + log(${l}), ${l} > 0.0f);`);
+}
+
+/**
+ * Split-KV (AttendSchedule.splits): this workgroup's slice `[k_split_lo, k_split_hi)` of
+ * the M keys (grid axis `sp`), for streamLoops to stay within.
+ */
+export function splitLines(c: Code, src: KernelSource, splits: number): void {
+  src.mod.decls.push(`const SPL = ${splits}; // key slices (split-KV): this workgroup streams slice sp`);
+  c.line('let slice = (M + SPL - 1) / SPL;');
+  c.line('let k_split_lo = sp * slice;');
+  c.line('let k_split_hi = min(M, k_split_lo + slice);');
+}
+
+/**
+ * Split-KV: a row's partial softmax over its slice — the unnormalised accumulator `acc`
+ * (DV4 vec4s, whole in this invocation), then (max, sum) — into the `partials` scratch at
+ * row `row` (kernel.ts MergeKernel layout), for the merge kernel.
+ */
+export function storePartials(c: Code, src: KernelSource, row: string, acc: string, m: string, l: string): void {
+  const st = src.store4(src.binding('partials'));
+  c.line(`let pr = ${row};`);
+  c.line(`for (var c = 0; c < DV4; c = c + 1) { ${st}(pr, c, ${acc}[c]); }`);
+  c.line(`${st}(pr, DV4, vec4<f32>(${m}, ${l}, 0.0f, 0.0f));`);
 }
