@@ -57,6 +57,13 @@ const fn = (name: string, params: string[], summary: string): BuiltinSpec => ({
   summary,
 });
 
+/** What attend and topk share after their tensors: the mask, the score modifier and the scale. */
+const SCORING: ParamSpec[] = [
+  { name: 'mask', kind: 'mask', default: 'true' },
+  { name: 'score', kind: 'score', default: 's' },
+  { name: 'scale', kind: 'scale', default: '1 / sqrt(float(D))' },
+];
+
 export const BUILTINS: readonly BuiltinSpec[] = [
   fn('abs', ['x'], 'absolute value (int stays int)'),
   fn('min', ['a', 'b'], 'smaller of two values'),
@@ -143,9 +150,7 @@ export const BUILTINS: readonly BuiltinSpec[] = [
       { name: 'q', kind: 'tensor' },
       { name: 'k', kind: 'tensor' },
       { name: 'v', kind: 'tensor' },
-      { name: 'mask', kind: 'mask', default: 'true' },
-      { name: 'score', kind: 'score', default: 's' },
-      { name: 'scale', kind: 'scale', default: '1 / sqrt(float(D))' },
+      ...SCORING,
       { name: 'normalize', kind: 'normalize', default: 'keys' },
       { name: 'topk', kind: 'size', default: 'none' },
     ],
@@ -158,9 +163,7 @@ export const BUILTINS: readonly BuiltinSpec[] = [
       { name: 'q', kind: 'tensor' },
       { name: 'k', kind: 'tensor' },
       { name: 'n', kind: 'size' },
-      { name: 'mask', kind: 'mask', default: 'true' },
-      { name: 'score', kind: 'score', default: 's' },
-      { name: 'scale', kind: 'scale', default: '1 / sqrt(float(D))' },
+      ...SCORING,
     ],
     summary: 'the n allowed keys of largest score per query (ties to the lower key), as 1 (kept) or 0: [B, H, N, D] × [B, Hk, M, D] → [B, H, N, M]',
   },
