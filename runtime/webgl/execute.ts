@@ -24,6 +24,7 @@ import { destroyGPU, getGPU, webglDevice, type GpuKernel, type GpuTexture } from
 import { returnedInput } from '../shapes.js';
 import { f16Values } from '../f16.js';
 import { validateRun } from '../validate.js';
+import { LruMap } from '../lru.js';
 
 /** The WebGL caps the schedule uses beyond the defaults (tests force a strategy or chunking). */
 export type WebGLOptions = Partial<WebGLCaps> & {
@@ -53,7 +54,9 @@ interface Compiled {
 
 /** Programs kept compiled (least recently used evicted first). */
 const CACHE_SIZE = 16;
-const cache = new Map<string, Compiled>();
+const cache = new LruMap<string, Compiled>(CACHE_SIZE, (old) => {
+  for (const k of old.kernels.values()) safeDestroy(k);
+});
 
 /**
  * Cache key: the graph's full text (bodies included: names, types, every expression), the
@@ -70,18 +73,7 @@ function compiled(graph: Graph, dims: Record<string, number>, options: WebGLOpti
   options = { ...options, maxTextureSize: Math.min(options.maxTextureSize ?? DEFAULT_MAX_TEXTURE_SIZE, webglDevice().maxTextureSize) };
   const key = webglCacheKey(graph, dims, options);
   let c = cache.get(key);
-  if (c) {
-    cache.delete(key); // refresh its LRU position
-    cache.set(key, c);
-    return c;
-  }
-  c = { plan: planWebGL(graph, dims, options), kernels: new Map() };
-  cache.set(key, c);
-  while (cache.size > CACHE_SIZE) {
-    const [oldKey, old] = cache.entries().next().value as [string, Compiled];
-    cache.delete(oldKey);
-    for (const k of old.kernels.values()) safeDestroy(k);
-  }
+  if (!c) cache.set(key, (c = { plan: planWebGL(graph, dims, options), kernels: new Map() }));
   return c;
 }
 
@@ -446,7 +438,6 @@ export function printWebGL(graph: Graph, dims: Record<string, number>, options: 
 
 /** Drop every cached kernel and the WebGL context (tests, CLI exit). */
 export function disposeWebGL(): void {
-  for (const c of cache.values()) for (const k of c.kernels.values()) safeDestroy(k);
   cache.clear();
   destroyGPU();
 }

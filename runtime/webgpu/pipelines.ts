@@ -1,15 +1,20 @@
 // Per-device state shared by every run and every prepared program on a device: compute
-// pipelines cached by their WGSL source (which includes the specialisation) and bind-group
+// pipelines cached by their WGSL source (which includes the specialisation; the most
+// recently used PIPELINES kept — a prepared program holds its own) and bind-group
 // layouts by their bindings' access. Pipelines are created inside validation error scopes,
 // with the shader's compilation messages checked: a kernel that compiles with errors or
 // warnings never reaches a command encoder.
 
 import type { Kernel } from '../../compiler/kernel.js';
+import { LruMap } from '../lru.js';
 import { ValidationError, WgslCompileError } from './errors.js';
 import { ShaderStage } from './flags.js';
 
+/** Pipelines kept compiled per device (a program has one to a few dozen). */
+export const PIPELINES = 128;
+
 interface DeviceState {
-  pipelines: Map<string, Promise<GPUComputePipeline>>;
+  pipelines: LruMap<string, Promise<GPUComputePipeline>>;
   layouts: Map<string, GPUBindGroupLayout>;
 }
 
@@ -18,7 +23,7 @@ const states = new WeakMap<GPUDevice, DeviceState>();
 function stateOf(device: GPUDevice): DeviceState {
   let s = states.get(device);
   if (!s) {
-    s = { pipelines: new Map(), layouts: new Map() };
+    s = { pipelines: new LruMap(PIPELINES), layouts: new Map() };
     states.set(device, s);
   }
   return s;
@@ -51,7 +56,10 @@ export function pipelineFor(device: GPUDevice, k: Kernel, wgsl: string): Promise
   let p = st.pipelines.get(wgsl);
   if (!p) {
     p = compilePipeline(device, layoutFor(device, k), k, wgsl);
-    p.catch(() => st.pipelines.delete(wgsl));
+    const failed = p;
+    p.catch(() => {
+      if (st.pipelines.get(wgsl) === failed) st.pipelines.delete(wgsl);
+    });
     st.pipelines.set(wgsl, p);
   }
   return p;

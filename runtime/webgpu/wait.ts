@@ -13,6 +13,8 @@
 // wall-clock of a run that slept too long is the sleep, not the work, and remembering it
 // made the sleeps swing between too long and too short.
 
+import { LruMap } from '../lru.js';
+
 /** Sleep for this share of the expected duration, then poll: durations vary run to run. */
 const SLEEP_SHARE = 0.85;
 /** Below this many ms of sleep, a timer's own granularity outweighs the gain. */
@@ -35,7 +37,7 @@ export const WARM_UP_RUNS = 3;
 const PROGRAMS = 256;
 
 /** Per program: its recent durations (empty after its first run, which is not remembered). */
-const history = new Map<string, number[]>();
+const history = new LruMap<string, number[]>(PROGRAMS);
 
 /** How a wait went: what `remember` needs when there is no GPU time. */
 export interface Waited {
@@ -72,8 +74,6 @@ export async function waitForDevice(key: string, submitted: number, ask: () => P
  */
 export function remember(w: Waited, gpuMs: number | null): void {
   const past = history.get(w.key);
-  history.delete(w.key); // re-inserted: most recently used last
   const took = gpuMs ?? w.wall * (w.alreadyDone ? 0.5 : 1);
   history.set(w.key, past ? [took, ...past].slice(0, HISTORY) : []);
-  if (history.size > PROGRAMS) history.delete(history.keys().next().value!);
 }
