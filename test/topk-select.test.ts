@@ -11,6 +11,7 @@ import { compile } from '../compiler/compile.js';
 import { executeReference } from '../runtime/reference/index.js';
 import { generateInputs, resolveDims } from '../runtime/shapes.js';
 import { tensor } from '../runtime/tensor.js';
+import { planWebGL } from '../runtime/webgl/execute.js';
 import { devicesAgree } from './helpers/devices.js';
 
 const codes = (src: string, params?: Record<string, number>) =>
@@ -153,4 +154,16 @@ test('n beyond the keys keeps every allowed key, on every backend (n = 2³¹ −
   dims  B = 1, H = 2, N = 9, D = 4
   return attend(q, k, v, mask: j <= i, topk: 2147483647)
 }`, { seed: 2 });
+});
+
+test('webgl refuses, by name and limit, a topk whose scores would have to be split by heads', (t) => {
+  const g = compile(`attention t {
+  input q, k: f32[B, H, N, D]
+  dims  B = 1, H = 2, N = 8, D = 4
+  return topk(q, k, 2)
+}`).graph!;
+  const dims = resolveDims(g);
+  t.is(planWebGL(g, dims, { maxScratch: 128 }).kernels.length > 0, true); // both heads' scores in one texture
+  const e = t.throws(() => planWebGL(g, dims, { maxScratch: 100 }));
+  t.regex(e!.message, /scores of topk %\d+ \(2·8·8 elements\) exceed the 100 elements of one WebGL scratch texture, and a selection is not split by heads/);
 });

@@ -56,8 +56,8 @@ function attendStrategy(k: AttendKernel, dims: Record<string, number>, caps: Web
   }
   if (k.kept && chunk!.count > 1) {
     throw new WebGLScheduleError(
-      `the scores of topk %${k.node} (${B * H}·${N}·${slots} elements) exceed the ${caps.maxTextureElements} elements ` +
-        'a WebGL texture can address exactly, and a selection is not split by heads; use smaller shapes or another backend.',
+      `the scores of topk %${k.node} (${B * H}·${N}·${slots} elements) exceed the ${scratchLimit(caps)} elements ` +
+        'of one WebGL scratch texture, and a selection is not split by heads; use smaller shapes or another backend.',
     );
   }
   return { strategy, ranges, slots, chunk: strategy === 'scores' && chunk!.count > 1 ? chunk : null, cost };
@@ -91,8 +91,13 @@ function strategyCosts(
  * How to split B·H heads so each chunk's scores (perHead elements per head) stay within
  * f32-exact addressing; null when one head alone is too large.
  */
+/** Elements of one scratch texture: what a texture addresses exactly, or less where the caps say. */
+function scratchLimit(caps: WebGLCaps): number {
+  return Math.min(caps.maxScratch ?? caps.maxTextureElements, caps.maxTextureElements);
+}
+
 function chunking(BH: number, perHead: number, caps: WebGLCaps): WebGLAttendSchedule['chunk'] {
-  const limit = Math.min(caps.maxScratch ?? caps.maxTextureElements, caps.maxTextureElements);
+  const limit = scratchLimit(caps);
   if (perHead > limit) return null;
   const heads = Math.max(1, Math.min(BH, Math.floor(limit / Math.max(perHead, 1))));
   return { heads, count: Math.ceil(BH / heads), total: BH };
