@@ -226,6 +226,30 @@ export const E = {
 export const select = (c: Expr, a: Expr, b: Expr): Expr => ({ op: 'select', ty: a.ty, c, a, b });
 export const not = (a: Expr): Expr => ({ op: 'not', ty: 'bool', a });
 
+/** Rebuild `n` with every expression it holds (shape, sizes, mask, score, scale, body) mapped through `f`. */
+export function mapNodeExprs(n: Node, f: (e: Expr) => Expr): Node {
+  const shape = n.shape.map(f);
+  switch (n.op) {
+    case 'input': case 'clusters': case 'lse':
+      return { ...n, shape };
+    case 'pool':
+      return { ...n, shape, tokens: f(n.tokens) };
+    case 'pool2d':
+      return { ...n, shape, height: f(n.height), width: f(n.width), to: [f(n.to[0]), f(n.to[1])] };
+    case 'attend':
+      return { ...n, shape, mask: f(n.mask), score: f(n.score), scale: f(n.scale) };
+    case 'map':
+      return { ...n, shape, expr: f(n.expr) };
+  }
+}
+
+/** Every expression a node holds, in mapNodeExprs' order. */
+export function nodeExprs(n: Node): Expr[] {
+  const out: Expr[] = [];
+  mapNodeExprs(n, (e) => (out.push(e), e));
+  return out;
+}
+
 /** Children of an expression, in a fixed order (for generic walks). */
 export function children(e: Expr): Expr[] {
   switch (e.op) {

@@ -7,7 +7,7 @@
 //   AT704 a dim bound to two sizes (naming both inputs and both sizes);
 //   AT705 a dim that no input binds and that has no default.
 
-import { children, dimsOf, type Expr, type Graph, type Node, type Pattern } from '../compiler/ir.js';
+import { children, dimsOf, nodeExprs, type Expr, type Graph, type Node, type Pattern } from '../compiler/ir.js';
 import { AttncError, diag, type Diagnostic } from '../dsl/diagnostics.js';
 import { evalSizeExpr } from '../compiler/evaluate.js';
 import { inputSeed, intTensor, size, uniformTensor, type Tensor } from './tensor.js';
@@ -40,23 +40,6 @@ function patternExprs(p: Pattern): Expr[] {
     case 'neighborhood2d': return [p.height, p.width, ...p.kernel, ...p.dilation, p.length, p.keyLength];
     case 'neighborhood3d': return [p.depth, p.height, p.width, ...p.kernel, ...p.dilation, p.length, p.keyLength];
   }
-}
-
-/**
- * The concrete shape of a node under `dims` (e.g. the dims defaults merged with `--dims`);
- * a dim without a value is AT705, with `context` (e.g. the definition's name) in the hint.
- */
-/** Every expression a node holds (shape, sizes, mask, score, scale). */
-export function nodeExprs(n: Node): Expr[] {
-  const out = [...n.shape];
-  switch (n.op) {
-    case 'pool': out.push(n.tokens); break;
-    case 'pool2d': out.push(n.height, n.width, ...n.to); break;
-    case 'attend': out.push(n.mask, n.score, n.scale); break;
-    case 'map': out.push(n.expr); break;
-    default: break;
-  }
-  return out;
 }
 
 /** Names of all dims a graph reads, in first-use order. */

@@ -1,6 +1,6 @@
 // Helpers shared by graph passes.
 
-import { rewrite, type Expr, type Graph, type Node } from '../ir.js';
+import { mapNodeExprs, rewrite, type Expr, type Graph, type Node } from '../ir.js';
 import { reads } from './verify.js';
 
 /**
@@ -18,24 +18,6 @@ export function readerCounts(g: Graph, live?: ReadonlySet<number>): Map<number, 
 /** Apply `f` to every expression a node holds (sizes, mask, score, scale, shape). */
 export function mapExprs(g: Graph, f: (e: Expr) => Expr): Graph {
   return { ...g, nodes: g.nodes.map((n) => mapNodeExprs(n, f)) };
-}
-
-function mapNodeExprs(n: Node, f: (e: Expr) => Expr): Node {
-  const shape = n.shape.map(f);
-  switch (n.op) {
-    case 'input': case 'clusters':
-      return { ...n, shape };
-    case 'pool':
-      return { ...n, shape, tokens: f(n.tokens) };
-    case 'pool2d':
-      return { ...n, shape, height: f(n.height), width: f(n.width), to: [f(n.to[0]), f(n.to[1])] };
-    case 'attend':
-      return { ...n, shape, mask: f(n.mask), score: f(n.score), scale: f(n.scale) };
-    case 'map':
-      return { ...n, shape, expr: f(n.expr) };
-    case 'lse':
-      return { ...n, shape };
-  }
 }
 
 /**
