@@ -112,6 +112,11 @@ export interface AttendEnv {
    * dot product `sc<lane>`.
    */
   lane(lane: string): { mask: string | null; score: string };
+  /**
+   * The kernel spec's arguments, constants and helpers (with `extra`), as its rendered
+   * source left them: spread into the spec after `source`.
+   */
+  uses(...extra: Helper[]): { args: WebGLBuffer[]; argNames: string[]; constants: Record<string, number>; helpers: Helper[] };
 }
 
 /**
@@ -178,6 +183,7 @@ export function attendEnv(b: PlanBuilder, node: AttendView, g: AttendGeometry, a
     ],
     scale: floatLiteral(evalExpr(node.scale, { dims: b.dims }) as number),
     lane,
+    uses: (...extra) => ({ args: args.buffers, argNames: args.names, constants, helpers: [...helpers, ...extra] }),
   };
 }
 
