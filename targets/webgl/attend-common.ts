@@ -2,7 +2,7 @@
 // packed operands and the arguments of a kernel, the environment that renders mask, score
 // and lookups (per lane: a fragment scores four keys), and the key ranges a query reaches.
 //
-// Key ranges: the schedule (compiler/passes/tile-webgl.ts) evaluated `keyRanges(mask)`
+// Key ranges: the `tile` pass's WebGL schedule evaluated `keyRanges(mask)`
 // for every query on the host; a kernel evaluates each range's bounds for its query
 // (q_lo = q_hi = i), clamped to [0, M − 1], and visits only those keys, each once (a key
 // of two ranges counts in the first). Loops whose bounds vary per query are limited by

@@ -1,4 +1,4 @@
-// The `fused` strategy (compiler/passes/tile-webgl.ts): no scores scratch. A fragment
+// The `fused` strategy (chosen by the `tile` pass's WebGL schedule): no scores scratch. A fragment
 // computes four output features of one query with an online softmax over the query's
 // keys, its q row loaded once; q·k is recomputed by each of the query's Dv/4 fragments
 // (texel fetches and vec4 dots). The schedule takes it where the scores of one head would

@@ -1,4 +1,4 @@
-// The `scores` strategy (compiler/passes/tile-webgl.ts): an attention as matmul-class
+// The `scores` strategy (chosen by the `tile` pass's WebGL schedule): an attention as matmul-class
 // passes over packed textures, each fragment writing one RGBA texel —
 //   scores  four masked scores of one query (q row loaded once, four k rows: D/4 texel
 //           fetches and vec4 dots each) into a banded [heads·N, slots / 4] texture;

@@ -86,7 +86,7 @@ export function emitMap(b: PlanBuilder, node: NodeOf<'map'>): void {
 
 /**
  * A map computed straight into its packed texture — a `concat` that only attentions read
- * as keys or values (compiler/passes/fuse.ts inPlaceConcats): the attention's pack reads
+ * as keys or values (the `fuse` pass, inPlaceConcats): the attention's pack reads
  * the two parts in place, four elements of a row per texel, and no flat copy is made.
  */
 export function emitPackedMap(b: PlanBuilder, node: NodeOf<'map'>): void {

@@ -1,4 +1,4 @@
-// Kernel IR (lowered for target webgl: compiler/passes/tile-webgl.ts chose each
+// Kernel IR (lowered for target webgl: the `tile` pass's WebGL schedule chose each
 // attention's strategy, key ranges and head chunking) → a WebGL plan: an ordered list of
 // gpu.js kernels, each with the JavaScript function source gpu.js transpiles to GLSL, its
 // arguments (graph tensors or scratch textures of this plan), its output size and its

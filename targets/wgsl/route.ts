@@ -1,4 +1,4 @@
-// Routing by permutation → WGSL (the kernels of compiler/passes/fuse-route.ts).
+// Routing by permutation → WGSL (the routing kernels of the `fuse` pass).
 //
 // - route-sort: one invocation per (b, head, cluster), queries first then keys: two scans
 //   of the head's cluster ids in position order (count below/equal; then write the
