@@ -87,15 +87,15 @@ function strategyCosts(
   };
 }
 
-/**
- * How to split B·H heads so each chunk's scores (perHead elements per head) stay within
- * f32-exact addressing; null when one head alone is too large.
- */
 /** Elements of one scratch texture: what a texture addresses exactly, or less where the caps say. */
 function scratchLimit(caps: WebGLCaps): number {
   return Math.min(caps.maxScratch ?? caps.maxTextureElements, caps.maxTextureElements);
 }
 
+/**
+ * How to split B·H heads so each chunk's scores (perHead elements per head) stay within
+ * f32-exact addressing; null when one head alone is too large.
+ */
 function chunking(BH: number, perHead: number, caps: WebGLCaps): WebGLAttendSchedule['chunk'] {
   const limit = scratchLimit(caps);
   if (perHead > limit) return null;
